@@ -1,0 +1,45 @@
+# Every task a person runs. Each target creates .venv by itself when needed.
+PY_BOOT ?= python3
+VENV    := .venv
+PY      := $(VENV)/bin/python
+STAMP   := $(VENV)/.installed
+# The sandboxed worker's interpreter: numpy only, readable by the sandbox user.
+# Debian's /usr/bin/python3 where it exists (pyenv's lives under /root, mode 700).
+WORKER_BOOT ?= $(shell test -x /usr/bin/python3 && /usr/bin/python3 -c 'import venv' 2>/dev/null && echo /usr/bin/python3 || echo $(PY_BOOT))
+WVENV   := .venv-worker
+WSTAMP  := $(WVENV)/.installed
+SUBMISSION ?= solutions
+
+.PHONY: help test stubs lint grade autograder handout bench mutation-report clean
+
+help:
+	@grep -E '^[a-z-]+:.*## ' Makefile | sed 's/:.*## /\t/'
+
+$(STAMP): requirements.txt
+	test -x $(PY) || $(PY_BOOT) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -r requirements.txt
+	touch $(STAMP)
+
+$(WSTAMP): requirements-worker.txt
+	test -x $(WVENV)/bin/python || $(WORKER_BOOT) -m venv $(WVENV)
+	$(WVENV)/bin/python -m pip install --quiet -r requirements-worker.txt
+	chmod -R a+rX $(WVENV)
+	touch $(WSTAMP)
+
+venv: $(STAMP) $(WSTAMP)
+
+test: $(STAMP) $(WSTAMP) ## run the whole test suite
+	$(PY) -m pytest -q -n 2 tests
+
+stubs: $(STAMP) ## regenerate assignment/ stubs from solutions/
+	$(PY) tools/make_stubs.py
+
+lint: $(STAMP) ## ruff
+	$(VENV)/bin/ruff check .
+
+grade: $(STAMP) $(WSTAMP) ## grade SUBMISSION (default: the reference solutions) and print the table
+	$(PY) -m autograder grade $(SUBMISSION)
+
+clean:
+	rm -rf dist build .pytest_cache

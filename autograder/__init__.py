@@ -1,0 +1,1 @@
+"""convgrade's autograder: grades the convolution assignment against live torch."""

@@ -1,0 +1,111 @@
+"""Command line for course staff (and the students' local checker).
+
+    python -m autograder grade PATH [--results FILE] [--parts ID ...] [--verbose]
+    python -m autograder gradescope          # what run_autograder calls
+    python -m autograder list                # parts, weights, case counts
+"""
+
+import argparse
+import os
+import sys
+from pathlib import Path
+
+from rich.console import Console
+from rich.table import Table as RichTable
+
+from .table import load
+
+
+def print_table(outcome, console, verbose=False, table=None):
+    data = outcome.data
+    rt = RichTable(title="convgrade", show_lines=False)
+    rt.add_column("#", justify="right")
+    rt.add_column("part")
+    rt.add_column("score", justify="right")
+    rt.add_column("", justify="center")
+    rt.add_column("first problem", overflow="fold")
+    for test in data["tests"]:
+        pid = next((p.id for p in (table.parts if table else []) if p.number == test.get("number")), None)
+        result = outcome.parts.get(pid)
+        ok = test["status"] == "passed"
+        first = result.first_problem() if result is not None else (test.get("output", "").splitlines() or [""])[0]
+        name = test["name"].split(" ", 1)[-1]
+        rt.add_row(test.get("number", ""), name, f"{test['score']:g}/{test['max_score']:g}",
+                   "[green]pass[/green]" if ok else "[red]FAIL[/red]", first)
+    total = data["score"]
+    max_total = sum(t["max_score"] for t in data["tests"])
+    rt.add_section()
+    rt.add_row("", "total", f"[bold]{total:.1f}/{max_total:g}[/bold]", "", "")
+    console.print(rt)
+    for note in outcome.notes:
+        console.print(f"[yellow]note:[/yellow] {note}", markup=True, highlight=False)
+    if verbose:
+        for test in data["tests"]:
+            if verbose == "all" or test["status"] != "passed":
+                console.rule(test["name"])
+                console.print(test.get("output", ""), markup=False, highlight=False)
+
+
+def cmd_grade(args):
+    from .run import grade
+
+    table = load(args.table) if args.table else load()
+    try:
+        table.select(args.parts)
+    except KeyError as exc:
+        print(f"unknown part(s): {exc}. Known: {', '.join(p.id for p in table.parts)}", file=sys.stderr)
+        return 2
+    outcome = grade(args.path, results_path=args.results, table=table, parts=args.parts,
+                    reveal=args.reveal_hidden)
+    console = Console(width=args.width) if args.width else Console()
+    print_table(outcome, console, verbose="all" if args.verbose else True, table=table.select(args.parts))
+    if args.results:
+        console.print(f"results written to {args.results}", highlight=False)
+    return 0
+
+
+def cmd_gradescope(args):
+    """Gradescope's entry point: /autograder/submission -> /autograder/results/results.json."""
+    from .run import grade
+
+    root = Path(os.environ.get("AUTOGRADER_ROOT", "/autograder"))
+    results = root / "results" / "results.json"
+    outcome = grade(root / "submission", results_path=results)
+    print_table(outcome, Console(width=120), verbose=False, table=load())
+    return 0
+
+
+def cmd_list(args):
+    table = load(args.table) if args.table else load()
+    console = Console()
+    rt = RichTable(title=f"graded parts ({table.total:g} points)")
+    for col in ("#", "id", "title", "file", "points", "cases (hidden)"):
+        rt.add_column(col)
+    for p in table.parts:
+        hidden = len(p.cases) - len(p.visible_cases)
+        rt.add_row(p.number, p.id, p.title, f"{p.module}.py", f"{p.weight:g}", f"{len(p.cases)} ({hidden})")
+    console.print(rt)
+    return 0
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(prog="python -m autograder", description=__doc__.splitlines()[0])
+    parser.add_argument("--table", help="case table (default: autograder/cases.yaml)")
+    sub = parser.add_subparsers(dest="command", required=True)
+    g = sub.add_parser("grade", help="grade one submission (folder or zip) and print the table")
+    g.add_argument("path")
+    g.add_argument("--results", help="also write Gradescope's results.json here")
+    g.add_argument("--parts", nargs="*", default=[], help="only these part ids")
+    g.add_argument("--verbose", "-v", action="store_true", help="show the feedback of every part")
+    g.add_argument("--width", type=int, default=None)
+    g.add_argument("--reveal-hidden", action="store_true",
+                   help="staff only: full feedback for hidden cases too (never use for students)")
+    g.set_defaults(func=cmd_grade)
+    s = sub.add_parser("gradescope", help="run as Gradescope's run_autograder")
+    s.set_defaults(func=cmd_gradescope)
+    ls_ = sub.add_parser("list", help="list the graded parts")
+    ls_.set_defaults(func=cmd_list)
+    args = parser.parse_args(argv)
+    if not hasattr(args, "table"):
+        args.table = None
+    return args.func(args)

@@ -1,0 +1,221 @@
+"""Find the graded files of a submission and check them before anything runs.
+
+A submission is a folder or a zip; the files sit flat or one folder down (a
+zipped folder, Gradescope's unzip). Names are case-sensitive. Static checks,
+each with a clear message that fails only the parts needing that file:
+missing file, unreadable or undecodable source, syntax error, forbidden import
+(found in the parsed imports, so a comment that mentions torch is fine).
+"""
+
+import ast
+import io
+import os
+import shutil
+import stat
+import sys
+import tempfile
+import tokenize
+import zipfile
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from .table import MODULES
+from .worker import FORBIDDEN
+
+MAX_FILE_BYTES = 1 << 20  # one source file
+MAX_ZIP_FILES = 500
+MAX_ZIP_BYTES = 50 << 20  # uncompressed
+PROVIDED = {"common"}
+# Names a submission file may not take: they would shadow the standard library,
+# numpy, the grader, or Python's start-up hooks.
+RESERVED = set(sys.stdlib_module_names) | set(FORBIDDEN) | {
+    "numpy", "autograder", "gradescope_utils", "sitecustomize", "usercustomize", "site", "conftest",
+    "worker", "yaml", "rich", "matplotlib", "pytest", "_pytest", "pkg_resources", "setuptools", "pip",
+}
+
+
+@dataclass
+class Located:
+    folder: Path  # where the graded files were found
+    files: dict = field(default_factory=dict)  # module -> path, passed the static checks
+    problems: dict = field(default_factory=dict)  # module -> message (file unusable)
+    extras: dict = field(default_factory=dict)  # helper module -> path (copied into the sandbox)
+    notes: list = field(default_factory=list)  # messages about ignored files
+    tempdir: Path = None
+
+    def cleanup(self):
+        if self.tempdir is not None:
+            shutil.rmtree(self.tempdir, ignore_errors=True)
+
+
+class SubmissionError(Exception):
+    """The submission as a whole cannot be read (not a folder or zip, zip bomb, ...)."""
+
+
+def locate(path, workdir=None):
+    """Locate the graded files of a folder or zip (see module docstring)."""
+    path = Path(path)
+    tempdir = None
+    if path.is_file() and zipfile.is_zipfile(path):
+        tempdir = Path(tempfile.mkdtemp(prefix="convgrade-unzip-", dir=workdir))
+        notes = safe_unzip(path, tempdir)
+        root = tempdir
+    elif path.is_dir():
+        notes = []
+        root = path
+    else:
+        raise SubmissionError(f"{path} is neither a folder nor a zip file")
+    folder = find_folder(root)
+    located = Located(folder=folder, notes=notes, tempdir=tempdir)
+    for name in MODULES:
+        file = folder / f"{name}.py"
+        if not os.path.lexists(file):
+            near = [p.name for p in folder.iterdir() if p.name.lower() == f"{name}.py"] if folder.is_dir() else []
+            msg = f"{name}.py was not found in the submission"
+            if near:
+                msg += f" (found {near[0]}: file names are case-sensitive)"
+            located.problems[name] = msg
+            continue
+        problem = check_source(file, name)
+        if problem:
+            located.problems[name] = problem
+        else:
+            located.files[name] = file
+    for file in sorted(folder.glob("*.py")) if folder.is_dir() else []:
+        name = file.stem
+        if name in MODULES:
+            continue
+        if name in PROVIDED:
+            located.notes.append(f"{file.name} is provided: the grader uses its own copy")
+        elif name in RESERVED or not name.isidentifier():
+            located.notes.append(f"{file.name} ignored: its name would shadow a module the grader or Python needs")
+        elif check_source(file, name) is None:
+            located.extras[name] = file
+        else:
+            located.notes.append(f"{file.name} ignored: " + check_source(file, name))
+    for file in folder.glob("*.pth") if folder.is_dir() else []:
+        located.notes.append(f"{file.name} ignored (.pth files are never loaded)")
+    return located
+
+
+def find_folder(root):
+    """The folder holding the graded files: root itself or one level down."""
+    def score(d):
+        return sum(1 for m in MODULES if os.path.lexists(d / f"{m}.py"))
+
+    best, best_score = root, score(root)
+    if best_score == 0:
+        for d in sorted(root.iterdir()):
+            if d.is_dir() and not d.is_symlink() and not ignored_name(d.name):
+                s = score(d)
+                if s > best_score:
+                    best, best_score = d, s
+    return best
+
+
+def ignored_name(name):
+    return name == "__MACOSX" or name.startswith("._") or name == "__pycache__"
+
+
+def read_source(file):
+    """Source text honouring a coding cookie or BOM; refuses symlinks and huge files."""
+    st = os.lstat(file)
+    if stat.S_ISLNK(st.st_mode):
+        raise ValueError(f"{file.name} is a symbolic link; submit the file itself")
+    if not stat.S_ISREG(st.st_mode):
+        raise ValueError(f"{file.name} is not a regular file")
+    if st.st_size > MAX_FILE_BYTES:
+        raise ValueError(f"{file.name} is larger than {MAX_FILE_BYTES >> 10} KB")
+    data = Path(file).read_bytes()
+    encoding, _ = tokenize.detect_encoding(io.BytesIO(data).readline)
+    return data.decode(encoding)
+
+
+def check_source(file, name):
+    """None when the file can be run; else the message for the student."""
+    try:
+        source = read_source(file)
+    except (UnicodeDecodeError, SyntaxError, LookupError) as exc:
+        return f"{file.name} could not be decoded as text: {exc}"
+    except (OSError, ValueError) as exc:
+        return str(exc)
+    try:
+        tree = ast.parse(source, filename=file.name)
+    except SyntaxError as exc:
+        line = (exc.text or "").strip()
+        return f"{file.name} has a syntax error on line {exc.lineno}: {exc.msg}" + (f"\n    {line}" if line else "")
+    except (ValueError, RecursionError, MemoryError) as exc:
+        return f"{file.name} could not be parsed: {type(exc).__name__}"
+    bad = forbidden_imports(tree)
+    if bad:
+        what = ", ".join(f"{mod} (line {line})" for mod, line in bad)
+        return (f"{file.name} imports {what}: only numpy (and the standard library) may be used "
+                "in this assignment")
+    return None
+
+
+def forbidden_imports(tree):
+    """[(module, line)] of forbidden imports: import/from statements and literal
+    __import__ / importlib.import_module calls."""
+    found = []
+    for node in ast.walk(tree):
+        names = []
+        if isinstance(node, ast.Import):
+            names = [a.name for a in node.names]
+        elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            names = [node.module]
+        elif isinstance(node, ast.Call) and node.args and isinstance(node.args[0], ast.Constant) \
+                and isinstance(node.args[0].value, str):
+            f = node.func
+            fname = f.id if isinstance(f, ast.Name) else f.attr if isinstance(f, ast.Attribute) else ""
+            if fname in ("__import__", "import_module"):
+                names = [node.args[0].value]
+        for n in names:
+            if n.split(".")[0] in FORBIDDEN:
+                found.append((n, node.lineno))
+    return found
+
+
+def safe_unzip(zpath, dest):
+    """Extract a zip without path traversal, symlinks, or size/count bombs."""
+    notes = []
+    dest = Path(dest).resolve()
+    try:
+        zf = zipfile.ZipFile(zpath)
+    except (zipfile.BadZipFile, OSError) as exc:
+        raise SubmissionError(f"the zip file could not be read: {exc}")
+    with zf:
+        infos = zf.infolist()
+        if len(infos) > MAX_ZIP_FILES:
+            raise SubmissionError(f"the zip holds {len(infos)} entries (limit {MAX_ZIP_FILES})")
+        total = 0
+        for info in infos:
+            name = info.filename
+            parts = Path(name.replace("\\", "/")).parts
+            if name.startswith(("/", "\\")) or ".." in parts or (parts and ":" in parts[0]):
+                notes.append(f"{name} ignored: unsafe path in the zip")
+                continue
+            if any(ignored_name(p) for p in parts):
+                continue
+            mode = info.external_attr >> 16
+            if stat.S_ISLNK(mode):
+                notes.append(f"{name} ignored: symbolic links are not followed")
+                continue
+            if info.is_dir():
+                continue
+            total += info.file_size
+            if info.file_size > MAX_FILE_BYTES * 8 or total > MAX_ZIP_BYTES:
+                raise SubmissionError("the zip is too large once unpacked")
+            target = (dest / Path(*parts)).resolve()
+            if dest not in target.parents:
+                notes.append(f"{name} ignored: unsafe path in the zip")
+                continue
+            target.parent.mkdir(parents=True, exist_ok=True)
+            with zf.open(info) as src, open(target, "wb") as out:
+                remaining = MAX_FILE_BYTES * 8
+                while chunk := src.read(1 << 16):
+                    remaining -= len(chunk)
+                    if remaining < 0:
+                        raise SubmissionError("the zip is too large once unpacked")
+                    out.write(chunk)
+    return notes

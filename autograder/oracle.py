@@ -1,0 +1,172 @@
+"""The oracle: torch (float64) computes every expected value, live.
+
+Each function takes numpy inputs (the grader's private copies) and returns
+numpy outputs; ``grads`` gives autograd gradients for a given upstream
+gradient. No reference solution is involved anywhere.
+"""
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+torch.set_num_threads(1)
+
+
+def tensor(a, grad=False):
+    if a is None:
+        return None
+    t = torch.from_numpy(np.array(a, copy=True))
+    return t.requires_grad_(grad) if grad and t.dtype.is_floating_point else t
+
+
+def _run(fn, inputs, dout=None, **kwargs):
+    """Apply fn to tensors of ``inputs`` (name -> array or None); optional backward.
+
+    Returns (outputs as a list of numpy arrays, {name: gradient or None}).
+    """
+    ts = {k: tensor(v, grad=dout is not None) for k, v in inputs.items()}
+    out = fn(**ts, **kwargs)
+    outs = list(out) if isinstance(out, tuple) else [out]
+    grads = {}
+    if dout is not None:
+        dts = [tensor(d) for d in (dout if isinstance(dout, list) else [dout])]
+        torch.autograd.backward([o for o in outs if o.dtype.is_floating_point][: len(dts)], dts)
+        grads = {k: (t.grad.numpy().copy() if t is not None and t.grad is not None else
+                     (None if t is None else np.zeros_like(inputs[k])))
+                 for k, t in ts.items()}
+    return [o.detach().numpy().copy() for o in outs], grads
+
+
+def conv2d(x, w, b=None, dout=None, **kw):
+    return _run(lambda x, w, b: F.conv2d(x, w, b, **kw), {"x": x, "w": w, "b": b}, dout)
+
+
+def conv_transpose2d(x, w, b=None, dout=None, **kw):
+    return _run(lambda x, w, b: F.conv_transpose2d(x, w, b, **kw), {"x": x, "w": w, "b": b}, dout)
+
+
+def max_pool2d(x, dout=None, kernel_size=1, stride=None, padding=0):
+    return _run(lambda x: F.max_pool2d(x, kernel_size, stride=stride, padding=padding, return_indices=True),
+                {"x": x}, dout)
+
+
+def avg_pool2d(x, dout=None, kernel_size=1, stride=None, padding=0):
+    return _run(lambda x: F.avg_pool2d(x, kernel_size, stride=stride, padding=padding, count_include_pad=True),
+                {"x": x}, dout)
+
+
+def nearest_upsample(x, dout=None, scale_factor=1):
+    s = tuple(float(v) for v in pair(scale_factor))
+    return _run(lambda x: F.interpolate(x, scale_factor=s, mode="nearest"), {"x": x}, dout)
+
+
+def bed_of_nails(x, dout=None, scale_factor=1):
+    sh, sw = pair(scale_factor)
+
+    def fn(x):
+        n, c, h, w = x.shape
+        out = torch.zeros((n, c, h * sh, w * sw), dtype=x.dtype)
+        out[:, :, ::sh, ::sw] = x
+        return out
+
+    return _run(fn, {"x": x}, dout)
+
+
+def max_unpool2d(x, indices, dout=None, kernel_size=1, stride=None, padding=0, output_size=None):
+    idx = tensor(indices)
+    return _run(lambda x: F.max_unpool2d(x, idx, kernel_size, stride=stride, padding=padding,
+                                         output_size=output_size), {"x": x}, dout)
+
+
+def pool_indices(x, kernel_size, stride=None, padding=0):
+    """Pooled values and flat indices from torch's max pool (for unpooling cases)."""
+    out, idx = F.max_pool2d(tensor(x), kernel_size, stride=stride, padding=padding, return_indices=True)
+    return out.numpy().copy(), idx.numpy().copy()
+
+
+def dilate_kernel(w, dilation):
+    dh, dw = pair(dilation)
+    f, c, kh, kw = w.shape
+    out = torch.zeros((f, c, dh * (kh - 1) + 1, dw * (kw - 1) + 1), dtype=torch.float64)
+    out[:, :, ::dh, ::dw] = tensor(w)
+    return out.numpy()
+
+
+def receptive_field(kernel_sizes, strides=None, dilations=None):
+    """Receptive field after each layer, measured by autograd on a 1-D conv stack:
+    the span of input pixels with a non-zero gradient for one output unit."""
+    n = len(kernel_sizes)
+    strides = strides or [1] * n
+    dilations = dilations or [1] * n
+    need = 1
+    for k, s, d in zip(kernel_sizes, strides, dilations):
+        need = need * s + (k - 1) * d + s
+    result = []
+    for layers in range(1, n + 1):
+        x = torch.ones((1, 1, 4 * need + 8), dtype=torch.float64, requires_grad=True)
+        h = x
+        for k, s, d in list(zip(kernel_sizes, strides, dilations))[:layers]:
+            h = F.conv1d(h, torch.ones((1, 1, k), dtype=torch.float64), stride=s, dilation=d)
+        h[0, 0, h.shape[-1] // 2].backward()
+        nz = torch.nonzero(x.grad[0, 0]).flatten()
+        result.append(int(nz.max() - nz.min() + 1))
+    return result
+
+
+def conv2d_toeplitz(w, input_size, stride=1, padding=0, dilation=1):
+    """T such that T @ x.ravel() == conv2d(x, w).ravel(): conv2d of every basis image."""
+    c, h, wd = input_size
+    eye = torch.eye(c * h * wd, dtype=torch.float64).reshape(c * h * wd, c, h, wd)
+    out = F.conv2d(eye, tensor(w), stride=stride, padding=padding, dilation=dilation)
+    return out.reshape(c * h * wd, -1).T.contiguous().numpy()
+
+
+def im2col(x, kernel_size, stride=1, padding=0, dilation=1):
+    return F.unfold(tensor(x), kernel_size, dilation=dilation, padding=padding, stride=stride).numpy()
+
+
+def col2im(cols, output_size, kernel_size, stride=1, padding=0, dilation=1):
+    return F.fold(tensor(cols), output_size, kernel_size, dilation=dilation, padding=padding,
+                  stride=stride).numpy()
+
+
+def fc_to_conv(weight, bias, input_size):
+    c, h, w = input_size
+    wc = tensor(weight).reshape(weight.shape[0], c, h, w).numpy().copy()
+    return wc, (None if bias is None else np.array(bias, copy=True))
+
+
+FCN_KEYS = ("w1", "b1", "w2", "b2", "w3", "b3", "w4", "b4")
+
+
+def fcn(x, params, dout=None):
+    """The FCN fixed in fcn.py's docstring, in torch."""
+    h, w = x.shape[2], x.shape[3]
+
+    def net(x, **p):
+        h1 = F.relu(F.conv2d(x, p["w1"], p["b1"], padding=1))
+        p1 = F.max_pool2d(h1, 2, stride=2)
+        h2 = F.relu(F.conv2d(p1, p["w2"], p["b2"], padding=1))
+        u3 = F.relu(F.conv_transpose2d(h2, p["w3"], p["b3"], stride=2, padding=1, output_padding=(h % 2, w % 2)))
+        return F.conv2d(u3, p["w4"], p["b4"])
+
+    return _run(net, {"x": x, **params}, dout)
+
+
+def pair(v):
+    if isinstance(v, (tuple, list)):
+        return int(v[0]), int(v[1])
+    return int(v), int(v)
+
+
+def time_conv2d(make_inputs, repeats, kw):
+    """Best-of-``repeats`` seconds of F.conv2d, fresh inputs each time."""
+    import time
+
+    best = float("inf")
+    for i in range(repeats):
+        x, w, b = (tensor(a) for a in make_inputs(i))
+        start = time.perf_counter()
+        F.conv2d(x, w, b, **kw)
+        best = min(best, time.perf_counter() - start)
+    return best

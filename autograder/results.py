@@ -1,0 +1,122 @@
+"""Turn graded parts into Gradescope's results.json, through gradescope-utils.
+
+Each part becomes one unittest test decorated with gradescope-utils'
+``partial_credit`` (its weight), ``number``, ``visibility`` and
+``hide_errors``, run by its ``JSONTestRunner``. The known holes of that
+runner are avoided by construction: no subTest (failures would vanish), no
+skip (the test would vanish), nothing in setUpClass (the file would end up
+empty). Each test method runs its part through the grader, which never raises
+for student behaviour, so every part appears exactly once.
+"""
+
+import io
+import json
+import os
+import tempfile
+import time
+import unittest
+from pathlib import Path
+
+from gradescope_utils.autograder_utils.decorators import hide_errors, number, partial_credit, visibility
+from gradescope_utils.autograder_utils.json_test_runner import JSONTestRunner
+
+INTERNAL_ERROR = "The grader hit an internal error on this part; please tell the course staff."
+
+
+def make_test(part, run_part, collected, reveal=False):
+    def test(self, set_score=None):
+        result = run_part(part)
+        collected[part.id] = result
+        set_score(result.score)
+        print(result.feedback(reveal=reveal))
+
+    test.__doc__ = f"{part.number} {part.title}"
+    test = partial_credit(part.weight)(test)
+    test = number(part.number)(test)
+    test = visibility(part.visibility)(test)
+    test = hide_errors(INTERNAL_ERROR)(test)
+    return test
+
+
+def build_suite(table, run_part, collected, reveal=False):
+    """A unittest suite with one test per part, in table order."""
+    attrs = {}
+    for i, part in enumerate(table.parts):
+        attrs[f"test_{i:02d}_{part.id}"] = make_test(part, run_part, collected, reveal)
+    cls = type("GradedParts", (unittest.TestCase,), attrs)
+    loader = unittest.TestLoader()
+    loader.sortTestMethodsUsing = None
+    return unittest.TestSuite(cls(name) for name in sorted(attrs))
+
+
+def run(table, run_part, summary=lambda data, collected: "", reveal=False):
+    """Grade every part; return (results dict, {part id: PartResult})."""
+    collected = {}
+    start = time.perf_counter()
+
+    def post(data):
+        data["execution_time"] = round(time.perf_counter() - start, 2)
+        data["visibility"] = "visible"
+        data["stdout_visibility"] = "hidden"
+        data["score"] = round(sum(t.get("score", 0.0) for t in data["tests"]), 4)
+        data["output"] = summary(data, collected)
+
+    stream = io.StringIO()
+    JSONTestRunner(stream=stream, visibility="visible", stdout_visibility="hidden", post_processor=post).run(
+        build_suite(table, run_part, collected, reveal))
+    data = json.loads(stream.getvalue())
+    if not data.get("leaderboard"):
+        data.pop("leaderboard", None)
+    return data, collected
+
+
+def placeholder(message):
+    """The score-0 results written before any student code runs."""
+    return {"score": 0.0, "output": message, "visibility": "visible", "stdout_visibility": "hidden",
+            "execution_time": 0.0, "tests": []}
+
+
+def validate(data, table=None):
+    """Raise ValueError unless ``data`` is a well-formed results.json for this table."""
+    if not isinstance(data, dict) or not isinstance(data.get("tests"), list):
+        raise ValueError("results must be an object with a tests list")
+    if not isinstance(data.get("score"), (int, float)):
+        raise ValueError("score must be a number")
+    for t in data["tests"]:
+        for key in ("name", "score", "max_score", "status"):
+            if key not in t:
+                raise ValueError(f"test without {key}: {t.get('name')}")
+        if not 0 <= t["score"] <= t["max_score"] + 1e-9:
+            raise ValueError(f"score out of range in {t['name']}")
+        if t["status"] not in ("passed", "failed"):
+            raise ValueError(f"bad status in {t['name']}")
+    if table is not None:
+        numbers = [t.get("number") for t in data["tests"]]
+        expected = [p.number for p in table.parts]
+        if numbers != expected:
+            raise ValueError(f"parts in results {numbers} differ from the table {expected}")
+        if abs(data["score"] - sum(t["score"] for t in data["tests"])) > 1e-6:
+            raise ValueError("score is not the sum of the test scores")
+    json.dumps(data, allow_nan=False)
+    return data
+
+
+def write_atomic(path, data):
+    """Write JSON via a temp file in the same folder and os.replace."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=".results-", dir=path.parent)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as f:
+            json.dump(data, f, indent=2, allow_nan=False)
+            f.write("\n")
+            f.flush()
+            os.fsync(f.fileno())
+        os.chmod(tmp, 0o644)
+        os.replace(tmp, path)
+    except BaseException:
+        try:
+            os.unlink(tmp)
+        except OSError:
+            pass
+        raise

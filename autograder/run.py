@@ -1,0 +1,98 @@
+"""Grade one submission end to end: the path of a submission.
+
+    placeholder results.json (score 0)
+    -> locate + static checks             (locate.py)
+    -> sandboxed worker runs student code (sandbox.py, worker.py)
+    -> torch oracle + comparison          (oracle.py, compare.py, parts.py)
+    -> unittest + gradescope-utils        (results.py)
+    -> every sandbox process killed, results validated, written atomically
+"""
+
+import os
+from dataclasses import dataclass, field
+
+from . import isolation
+from .grader import Grader, PartResult
+from .locate import SubmissionError, locate
+from .results import placeholder, run, validate, write_atomic
+from .sandbox import Limits
+from .table import load
+
+
+@dataclass
+class Outcome:
+    data: dict  # results.json content
+    parts: dict = field(default_factory=dict)  # part id -> PartResult
+    notes: list = field(default_factory=list)
+    status: str = "ok"  # ok | error
+
+
+def limits_from(table, **overrides):
+    lim = Limits()
+    for key, value in {**table.limits, **overrides}.items():
+        if value is not None and hasattr(lim, key):
+            setattr(lim, key, type(getattr(lim, key))(value))
+    return lim
+
+
+def grade(submission, results_path=None, table=None, parts=None, limits=None, user="auto", python=None,
+          reveal=False):
+    """Grade ``submission`` (folder or zip); write ``results_path`` if given.
+
+    reveal: show hidden cases in full (course staff only, never on Gradescope).
+    """
+    table = (table or load()).select(parts or [])
+    if results_path:
+        write_atomic(results_path, placeholder("Grading did not finish; please contact the course staff."))
+    limits = limits or limits_from(table)
+    notes = []
+    if user == "auto":
+        user, note = isolation.sandbox_user()
+        if note:
+            notes.append(note)
+    try:
+        located = locate(submission)
+    except SubmissionError as exc:
+        data = unreadable(table, str(exc))
+        if results_path:
+            write_atomic(results_path, validate(data, table))
+        return Outcome(data, {}, notes + [str(exc)], status="error")
+    notes += located.notes
+    grader = None
+    try:
+        grader = Grader(located, limits=limits, user=user, python=python)
+        data, collected = run(table, grader.run_part, summary=lambda d, c: summary(d, c, notes, table),
+                                reveal=reveal)
+    finally:
+        if grader is not None:
+            grader.close()
+        located.cleanup()
+    if user is not None:
+        isolation.reap(user)
+    validate(data, table)
+    if results_path:
+        write_atomic(results_path, data)
+    return Outcome(data, collected, notes)
+
+
+def unreadable(table, message):
+    tests = [{"name": f"{p.number} {p.title}", "number": p.number, "score": 0.0, "max_score": p.weight,
+              "status": "failed", "output": f"The submission could not be read: {message}",
+              "visibility": p.visibility} for p in table.parts]
+    return {"score": 0.0, "output": f"The submission could not be read: {message}", "visibility": "visible",
+            "stdout_visibility": "hidden", "execution_time": 0.0, "tests": tests}
+
+
+def summary(data, collected, notes, table):
+    total = sum(t.get("score", 0.0) for t in data["tests"])
+    lines = [f"Total: {total:g} / {table.total:g}"]
+    failed = [r for r in collected.values() if isinstance(r, PartResult) and r.passed < len(r.cases)]
+    if failed:
+        lines.append("Parts with failing cases: " + ", ".join(f"{r.part.number} {r.part.title}" for r in failed))
+    missing = sorted({r.part.module for r in failed if any(c.kind == "missing" for c in r.cases)})
+    for m in missing:
+        lines.append(f"Note: {m}.py could not be used (see the parts of that file).")
+    lines += [f"Note: {n}" for n in notes if n]
+    if os.environ.get("CONVGRADE_EXTRA_OUTPUT"):
+        lines.append(os.environ["CONVGRADE_EXTRA_OUTPUT"])
+    return "\n".join(lines)

@@ -41,5 +41,8 @@ lint: $(STAMP) ## ruff
 grade: $(STAMP) $(WSTAMP) ## grade SUBMISSION (default: the reference solutions) and print the table
 	$(PY) -m autograder grade $(SUBMISSION)
 
+autograder: $(STAMP) ## build dist/autograder.zip for Gradescope
+	$(PY) tools/build_autograder.py
+
 clean:
 	rm -rf dist build .pytest_cache

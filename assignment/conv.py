@@ -49,6 +49,6 @@ def conv2d_backward(dout, cache):
     - dw: gradient with respect to w, shape (F, C, KH, KW)
     - db: gradient with respect to b, shape (F,), or None if b was None
     """
-    # out = w @ cols, so dw = dout @ cols^T and dcols = w^T @ dout (summed over the batch for dw)
+    # out = w @ cols, so dw = dout @ cols^T summed over the batch, and dcols = w^T @ dout
     # col2im: add each column entry back onto the input pixel it was read from, then drop the padding
-    raise NotImplementedError('conv2d_backward: not implemented yet (out = w @ cols, so dw = dout @ cols^T and dcols = w^T @ dout (summed over the batch for dw))')
+    raise NotImplementedError('conv2d_backward: not implemented yet (out = w @ cols, so dw = dout @ cols^T summed over the batch, and dcols = w^T @ dout)')

@@ -24,8 +24,16 @@ from pathlib import Path
 from . import worker as wire
 
 WORKER_SOURCE = Path(wire.__file__).read_text(encoding="utf-8")
-# The grader always uses its own copy of the provided module, never the student's.
-COMMON = Path(__file__).resolve().parent.parent / "assignment" / "common.py"
+
+
+def provided_common():
+    """The grader's own copy of the provided common.py (never the student's):
+    $CONVGRADE_COMMON, else autograder/common.py (zip and handout builds), else assignment/common.py."""
+    here = Path(__file__).resolve().parent
+    for p in (os.environ.get("CONVGRADE_COMMON"), here / "common.py", here.parent / "assignment" / "common.py"):
+        if p and Path(p).is_file():
+            return Path(p)
+    raise FileNotFoundError("the provided common.py was not found next to the grader")
 
 
 @dataclass
@@ -94,7 +102,7 @@ class Sandbox:
         sub.mkdir(parents=True, exist_ok=True)
         for name, src in self.files.items():
             shutil.copyfile(src, sub / f"{name}.py")
-        shutil.copyfile(COMMON, sub / "common.py")
+        shutil.copyfile(provided_common(), sub / "common.py")
         self.rundir = sub
         if self.user is not None:
             os.chmod(self.workdir, 0o711)

@@ -105,7 +105,7 @@ def conv2d_backward(dout, cache):
     - db: gradient with respect to b, shape (F,), or None if b was None
     """
     # BEGIN SOLUTION
-    # HINT: out = w @ cols, so dw = dout @ cols^T and dcols = w^T @ dout (summed over the batch for dw)
+    # HINT: out = w @ cols, so dw = dout @ cols^T summed over the batch, and dcols = w^T @ dout
     # HINT: col2im: add each column entry back onto the input pixel it was read from, then drop the padding
     x_shape, xp_shape, w, has_bias, cols, stride, padding, dilation = cache
     N, _, H, W = x_shape

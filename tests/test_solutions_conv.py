@@ -97,3 +97,11 @@ def test_conv2d_backward_twice_and_noncontiguous_inputs():
         _close(got, want)
         np.testing.assert_array_equal(got, again)
     _close(out, ref[0])
+
+
+def test_conv2d_keeps_float32():
+    rng = np.random.default_rng(2)
+    x, w, b = (a.astype(np.float32) for a in _random(rng, ((2, 3, 6, 5), (4, 3, 3))))
+    out, cache = conv.conv2d_forward(x, w, b, padding=1)
+    grads = conv.conv2d_backward(np.ones_like(out), cache)
+    assert out.dtype == np.float32 and all(g.dtype == np.float32 for g in grads)

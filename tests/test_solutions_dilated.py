@@ -76,3 +76,8 @@ def test_receptive_field_matches_torch_autograd(kernel_sizes, strides, dilations
     n = len(kernel_sizes)
     want = _torch_receptive_fields(kernel_sizes, strides or [1] * n, dilations or [1] * n)
     assert dilated.receptive_field(kernel_sizes, strides, dilations) == want
+
+
+def test_dilate_kernel_keeps_float32():
+    w = np.ones((2, 1, 2, 2), dtype=np.float32)
+    assert dilated.dilate_kernel(w, (1, 2)).dtype == np.float32

@@ -113,3 +113,13 @@ def test_pooling_backward_twice():
     out, cache = pooling.avg_pool2d_forward(x, 3, stride=2, padding=1)
     dout = rng.standard_normal(out.shape)
     np.testing.assert_array_equal(pooling.avg_pool2d_backward(dout, cache), pooling.avg_pool2d_backward(dout, cache))
+
+
+def test_pooling_keeps_float32():
+    x = np.random.default_rng(4).standard_normal((2, 3, 6, 5)).astype(np.float32)
+    out, indices, cache = pooling.max_pool2d_forward(x, 2)
+    dx = pooling.max_pool2d_backward(np.ones_like(out), cache)
+    assert out.dtype == dx.dtype == np.float32 and indices.dtype == np.int64
+    out, cache = pooling.avg_pool2d_forward(x, 3, stride=2, padding=1)
+    dx = pooling.avg_pool2d_backward(np.ones_like(out), cache)
+    assert out.dtype == dx.dtype == np.float32

@@ -1,0 +1,82 @@
+"""dist/autograder.zip as Gradescope uses it: unpacked into a root laid out like
+/autograder, run_autograder run on a submission, results.json checked against
+a JSON schema of Gradescope's format."""
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+import zipfile
+from pathlib import Path
+
+import jsonschema
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT / "tools"))
+import build_autograder  # noqa: E402
+
+SCHEMA = json.loads((ROOT / "tests" / "gradescope_results.schema.json").read_text())
+
+
+@pytest.fixture(scope="module")
+def autograder_zip(tmp_path_factory):
+    return build_autograder.build(tmp_path_factory.mktemp("dist") / "autograder.zip")
+
+
+def test_zip_layout_and_no_solutions(autograder_zip):
+    with zipfile.ZipFile(autograder_zip) as zf:
+        names = zf.namelist()
+        assert {"setup.sh", "run_autograder"} <= set(names)
+        assert not any(n.startswith(("solutions/", "tests/")) for n in names)
+        for n in names:
+            text = zf.read(n).decode("utf-8", errors="replace")
+            assert "BEGIN SOLUTION" not in text, n
+        modes = {i.filename: i.external_attr >> 16 for i in zf.infolist()}
+        assert modes["run_autograder"] & 0o111 and modes["setup.sh"] & 0o111
+
+
+def test_setup_installs_cpu_only_torch(autograder_zip):
+    with zipfile.ZipFile(autograder_zip) as zf:
+        setup = zf.read("setup.sh").decode()
+    torch_lines = [line for line in setup.splitlines() if "torch" in line and "pip" in line]
+    assert torch_lines and all("download.pytorch.org/whl/cpu" in line for line in torch_lines)
+
+
+def run_autograder(tmp_path, autograder_zip, submission):
+    root = tmp_path / "autograder"
+    (root / "source").mkdir(parents=True)
+    (root / "results").mkdir()
+    with zipfile.ZipFile(autograder_zip) as zf:
+        zf.extractall(root / "source")
+    for info in zipfile.ZipFile(autograder_zip).infolist():
+        os.chmod(root / "source" / info.filename, info.external_attr >> 16 & 0o777)
+    shutil.copytree(submission, root / "submission")
+    env = dict(os.environ, AUTOGRADER_ROOT=str(root), CONVGRADE_PYTHON=sys.executable)
+    worker = ROOT / ".venv-worker" / "bin" / "python"
+    env["CONVGRADE_WORKER_PYTHON"] = str(worker if worker.exists() else sys.executable)
+    proc = subprocess.run(["bash", str(root / "source" / "run_autograder")], env=env, capture_output=True,
+                          text=True, timeout=300)
+    assert proc.returncode == 0, proc.stderr
+    data = json.loads((root / "results" / "results.json").read_text())
+    jsonschema.validate(data, SCHEMA)
+    return data, proc
+
+
+def test_run_autograder_on_reference(tmp_path, autograder_zip):
+    data, proc = run_autograder(tmp_path, autograder_zip, ROOT / "solutions")
+    assert data["score"] == pytest.approx(100)
+    assert all(t["status"] == "passed" for t in data["tests"])
+    assert "100.0/100" in proc.stdout
+
+
+def test_run_autograder_on_stubs(tmp_path, autograder_zip):
+    data, _ = run_autograder(tmp_path, autograder_zip, ROOT / "assignment")
+    assert data["score"] == 0
+    assert len(data["tests"]) == 19
+
+
+def test_schema_rejects_a_broken_results_file():
+    with pytest.raises(jsonschema.ValidationError):
+        jsonschema.validate({"tests": [{"name": "x", "score": 1, "status": "ok"}], "score": 1}, SCHEMA)

@@ -1,0 +1,50 @@
+"""Build dist/autograder.zip for Gradescope: setup.sh and run_autograder at the
+zip's root, the grading package, the provided common.py; never solutions/.
+
+    python tools/build_autograder.py [--out dist/autograder.zip]
+"""
+
+import argparse
+import sys
+import zipfile
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def members():
+    """(path in the zip, file on disk, executable?) of everything shipped."""
+    yield "setup.sh", ROOT / "autograder" / "gradescope" / "setup.sh", True
+    yield "run_autograder", ROOT / "autograder" / "gradescope" / "run_autograder", True
+    yield "requirements-grader.txt", ROOT / "requirements-grader.txt", False
+    yield "requirements-worker.txt", ROOT / "requirements-worker.txt", False
+    for path in sorted((ROOT / "autograder").iterdir()):
+        if path.suffix in (".py", ".yaml") and path.is_file():
+            yield f"autograder/{path.name}", path, False
+    yield "autograder/common.py", ROOT / "assignment" / "common.py", False
+
+
+def build(out):
+    out = Path(out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as zf:
+        for name, path, executable in members():
+            info = zipfile.ZipInfo(name, date_time=(2026, 1, 1, 0, 0, 0))
+            info.external_attr = (0o100755 if executable else 0o100644) << 16
+            info.compress_type = zipfile.ZIP_DEFLATED
+            zf.writestr(info, path.read_bytes())
+    return out
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--out", default=str(ROOT / "dist" / "autograder.zip"))
+    args = parser.parse_args(argv)
+    out = build(args.out)
+    with zipfile.ZipFile(out) as zf:
+        print(f"wrote {out} ({out.stat().st_size // 1024} KB, {len(zf.namelist())} files)")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -63,7 +63,8 @@ def opts(case, *names, defaults=None):
 
 
 def jsonable(kw):
-    return {k: (list(v) if isinstance(v, tuple) else v) for k, v in kw.items()}
+    """Keyword arguments as sent: pairs stay tuples (the worker rebuilds them)."""
+    return dict(kw)
 
 
 # ---------------------------------------------------------------- calling
@@ -385,7 +386,7 @@ def check_toeplitz(sb, case):
     w = randn(rng, case["w"])
     size = tuple(case["input_size"])
     kw = opts(case, "stride", "padding", "dilation")
-    call = Call(sb, "toeplitz", "conv2d_toeplitz", [("w", w)], {"input_size": list(size), **kw})
+    call = Call(sb, "toeplitz", "conv2d_toeplitz", [("w", w)], {"input_size": size, **kw})
     expected = oracle.conv2d_toeplitz(w, size, **kw)
     t_swapped = None
     if isinstance(call.value, np.ndarray) and call.value.shape != expected.shape \
@@ -427,7 +428,7 @@ def check_col2im(sb, case):
     for i in range(2):
         L *= (size[i] + 2 * p[i] - d[i] * ((kh, kw_)[i] - 1) - 1) // s[i] + 1
     cols = randn(rng, (case["batch"], c * kh * kw_, L))
-    call = Call(sb, "toeplitz", "col2im", [("cols", cols)], {"output_size": list(size), **kw})
+    call = Call(sb, "toeplitz", "col2im", [("cols", cols)], {"output_size": size, **kw})
     expected = oracle.col2im(cols, size, **kw)
     return expect("x", call.value, expected, hints=[
         (lambda g: True, "overlapping patches must add up; fancy-index += drops repeated indices "
@@ -585,7 +586,7 @@ def check_fc_to_conv(sb, case):
     k = case["classes"]
     weight = randn(rng, (k, c * h * w))
     bias = randn(rng, (k,)) if case.get("bias", True) else None
-    call = Call(sb, "fcn", "fc_to_conv", [("weight", weight), ("bias", bias)], {"input_size": [c, h, w]})
+    call = Call(sb, "fcn", "fc_to_conv", [("weight", weight), ("bias", bias)], {"input_size": (c, h, w)})
     got = call.outputs(2, ["w_conv", "b_conv"])
     e_w, e_b = oracle.fc_to_conv(weight, bias, (c, h, w))
     problems = expect("w_conv", got[0], e_w, hints=[

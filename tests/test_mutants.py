@@ -1,0 +1,103 @@
+"""Prove the grader: every realistic student bug loses points exactly where it should,
+and every correct style of solution gets full marks.
+
+Mutants (tests/mutants/*.py) are small function-level overrides of the reference
+solutions, each naming the parts it must break (EXPECTED_PARTS). Each one is
+graded through the real path, ``autograder.run.grade(folder)``, and must lose
+points on every expected part and keep full marks on every other part.
+
+Styles (tests/styles/*/) are complete, correct submissions written unlike the
+reference: "loops" (explicit Python loops; it may lose only the GEMM speed part)
+and "stride_tricks" (views, einsum, np.add.at; 100 points).
+
+``mutants.grade_lost`` grades with ``user=None`` (parallel grades must not share
+the sandbox uid: each grade's clean-up kills every process of that uid) and
+re-measures a speed part lost unexpectedly (an overloaded machine slows the
+student's code, not torch's short best-of-20); see tests/mutants/__init__.py.
+
+`make mutation-report` prints the same results as a kill matrix.
+"""
+
+import re
+
+import mutants
+import pytest
+
+from autograder.table import load
+
+TABLE = load()
+PART_IDS = {p.id for p in TABLE.parts}
+CATALOGUE = mutants.catalogue()
+STYLES = mutants.styles()
+# Parts that a correct solution written with Python loops may lose: speed only.
+SPEED_PARTS = mutants.TIMING_PARTS
+# fcn.py builds its network from conv.py, pooling.py and transposed.py.
+DEPENDENTS = {"conv": {"fcn"}, "pooling": {"fcn"}, "transposed": {"fcn"}}
+
+
+def feedback(outcome, part_ids):
+    """Staff view (hidden cases revealed) of the named parts, for assertion messages."""
+    return "\n".join(f"--- {pid}\n{outcome.parts[pid].feedback(reveal=True)}"
+                     for pid in sorted(part_ids) if pid in outcome.parts)
+
+
+def test_catalogue_is_well_formed():
+    assert len(CATALOGUE) >= 32
+    assert len({m.name for m in CATALOGUE}) == len(CATALOGUE)
+    for m in CATALOGUE:
+        assert m.expected, f"{m.name}: EXPECTED_PARTS is empty"
+        assert m.expected <= PART_IDS, f"{m.name}: unknown parts {sorted(m.expected - PART_IDS)}"
+        reachable = {p.id for p in TABLE.parts if p.module in {m.module} | DEPENDENTS.get(m.module, set())}
+        assert m.expected <= reachable, (f"{m.name} changes {m.module}.py, which cannot break "
+                                         f"{sorted(m.expected - reachable)}")
+
+
+def test_every_part_has_a_mutant_that_breaks_it():
+    covered = set().union(*(m.expected for m in CATALOGUE))
+    assert covered == PART_IDS, f"no mutant breaks {sorted(PART_IDS - covered)}"
+
+
+def test_builder_appends_the_override(tmp_path):
+    m = CATALOGUE[0]
+    folder = mutants.build(m, tmp_path / "sub")
+    for module in mutants.GRADED:
+        text = (folder / f"{module}.py").read_text()
+        reference = (mutants.SOLUTIONS / f"{module}.py").read_text()
+        if module == m.module:
+            assert text.startswith(reference) and text != reference
+            assert "EXPECTED_PARTS" not in text[len(reference):]
+        else:
+            assert text == reference
+
+
+@pytest.mark.parametrize("mutant", CATALOGUE, ids=lambda m: m.name)
+def test_mutant_loses_points_exactly_where_expected(mutant, tmp_path):
+    outcome, lost = mutants.grade_lost(mutants.build(mutant, tmp_path / "submission"), allowed=mutant.expected)
+    survived = mutant.expected - set(lost)
+    collateral = set(lost) - mutant.expected
+    assert not survived, (f"{mutant.name} ({mutant.summary}) SURVIVED on {sorted(survived)}: no case of "
+                          "these parts sees the bug; add a case to autograder/cases.yaml\n"
+                          + feedback(outcome, survived))
+    assert not collateral, (f"{mutant.name} also lost points on {sorted(collateral)} (lost: {lost}); "
+                            "either EXPECTED_PARTS is incomplete or the grader is wrong\n"
+                            + feedback(outcome, collateral))
+
+
+def test_there_are_two_styles():
+    assert {"loops", "stride_tricks"} <= set(STYLES)
+
+
+@pytest.mark.parametrize("name", sorted(STYLES))
+def test_correct_style_gets_full_marks(name):
+    allowed = SPEED_PARTS if name == "loops" else set()
+    outcome, lost = mutants.grade_lost(STYLES[name], allowed=allowed)
+    assert set(lost) <= allowed, f"the {name} style lost {lost}\n" + feedback(outcome, set(lost) - allowed)
+
+
+def test_readme_quotes_the_catalogue_size():
+    text = (mutants.ROOT / "README.md").read_text()
+    quoted = re.search(r"mutants: (\d+) killed of (\d+); correct styles: (\d+) of (\d+) at 100", text)
+    assert quoted, "README lost the mutation-report summary line"
+    assert int(quoted.group(2)) == len(CATALOGUE) and int(quoted.group(4)) == len(STYLES), \
+        "README quotes a stale mutation figure: run `make mutation-report` and paste its summary line"
+    assert f"holds {len(CATALOGUE)} realistic" in text

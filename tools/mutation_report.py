@@ -1,0 +1,152 @@
+"""Grade every mutant and every correct style; print the kill matrix.
+
+A mutant (tests/mutants/*.py) is a realistic student bug, a small override of
+the reference solutions that names the parts it must break (EXPECTED_PARTS).
+It is KILLED when it loses points on every one of those parts and on no other.
+A style (tests/styles/*/) is a complete correct submission written unlike the
+reference; it must score 100 (the loop style on its correctness points: a
+Python loop may be too slow for the GEMM speed part, and that is by design).
+
+    python tools/mutation_report.py              # everything (what `make mutation-report` runs)
+    python tools/mutation_report.py NAME ...     # only these mutants / styles
+    python tools/mutation_report.py --jobs 1     # one grade at a time
+
+Exit status 1 when a mutant survives, breaks an unexpected part, or a style
+falls short. tests/test_mutants.py asserts the same thing under pytest.
+"""
+
+import argparse
+import multiprocessing
+import os
+import sys
+import tempfile
+import time
+from concurrent.futures import ProcessPoolExecutor
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path[:0] = [str(ROOT), str(ROOT / "tests")]
+
+import mutants  # noqa: E402  (tests/mutants: the catalogue and its builder)
+from rich.console import Console  # noqa: E402
+from rich.table import Table  # noqa: E402
+
+from autograder.table import load  # noqa: E402
+
+SPEED_PARTS = mutants.TIMING_PARTS  # a correct loop-style solution may lose these (and only these)
+
+
+def grade_one(kind, name):
+    """(kind, name, {part id: points lost}, seconds) of one submission, graded as tests/test_mutants.py does
+    (mutants.grade_lost: no shared sandbox uid between parallel grades; a speed part lost unexpectedly is
+    measured again before it counts)."""
+    start = time.perf_counter()
+    with tempfile.TemporaryDirectory(prefix="convgrade-mutant-") as tmp:
+        if kind == "mutant":
+            m = mutants.load(mutants.HERE / f"{name}.py")
+            _, lost = mutants.grade_lost(mutants.build(m, Path(tmp) / "submission"), allowed=m.expected)
+        else:
+            _, lost = mutants.grade_lost(mutants.styles()[name], allowed=SPEED_PARTS if name == "loops" else ())
+    return kind, name, lost, time.perf_counter() - start
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("names", nargs="*", help="only these mutants / styles")
+    parser.add_argument("--jobs", "-j", type=int, default=min(os.cpu_count() or 1, 4))
+    parser.add_argument("--width", type=int, default=None)
+    args = parser.parse_args(argv)
+
+    table = load()
+    catalogue = {m.name: m for m in mutants.catalogue()}
+    styles = mutants.styles()
+    unknown = [n for n in args.names if n not in catalogue and n not in styles]
+    if unknown:
+        parser.error(f"unknown mutant or style: {', '.join(unknown)}")
+    jobs = [("mutant", n) for n in catalogue if not args.names or n in args.names]
+    jobs += [("style", n) for n in styles if not args.names or n in args.names]
+
+    console = Console(width=args.width) if args.width else Console()
+    if not args.width and not console.is_terminal:
+        console = Console(width=200)  # piped or in CI: room for the whole matrix
+    start = time.perf_counter()
+    with console.status(f"grading {len(jobs)} submissions with {args.jobs} workers ..."):
+        if args.jobs > 1:
+            # spawn: a fresh interpreter per worker, not a fork of one that holds torch's threads
+            with ProcessPoolExecutor(args.jobs, mp_context=multiprocessing.get_context("spawn")) as pool:
+                results = list(pool.map(grade_one, *zip(*jobs)))
+        else:
+            results = [grade_one(*job) for job in jobs]
+    elapsed = time.perf_counter() - start
+
+    parts = table.parts
+    matrix = Table(title="mutation report: points lost per part", title_justify="left")
+    matrix.add_column("mutant / style", no_wrap=True)
+    matrix.add_column("module", no_wrap=True)
+    for p in parts:
+        matrix.add_column(p.number, justify="right")
+    matrix.add_column("verdict")
+
+    killed = styled_ok = 0
+    problems = []
+    first_style = True
+    for kind, name, lost, _ in results:
+        if kind == "mutant":
+            m = catalogue[name]
+            survived, collateral = m.expected - set(lost), set(lost) - m.expected
+            ok = not survived and not collateral
+            killed += ok
+            verdict = "[green]killed[/]" if ok else "[red]" + ("SURVIVED " if survived else "") + (
+                "COLLATERAL" if collateral else "") + "[/]"
+            if not ok:
+                problems.append(f"{name}: survived on {sorted(survived)}; unexpected losses {sorted(collateral)}")
+            cells = []
+            for p in parts:
+                if p.id in lost:
+                    value = f"-{lost[p.id]:.3g}"
+                    cells.append(f"[green]{value}[/]" if p.id in m.expected else f"[red]{value}![/]")
+                else:
+                    cells.append("[red]0?[/]" if p.id in m.expected else "[dim]·[/]")
+            matrix.add_row(name, m.module, *cells, verdict)
+        else:
+            allowed = SPEED_PARTS if name == "loops" else set()
+            ok = set(lost) <= allowed
+            styled_ok += ok
+            if not ok:
+                problems.append(f"style {name}: lost {lost}")
+            cells = [(f"[yellow]-{lost[p.id]:.3g}[/]" if p.id in allowed else f"[red]-{lost[p.id]:.3g}[/]")
+                     if p.id in lost else "[dim]·[/]" for p in parts]
+            score = table.total - sum(lost.values())
+            verdict = f"{score:g}/{table.total:g}" + (" [green]ok[/]" if ok else " [red]FAIL[/]")
+            if name == "loops" and set(lost) & allowed:
+                verdict += "*"
+            if first_style:
+                matrix.add_section()
+                first_style = False
+            matrix.add_row(f"style: {name}", "all", *cells, verdict)
+
+    console.print(matrix)
+    console.print("columns: " + "  ".join(f"{p.number} {p.id}" for p in parts), style="dim", highlight=False)
+    console.print("cells: points lost ([green]expected[/], [red]unexpected ![/]); [red]0?[/] = expected part "
+                  "that kept full marks; · = full marks", highlight=False)
+    n_mut = sum(1 for r in results if r[0] == "mutant")
+    n_sty = sum(1 for r in results if r[0] == "style")
+    console.print(f"mutants: {killed} killed of {n_mut}; correct styles: {styled_ok} of {n_sty} at 100",
+                  style="bold", highlight=False)
+    loops = next((r for r in results if r[0] == "style" and r[1] == "loops"), None)
+    if loops is not None:
+        speed_lost = sum(v for k, v in loops[2].items() if k in SPEED_PARTS)
+        correctness = table.total - sum(p.weight for p in parts if p.id in SPEED_PARTS)
+        console.print(f"* the loop style counts as at 100 on its correctness points "
+                      f"({correctness - sum(v for k, v in loops[2].items() if k not in SPEED_PARTS):g}/"
+                      f"{correctness:g}); Python loops may lose the GEMM speed part ({speed_lost:g} lost here)",
+                      highlight=False)
+    console.print(f"killed = lost points on every part in EXPECTED_PARTS and on no other; "
+                  f"{len(results)} grades in {elapsed:.0f} s", style="dim", highlight=False)
+    for line in problems:
+        console.print(f"[red]problem:[/] {line}", highlight=False)
+    return 1 if problems else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,158 @@
+#!/usr/bin/env python3
+"""Check your code on the visible test cases, with the same grader Gradescope runs.
+
+    python check.py                      # every part
+    python check.py conv_forward 2.1     # only some parts (ids or numbers, see --list)
+    python check.py --list               # the parts and their points
+    python check.py -v                   # also show the feedback of the parts that pass
+
+It grades the seven files you upload (conv.py pooling.py dilated.py toeplitz.py
+transposed.py upsample.py fcn.py) from this folder: each runs in a separate
+worker process, and torch computes what your numpy code should return. The
+grader here only knows the visible cases; Gradescope also runs hidden cases, so
+your score there can be lower than here, never higher.
+"""
+
+import argparse
+import importlib.util
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+GRADER = HERE / "_grader"
+MODULES = ["conv", "pooling", "dilated", "toeplitz", "transposed", "upsample", "fcn"]
+NEEDED = {"numpy": "numpy", "torch": "torch", "yaml": "PyYAML", "rich": "rich",
+          "gradescope_utils": "gradescope-utils"}
+
+
+def say(*lines):
+    for line in lines:
+        print(line, file=sys.stderr)
+
+
+def environment_problem():
+    """A one-paragraph explanation when this Python cannot run the checker, else None."""
+    if os.name == "nt":
+        return ("check.py needs Linux or macOS (the grader uses POSIX process limits). "
+                "On Windows, run it inside WSL (https://learn.microsoft.com/windows/wsl/).")
+    if sys.version_info < (3, 10):  # noqa: UP036 (students run whatever Python they have)
+        return f"check.py needs Python 3.10 or newer (this is {sys.version.split()[0]})."
+    if not (GRADER / "autograder" / "cases.yaml").is_file():
+        return f"the grader is missing ({GRADER}): unpack the whole handout zip again."
+    missing = [pkg for mod, pkg in NEEDED.items() if importlib.util.find_spec(mod) is None]
+    if missing:
+        return ("missing Python packages: " + ", ".join(missing) + ".\nInstall them into the Python you run "
+                "check.py with:  python -m pip install -r requirements.txt   (see README.md)")
+    # The worker runs your code with `python -I`, which ignores per-user site-packages.
+    probe = subprocess.run([sys.executable, "-I", "-c", "import numpy"], capture_output=True, timeout=120)
+    if probe.returncode != 0:
+        return ("numpy is not importable by `python -I` (installed with `pip install --user`?). "
+                "Use a virtual environment:  python -m venv .venv && . .venv/bin/activate && "
+                "pip install -r requirements.txt")
+    return None
+
+
+def part_ids(table, wanted):
+    """Map part ids or numbers ("conv_forward", "1.1") to ids; KeyError on unknown ones."""
+    by_number = {p.number: p.id for p in table.parts}
+    ids, unknown = [], []
+    for w in wanted:
+        pid = w if w in {p.id for p in table.parts} else by_number.get(w)
+        if pid is None:
+            unknown.append(w)
+        elif pid not in ids:
+            ids.append(pid)
+    if unknown:
+        raise KeyError(", ".join(unknown))
+    return ids
+
+
+def list_parts(console):
+    """The parts, straight from the case file (no need to load the grader and torch for this)."""
+    import yaml
+    from rich.table import Table as RichTable
+
+    parts = yaml.safe_load((GRADER / "autograder" / "cases.yaml").read_text(encoding="utf-8"))["parts"]
+    total = sum(float(p["weight"]) for p in parts)
+
+    rt = RichTable(title=f"graded parts ({total:g} points, visible cases only)")
+    rt.add_column("#", no_wrap=True)
+    rt.add_column("id", no_wrap=True)  # what students type: never cut
+    rt.add_column("points", justify="right")
+    rt.add_column("cases", justify="right")
+    rt.add_column("file", no_wrap=True)
+    rt.add_column("title")
+    for p in parts:
+        cases = [c for c in p["cases"] if not c.get("hidden")]
+        rt.add_row(str(p["number"]), str(p["id"]), f"{float(p['weight']):g}", str(len(cases)), f"{p['module']}.py",
+                   str(p["title"]))
+    console.print(rt)
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("parts", nargs="*", metavar="PART", help="part ids or numbers (default: all)")
+    parser.add_argument("--list", action="store_true", help="list the parts and their points")
+    parser.add_argument("-v", "--verbose", action="store_true", help="show the feedback of every part")
+    args = parser.parse_args(argv)
+
+    problem = environment_problem()
+    if problem:
+        say(f"check.py: {problem}")
+        return 1
+    # Import the grader from _grader/, never a same-named file of yours from this folder.
+    sys.path[:] = [p for p in sys.path if p and Path(p).resolve() != HERE]
+    sys.path.insert(0, str(GRADER))
+    for var in ("CONVGRADE_COMMON", "CONVGRADE_WORKER_PYTHON"):
+        os.environ.pop(var, None)
+    from rich.console import Console
+
+    console = Console()
+    if args.list:
+        list_parts(console)
+        return 0
+    from autograder.cli import print_table
+    from autograder.run import grade
+    from autograder.table import load
+
+    table = load(GRADER / "autograder" / "cases.yaml").visible_only()
+    try:
+        ids = part_ids(table, args.parts)
+    except KeyError as exc:
+        say(f"check.py: unknown part(s): {exc.args[0]}. Known: {', '.join(p.id for p in table.parts)}")
+        return 2
+
+    # Grade exactly what you upload: a private copy of the seven files.
+    workdir = Path(tempfile.mkdtemp(prefix="convgrade-check-"))
+    try:
+        for m in MODULES:
+            if (HERE / f"{m}.py").is_file():
+                shutil.copyfile(HERE / f"{m}.py", workdir / f"{m}.py")
+        # user=None: your code runs as you, on your machine (Gradescope adds a
+        # separate unprivileged user and no network); the worker is this Python.
+        outcome = grade(workdir, table=table, parts=ids, user=None, python=sys.executable)
+    finally:
+        shutil.rmtree(workdir, ignore_errors=True)
+    # The sandbox's isolation notes matter on Gradescope, not for your own code on your machine: one line.
+    reduced = [n for n in outcome.notes if n.startswith("isolation reduced")]
+    outcome.notes = [n for n in outcome.notes if n not in reduced]
+    print_table(outcome, console, verbose="all" if args.verbose else True, table=table.select(ids))
+    if reduced:
+        console.print("note: isolation reduced (normal on your own machine; the checks are the same)",
+                      highlight=False)
+    got = outcome.data["score"]
+    total = table.select(ids).total
+    console.print(f"\n[bold]{got:g} / {total:g}[/bold] points on the visible cases. Gradescope also runs "
+                  "hidden cases (it shows only pass/fail for those), so your score there can be lower.",
+                  highlight=False)
+    console.print("Upload to Gradescope: " + " ".join(f"{m}.py" for m in MODULES)
+                  + " (the files themselves, not a folder, not common.py).", highlight=False)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

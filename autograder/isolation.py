@@ -1,44 +1,218 @@
-"""Who the worker runs as, and cleaning up after it.
+"""Who the worker runs as, keeping the grader's files away from it, and cleaning up.
 
 As root (Gradescope, CI) the worker drops to a dedicated unprivileged user,
-created here on demand (setup.sh creates it on Gradescope). Without root (a
-TA's laptop) the worker runs as the grader's own user: grading works, but
-student code could read what that user can read, so the output says so.
+created here on demand (setup.sh creates the first on Gradescope). Every
+grader process holds its own sandbox user for the whole grading, chosen with a
+lock file (``acquire``): the grader SIGKILLs every process of that user after
+a timeout and at the end, and RLIMIT_NPROC counts that user's processes, so
+two graders running at once (``grade-all --jobs N``, or a ``make grade`` next
+to it) must never share one. The slots are ``convgrade-sandbox``,
+``convgrade-sandbox-2``, ... (or $CONVGRADE_SANDBOX_USER and the same suffixes).
+
+Where no sandbox user can be had as root, grading refuses to run student code
+(``SandboxUnavailable``) rather than run it as root.
+
+Without root (a TA's laptop) the worker runs as the grader's own user: grading
+works, but student code could read what that user can read, so the output says so.
 """
 
+import fcntl
 import grp
 import os
 import pwd
+import shutil
+import stat
 import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
 
-from .sandbox import SandboxUser, kill_uid
+from .sandbox import REDUCED, SandboxUser, kill_uid, worker_python
 
 SANDBOX_USER = os.environ.get("CONVGRADE_SANDBOX_USER", "convgrade-sandbox")
-REDUCED = ("isolation reduced: the grader is not running as root, so student code runs as the same "
-           "user as the grader (no privilege drop, no network namespace)")
+MAX_SLOTS = int(os.environ.get("CONVGRADE_SANDBOX_SLOTS", "16"))
+class SandboxUnavailable(RuntimeError):
+    """Root, but no unprivileged user to run student code as: never run it as root."""
 
 
 def sandbox_user(name=SANDBOX_USER):
-    """(SandboxUser or None, note for the output)."""
+    """(SandboxUser or None, note for the output): look the user up, create it if needed.
+
+    No lock is taken: use ``acquire`` to grade with it."""
     if os.geteuid() != 0:
         return None, REDUCED
     try:
         entry = pwd.getpwnam(name)
     except KeyError:
-        try:
-            subprocess.run(["useradd", "--system", "--no-create-home", "--home-dir", "/nonexistent",
-                            "--shell", "/usr/sbin/nologin", "--user-group", name],
-                           check=True, capture_output=True, timeout=30)
-            entry = pwd.getpwnam(name)
-        except (OSError, subprocess.SubprocessError, KeyError) as exc:
-            return None, f"isolation reduced: could not create the sandbox user {name} ({exc})"
-    if entry.pw_uid == 0:
-        return None, f"isolation reduced: sandbox user {name} has uid 0"
+        entry = None
+        for attempt in range(5):  # useradd fails while another useradd holds /etc/passwd
+            try:
+                subprocess.run(["useradd", "--system", "--no-create-home", "--home-dir", "/nonexistent",
+                                "--shell", "/usr/sbin/nologin", "--user-group", name],
+                               check=True, capture_output=True, timeout=30)
+            except (OSError, subprocess.SubprocessError):
+                pass
+            try:
+                entry = pwd.getpwnam(name)
+                break
+            except KeyError:
+                time.sleep(0.2 * (attempt + 1))
+        if entry is None:
+            return None, f"isolation reduced: could not create the sandbox user {name}"
+    if entry.pw_uid == 0 or entry.pw_gid == 0:
+        return None, f"isolation reduced: sandbox user {name} has uid or gid 0"
     grp.getgrgid(entry.pw_gid)
-    return SandboxUser(name, entry.pw_uid, entry.pw_gid), ""
+    return SandboxUser(entry.pw_name, entry.pw_uid, entry.pw_gid), ""
+
+
+def lock_dir():
+    """A root-only folder for the slot locks (never one the sandbox users can write)."""
+    for d in (Path("/run/convgrade"), Path(tempfile.gettempdir()) / "convgrade-root-locks"):
+        try:
+            d.mkdir(mode=0o700, parents=True, exist_ok=True)
+            st = os.lstat(d)
+            if stat.S_ISDIR(st.st_mode) and st.st_uid == os.geteuid():
+                os.chmod(d, 0o700)
+                return d
+        except OSError:
+            continue
+    raise SandboxUnavailable("no private folder for the sandbox slot locks")
+
+
+def acquire(base=None, slots=None, wait=900.0):
+    """(SandboxUser holding its slot lock, or None where not root; note for the output).
+
+    Raises SandboxUnavailable as root when no sandbox user can be had."""
+    if os.geteuid() != 0:
+        return None, REDUCED
+    base = base or SANDBOX_USER
+    slots = slots or MAX_SLOTS
+    names = [base] + [f"{base}-{i}" for i in range(2, slots + 1)]
+    folder = lock_dir()
+    deadline = time.monotonic() + wait
+    while True:
+        for name in names:
+            fd = os.open(folder / f"{name}.lock", os.O_RDWR | os.O_CREAT | os.O_CLOEXEC | os.O_NOFOLLOW, 0o600)
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                os.close(fd)
+                continue
+            user, note = sandbox_user(name)
+            if user is None:
+                os.close(fd)
+                raise SandboxUnavailable(note or f"no sandbox user {name}")
+            user.lock = fd
+            kill_uid(user.uid)  # leftovers of a grader that died holding this slot
+            return user, note
+        if time.monotonic() > deadline:
+            raise SandboxUnavailable(f"all {len(names)} sandbox slots stayed busy")
+        time.sleep(0.2)
+
+
+def release(user):
+    """Kill what the slot's user still runs, remove what it left in the shared scratch
+    folders (only there without a mount namespace), then give the slot back."""
+    if user is None:
+        return
+    if reap(user):
+        clean_scratch(user.uid)
+    fd = getattr(user, "lock", None)
+    if fd is not None:
+        user.lock = None
+        try:
+            os.close(fd)
+        except OSError:
+            pass
 
 
 def reap(user):
-    """SIGKILL every process left running as the sandbox user."""
+    """SIGKILL every process left running as the sandbox user; True when none is left."""
     if user is not None:
-        kill_uid(user.uid)
+        return kill_uid(user.uid)
+    return True
+
+
+def clean_scratch(uid, folders=("/tmp", "/var/tmp", "/dev/shm")):
+    """Delete what ``uid`` created at the top of the world-writable folders (never following links)."""
+    for folder in folders:
+        try:
+            entries = list(os.scandir(folder))
+        except OSError:
+            continue
+        for entry in entries:
+            try:
+                if entry.stat(follow_symlinks=False).st_uid != uid:
+                    continue
+                if entry.is_dir(follow_symlinks=False):
+                    shutil.rmtree(entry.path, ignore_errors=True)
+                else:
+                    os.unlink(entry.path)
+            except OSError:
+                continue
+
+
+# ----------------------------------------------------------------- the grader's files
+def _contains(folder, path):
+    try:
+        Path(path).resolve().relative_to(Path(folder).resolve())
+        return True
+    except ValueError:
+        return False
+
+
+def protect():
+    """As root, make the grader's own files unreachable for every other user.
+
+    chmod go-rwx on the grader package (the case table with the hidden cases
+    lives there) and on the grader's venv (torch): one folder each, so nothing
+    below can be opened by path either. The worker's interpreter must stay
+    usable by the sandbox user, so a folder holding it is left alone (the
+    worker's self-check then reports torch as readable). Costs nothing for the
+    grader (root); a non-root user can no longer run that venv or read the
+    package, which only matters on a machine where graders run as root and
+    someone else shares the checkout. Returns notes for the output."""
+    if os.geteuid() != 0:
+        return []
+    notes = []
+    package = Path(__file__).resolve().parent
+    targets = [package]
+    if sys.prefix != sys.base_prefix:
+        targets.append(Path(sys.prefix).resolve())
+    worker = Path(worker_python())
+    worker_dirs = [worker.parent.parent, worker.resolve().parent]
+    for t in targets:
+        if any(_contains(t, w) for w in worker_dirs):
+            notes.append(f"isolation reduced: {t} holds the worker's interpreter, so it stays readable")
+            continue
+        try:
+            st = os.stat(t)
+            if st.st_mode & 0o077:
+                os.chmod(t, stat.S_IMODE(st.st_mode) & ~0o077)
+        except OSError as exc:
+            notes.append(f"isolation reduced: could not protect {t}: {exc}")
+    return notes
+
+
+def guard_results_folder(folder):
+    """The folder results.json goes to must not be writable by a sandbox user (else another
+    grading's student code could replace the file). Fixes group/other write where it can.
+    Sticky folders such as /tmp are fine: nobody else can replace root's file there."""
+    if os.geteuid() != 0:
+        return []
+    folder = Path(folder)
+    try:
+        st = os.stat(folder)
+    except OSError:
+        return []
+    if st.st_uid != 0:
+        try:
+            if pwd.getpwuid(st.st_uid).pw_name.startswith(SANDBOX_USER):
+                raise SandboxUnavailable(f"the results folder {folder} belongs to a sandbox user")
+        except KeyError:
+            pass
+    if st.st_mode & 0o022 and not st.st_mode & stat.S_ISVTX:
+        os.chmod(folder, stat.S_IMODE(st.st_mode) & ~0o022)
+        return [f"{folder} was writable by other users: made it writable by its owner only"]
+    return []

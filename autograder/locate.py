@@ -154,24 +154,53 @@ def check_source(file, name):
     return None
 
 
+IMPORTERS = {"__import__", "import_module", "find_spec", "spec_from_file_location", "load_module",
+             "find_module", "SourceFileLoader", "ExtensionFileLoader", "SourcelessFileLoader", "load_dynamic",
+             "CDLL", "PyDLL", "LoadLibrary", "run_module", "run_path"}
+
+
+def _forbidden_name(text):
+    """The forbidden module a string names: 'torch', 'torch.nn', or a path such as .../torch/lib/x.so."""
+    if not isinstance(text, str) or len(text) > 4096:
+        return None
+    if text.split(".")[0] in FORBIDDEN:
+        return text
+    parts = text.replace("\\", "/").split("/")
+    if len(parts) > 1:
+        for p in parts:
+            if p in FORBIDDEN or (p.split("-")[0] in FORBIDDEN and p.endswith((".dist-info", ".whl"))):
+                return text
+    return None
+
+
 def forbidden_imports(tree):
-    """[(module, line)] of forbidden imports: import/from statements and literal
-    __import__ / importlib.import_module calls."""
+    """[(module, line)] of forbidden imports: import/from statements, and calls of an
+    importer (__import__, importlib's import_module / find_spec / spec_from_file_location,
+    runpy, ctypes' CDLL, ... under any alias) whose literal argument names a forbidden
+    module or a path into one. Computed names are refused at run time by the worker's
+    import hook, and torch is not even readable from the sandbox."""
     found = []
+    aliases = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.ImportFrom) and node.module in ("importlib", "importlib.util", "importlib.machinery",
+                                                                 "ctypes", "runpy", "imp", "builtins"):
+            aliases |= {a.asname or a.name for a in node.names if a.name in IMPORTERS}
+    importers = IMPORTERS | aliases
     for node in ast.walk(tree):
         names = []
         if isinstance(node, ast.Import):
             names = [a.name for a in node.names]
         elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
             names = [node.module]
-        elif isinstance(node, ast.Call) and node.args and isinstance(node.args[0], ast.Constant) \
-                and isinstance(node.args[0].value, str):
+        elif isinstance(node, ast.Call):
             f = node.func
             fname = f.id if isinstance(f, ast.Name) else f.attr if isinstance(f, ast.Attribute) else ""
-            if fname in ("__import__", "import_module"):
-                names = [node.args[0].value]
+            if fname in importers:
+                for arg in list(node.args[:2]) + [k.value for k in node.keywords]:
+                    if isinstance(arg, ast.Constant) and _forbidden_name(arg.value):
+                        names.append(_forbidden_name(arg.value))
         for n in names:
-            if n.split(".")[0] in FORBIDDEN:
+            if _forbidden_name(n):
                 found.append((n, node.lineno))
     return found
 
@@ -203,8 +232,7 @@ def safe_unzip(zpath, dest):
                 continue
             if info.is_dir():
                 continue
-            total += info.file_size
-            if info.file_size > MAX_FILE_BYTES * 8 or total > MAX_ZIP_BYTES:
+            if info.file_size > MAX_FILE_BYTES * 8 or total + info.file_size > MAX_ZIP_BYTES:
                 raise SubmissionError("the zip is too large once unpacked")
             target = (dest / Path(*parts)).resolve()
             if dest not in target.parents:
@@ -215,7 +243,8 @@ def safe_unzip(zpath, dest):
                 remaining = MAX_FILE_BYTES * 8
                 while chunk := src.read(1 << 16):
                     remaining -= len(chunk)
-                    if remaining < 0:
+                    total += len(chunk)  # what really comes out, whatever the header declared
+                    if remaining < 0 or total > MAX_ZIP_BYTES:
                         raise SubmissionError("the zip is too large once unpacked")
                     out.write(chunk)
     return notes

@@ -6,10 +6,15 @@
     -> torch oracle + comparison          (oracle.py, compare.py, parts.py)
     -> unittest + gradescope-utils        (results.py)
     -> every sandbox process killed, results validated, written atomically
+
+The results folder is never writable by student code: the worker runs as a
+sandbox user of its own that cannot even see it (mount namespace), and the
+folder itself is made unwritable for other users (isolation.guard_results_folder).
 """
 
 import os
 from dataclasses import dataclass, field
+from pathlib import Path
 
 from . import isolation
 from .grader import Grader, PartResult
@@ -25,6 +30,7 @@ class Outcome:
     parts: dict = field(default_factory=dict)  # part id -> PartResult
     notes: list = field(default_factory=list)
     status: str = "ok"  # ok | error
+    sandbox_user: object = None  # the SandboxUser student code ran as (None: this process's user)
 
 
 def limits_from(table, **overrides):
@@ -39,40 +45,68 @@ def grade(submission, results_path=None, table=None, parts=None, limits=None, us
           reveal=False):
     """Grade ``submission`` (folder or zip); write ``results_path`` if given.
 
+    user: "auto" (a sandbox user of its own where root, see isolation.py), a
+    SandboxUser, or None (run student code as this process's user).
     reveal: show hidden cases in full (course staff only, never on Gradescope).
+
+    Raises isolation.SandboxUnavailable, leaving the score-0 placeholder, where
+    root could not get an unprivileged user: student code never runs as root.
     """
     table = (table or load()).select(parts or [])
     if results_path:
+        results_path = Path(results_path).absolute()
         write_atomic(results_path, placeholder("Grading did not finish; please contact the course staff."))
     limits = limits or limits_from(table)
     notes = []
+    acquired = None
     if user == "auto":
-        user, note = isolation.sandbox_user()
+        user, note = isolation.acquire()
+        acquired = user
         if note:
             notes.append(note)
-    try:
-        located = locate(submission)
-    except SubmissionError as exc:
-        data = unreadable(table, str(exc))
-        if results_path:
-            write_atomic(results_path, validate(data, table))
-        return Outcome(data, {}, notes + [str(exc)], status="error")
-    notes += located.notes
     grader = None
+    located = None
     try:
+        if user is not None:
+            notes += isolation.protect()
+            if results_path:
+                notes += isolation.guard_results_folder(results_path.parent)
+        try:
+            located = locate(submission)
+        except SubmissionError as exc:
+            data = validate(unreadable(table, str(exc)), table)
+            if results_path:
+                write_atomic(results_path, data)
+            return Outcome(data, {}, notes + [str(exc)], status="error", sandbox_user=user)
+        notes += located.notes
         grader = Grader(located, limits=limits, user=user, python=python)
-        data, collected = run(table, grader.run_part, summary=lambda d, c: summary(d, c, notes, table),
-                                reveal=reveal)
+        if results_path:
+            grader.sandbox.private.append(str(results_path.parent))
+        data, collected = run(table, grader.run_part, reveal=reveal,
+                              summary=lambda d, c: summary(d, c, merged(notes, grader.sandbox.isolation_notes),
+                                                           table))
+        notes = merged(notes, grader.sandbox.isolation_notes)
     finally:
+        # every student process dies before anything is written
         if grader is not None:
             grader.close()
-        located.cleanup()
-    if user is not None:
-        isolation.reap(user)
+        if located is not None:
+            located.cleanup()
+        gone = isolation.reap(user)
+        if gone and user is not None:
+            isolation.clean_scratch(user.uid)  # what it left in /tmp & co. (without a mount namespace)
+        if acquired is not None:
+            isolation.release(acquired)
+    if not gone:
+        raise RuntimeError(f"processes of the sandbox user {user.name} survived SIGKILL; results not written")
     validate(data, table)
     if results_path:
         write_atomic(results_path, data)
-    return Outcome(data, collected, notes)
+    return Outcome(data, collected, notes, sandbox_user=user)
+
+
+def merged(notes, more):
+    return notes + [n for n in more if n not in notes]
 
 
 def unreadable(table, message):

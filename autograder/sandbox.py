@@ -2,10 +2,16 @@
 
 The grader never imports student code. It starts ``worker.py`` as a fresh
 interpreter in a private folder, sends it calls (arrays as .npy bytes), and
-reads the replies with a deadline and a size cap. A crash, a timeout or a bad
-reply fails the one call; the worker is killed (its whole process group and,
-where a sandbox user exists, every process of that user) and started again
-for the next call.
+reads the replies with a deadline and a size cap; every reply is untrusted
+bytes and checked before use (``check_reply``, ``worker.load_npy``). A crash,
+a timeout or a bad reply fails the one call; the worker is killed (its whole
+process group and, where a sandbox user exists, every process of that user)
+and started again for the next call.
+
+What the worker must not see (``private_paths``: the grader's tree, venv and
+torch, the results folder, ...) goes to it in its start-up config; as root it
+hides all of that in a mount namespace, and reports back what it can still
+read (``Sandbox.isolation_notes``). See SECURITY.md.
 """
 
 import json
@@ -24,6 +30,9 @@ from pathlib import Path
 from . import worker as wire
 
 WORKER_SOURCE = Path(wire.__file__).read_text(encoding="utf-8")
+REDUCED = ("isolation reduced: the grader is not running as root, so student code runs as the same "
+           "user as the grader (no privilege drop, no network or mount namespace; the seccomp filter "
+           "still blocks sockets, new processes and signals to the grader where the kernel allows it)")
 
 
 def provided_common():
@@ -47,6 +56,11 @@ class Limits:
     open_files: int = 64
     reply_bytes: int = 256 * 2**20
     output_chars: int = 2000  # captured stdout/stderr shown per call
+    scratch_bytes: int = 32 * 2**20  # private /tmp, /var/tmp, /dev/shm (mount namespace only)
+    # isolation layers; switched off only by tests that exercise the layers beneath
+    seccomp: bool = True
+    mount_isolation: bool = True
+    network_namespace: bool = True
 
 
 class CallError(Exception):
@@ -73,6 +87,7 @@ class SandboxUser:
     name: str
     uid: int
     gid: int
+    lock: object = field(default=None, compare=False, repr=False)  # fd of the slot lock (isolation.acquire)
 
 
 @dataclass
@@ -85,6 +100,7 @@ class Sandbox:
     user: SandboxUser = None
     workdir: Path = None
     notes: list = field(default_factory=list)
+    private: list = field(default_factory=list)  # more paths to hide from student code (e.g. results)
 
     def __post_init__(self):
         self.python = self.python or worker_python()
@@ -92,12 +108,17 @@ class Sandbox:
         self.log = None
         self.log_offset = 0
         self.failed_imports = {}
+        self.isolation = {}  # what the worker reported about its isolation at start
+        self.isolation_notes = []  # what is weaker than intended, for the output
+        self.generation = 0  # counts worker starts: a Cache handle is only valid in its own worker
         self._own_workdir = self.workdir is None
         self.workdir = Path(self.workdir or tempfile.mkdtemp(prefix="convgrade-sandbox-"))
         self._populate()
 
     # ------------------------------------------------------------- set-up
     def _populate(self):
+        """run/ holds copies of the files. With a sandbox user: root-owned, readable by that
+        user's group only (not by other slots' users), writable by nobody but root."""
         sub = self.workdir / "run"
         sub.mkdir(parents=True, exist_ok=True)
         for name, src in self.files.items():
@@ -106,42 +127,80 @@ class Sandbox:
         self.rundir = sub
         if self.user is not None:
             os.chmod(self.workdir, 0o711)
-            for p in [sub, *sub.iterdir()]:
-                os.chown(p, self.user.uid, self.user.gid)
-            os.chmod(sub, 0o700)
+            for p in sub.iterdir():
+                os.chown(p, 0, self.user.gid)
+                os.chmod(p, 0o640)
+            os.chown(sub, 0, self.user.gid)
+            os.chmod(sub, 0o750)
 
-    def _start(self):
-        req_r, req_w = os.pipe()
-        rep_r, rep_w = os.pipe()
-        cfg = {
-            "req_fd": req_r, "reply_fd": rep_w,
+    def _config(self, req_r, rep_w):
+        private = private_paths(self.files.values(), self.private)
+        probe_read, probe_write = [], []
+        if self.user is not None:  # without one, the output says "isolation reduced" already
+            probe_read = [str(p) for p in secret_files()] + [str(p) for p in self.private]
+            probe_write = [str(p) for p in self.private] + [str(p.parent) for p in map(Path, self.files.values())]
+        return {
+            "req_fd": req_r, "reply_fd": rep_w, "rundir": str(self.rundir),
             "memory_bytes": self.limits.memory_bytes, "cpu_seconds": self.limits.cpu_seconds,
             "processes": self.limits.processes, "file_bytes": self.limits.file_bytes,
             "open_files": self.limits.open_files,
             "uid": self.user.uid if self.user else None, "gid": self.user.gid if self.user else None,
+            "seccomp": bool(self.limits.seccomp), "mount_isolation": bool(self.limits.mount_isolation),
+            "isolate_network": bool(self.limits.network_namespace),
+            "hide": [str(p) for p in private], "scratch": SCRATCH, "scratch_bytes": self.limits.scratch_bytes,
+            "probe_read": probe_read, "probe_write": probe_write,
         }
+
+    def _start(self):
+        req_r, req_w = os.pipe()
+        rep_r, rep_w = os.pipe()
         env = {
-            "PATH": "/usr/bin:/bin", "LANG": "C.UTF-8", "HOME": str(self.rundir),
+            "PATH": "/usr/bin:/bin", "LANG": "C.UTF-8", "HOME": str(self.rundir), "TMPDIR": "/tmp",
             "OMP_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1", "MKL_NUM_THREADS": "1",
-            "PYTHONHASHSEED": "0", "CONVGRADE_WORKER_CONFIG": json.dumps(cfg),
+            "PYTHONHASHSEED": "0", "CONVGRADE_WORKER_CONFIG": json.dumps(self._config(req_r, rep_w)),
         }
         self.log = self.workdir / "output.log"
-        log = open(self.log, "ab")
-        self.log_offset = log.tell()
+        fd = os.open(self.log, os.O_WRONLY | os.O_CREAT | os.O_APPEND | os.O_CLOEXEC, 0o600)
+        self.log_offset = self._log_size()
         try:
             self.proc = subprocess.Popen(
                 [self.python, "-I", "-c", WORKER_SOURCE],
-                stdin=subprocess.DEVNULL, stdout=log, stderr=log, cwd=self.rundir, env=env,
+                stdin=subprocess.DEVNULL, stdout=fd, stderr=fd, cwd=self.rundir, env=env,
                 pass_fds=(req_r, rep_w), start_new_session=True, close_fds=True,
             )
         finally:
-            log.close()
+            os.close(fd)
             os.close(req_r)
             os.close(rep_w)
         self.req, self.rep = req_w, rep_r
+        self.generation += 1
         os.set_blocking(self.req, False)
         hello = self._receive(self.limits.import_timeout, "starting the worker")
-        self.network_isolated = hello.result.get("network_isolated", False)
+        self.network_isolated = hello.result.get("network_isolated") is True
+        self.isolation = {k: hello.result.get(k) for k in ("uid", "network", "filesystem", "seccomp")}
+        self._isolation_notes(hello.result)
+
+    def _isolation_notes(self, hello):
+        notes = []
+        if self.user is None:
+            notes.append(REDUCED if os.geteuid() != 0 else
+                         "isolation reduced: student code runs as root (no sandbox user was given)")
+        if self.user is not None and hello.get("uid") != self.user.uid:
+            notes.append(f"isolation reduced: the worker runs as uid {hello.get('uid')}")
+        if hello.get("network") != "namespace" and hello.get("seccomp") != "on":
+            notes.append("isolation reduced: student code has network access "
+                         "(neither a network namespace nor seccomp was available)")
+        if self.user is not None and hello.get("filesystem") != "mount namespace":
+            notes.append("isolation reduced: no mount namespace, student code is kept from the grader's "
+                          "files by permissions only")
+        for p in hello.get("problems") or []:
+            notes.append(f"isolation reduced: {p}")
+        for p in hello.get("exposed") or []:
+            notes.append(f"isolation reduced: for student code {p}")
+        for n in notes:
+            n = str(n)[:300]
+            if n not in self.isolation_notes:
+                self.isolation_notes.append(n)
 
     def _ensure(self):
         if self.proc is None or self.proc.poll() is not None:
@@ -163,12 +222,17 @@ class Sandbox:
 
         def spec(v):
             if isinstance(v, Cache):
+                if v.generation != self.generation:
+                    raise CallError("the worker process was restarted after the forward (an earlier crash or "
+                                    "timeout), so the forward's cache is gone", kind="crash")
                 return {"cache": v.handle}
             if isinstance(v, wire.np.ndarray):
                 arrays.append(v)
                 return {"array": len(arrays) - 1}
             if isinstance(v, dict):
                 return {"dict": {k: spec(x) for k, x in v.items()}}
+            if isinstance(v, tuple):
+                return {"tuple": list(v)}
             return {"value": v}
 
         header = {
@@ -188,10 +252,10 @@ class Sandbox:
     def _roundtrip(self, header, arrays, timeout, what, module=None):
         start = time.perf_counter()
         deadline = start + timeout
-        self.log_offset = self._log_size()
+        self._reset_log()
         try:
             self._send(wire.pack(header, arrays), deadline, what)
-            reply = self._receive(deadline - time.perf_counter(), what)
+            reply = self._receive(deadline - time.perf_counter(), what, header.get("op"))
         except CallError as err:
             err.output = self._read_output()
             self.kill()
@@ -203,7 +267,8 @@ class Sandbox:
         if not reply.result.get("ok"):
             raise CallError(reply.result.get("error", "unknown error"), kind="error",
                             where=reply.result.get("where", ""), output=reply.output)
-        reply.cache = Cache(reply.result["cache"]) if reply.result.get("cache") is not None else None
+        handle = reply.result.get("cache")
+        reply.cache = Cache(handle, self.generation) if isinstance(handle, int) else None
         return reply
 
     def _maybe_mark_import_timeout(self, module):
@@ -249,26 +314,32 @@ class Sandbox:
             got += len(chunk)
         return b"".join(chunks)
 
-    def _receive(self, timeout, what):
+    def _receive(self, timeout, what, op=None):
+        """One reply, read with a deadline and size caps, and checked before anyone uses it:
+        whatever student code writes to the channel can at worst fail this call."""
         deadline = time.perf_counter() + max(timeout, 0.001)
         (n,) = struct.unpack(">Q", self._read(8, deadline, what))
         if n > wire.MAX_HEADER:
             raise CallError("the worker sent an oversized reply", kind="protocol")
         try:
             header = json.loads(self._read(n, deadline, what))
-            sizes = [int(s) for s in header.get("arrays", [])]
-        except (ValueError, TypeError, AttributeError):
+            sizes = header.get("arrays", [])
+            if not isinstance(sizes, list) or not all(type(s) is int and s >= 0 for s in sizes):
+                raise ValueError("bad sizes")
+        except CallError:
+            raise
+        except Exception:  # noqa: BLE001 - ValueError, RecursionError, ...
             raise CallError("the worker sent a malformed reply", kind="protocol")
-        if not isinstance(header, dict) or sum(sizes) > self.limits.reply_bytes or min(sizes, default=0) < 0:
+        if sum(sizes) > self.limits.reply_bytes:
             raise CallError("the result is too large to send back", kind="protocol")
         payload = self._read(sum(sizes), deadline, what)
         try:
             arrays = wire.unpack_arrays(header, payload)
-        except Exception:
-            raise CallError("the worker sent arrays that are not plain .npy data", kind="protocol")
-        for a in arrays:
-            if a.dtype.kind not in "biuf" or a.dtype.fields is not None:
-                raise CallError(f"an array of dtype {a.dtype} came back", kind="protocol")
+        except Exception:  # noqa: BLE001
+            raise CallError("the worker sent arrays that are not plain numeric .npy data", kind="protocol")
+        problem = check_reply(header, len(arrays), op)
+        if problem:
+            raise CallError(f"the worker sent a malformed reply ({problem})", kind="protocol")
         return Reply(result=header, arrays=arrays)
 
     def _crash_message(self, what):
@@ -291,6 +362,16 @@ class Sandbox:
         return f"the worker process closed its channel during {what}"
 
     # ------------------------------------------------------------- output
+    def _reset_log(self):
+        """Empty the output log before each call: the file-size limit then applies per call,
+        so one flood of output cannot make later, honest calls die of SIGXFSZ."""
+        try:
+            if self.log:
+                os.truncate(self.log, 0)
+        except OSError:
+            pass
+        self.log_offset = self._log_size()
+
     def _log_size(self):
         try:
             return os.stat(self.log).st_size if self.log else 0
@@ -372,6 +453,7 @@ class Cache:
     """Handle of a layer cache that stays inside the worker."""
 
     handle: int
+    generation: int = 0  # which worker process holds it
 
 
 WORKER_VENVS = [Path(__file__).resolve().parent.parent / ".venv-worker", Path("/autograder/worker-venv")]
@@ -388,28 +470,43 @@ def worker_python():
     return sys.executable
 
 
-def pids_of_uid(uid):
+def pids_of_uid(uid, zombies=False):
+    """Live processes (zombies too with ``zombies``) whose real or effective uid is ``uid``."""
     pids = []
     for entry in os.listdir("/proc"):
         if not entry.isdigit():
             continue
         try:
             with open(f"/proc/{entry}/status") as f:
+                state = ""
                 for line in f:
-                    if line.startswith("Uid:"):
-                        if int(line.split()[1]) == uid or int(line.split()[2]) == uid:
+                    if line.startswith("State:"):
+                        state = line.split()[1]
+                    elif line.startswith("Uid:"):
+                        ids = line.split()
+                        if (zombies or state not in ("Z", "X")) and (int(ids[1]) == uid or int(ids[2]) == uid):
                             pids.append(int(entry))
                         break
-        except OSError:
+        except (OSError, ValueError, IndexError):
             continue
     return pids
 
 
-def kill_uid(uid, rounds=50):
-    """SIGKILL every process of ``uid`` until none is left (double forks included)."""
+def kill_uid(uid, rounds=250):
+    """SIGKILL every process of ``uid`` until none is left (double forks included).
+
+    Never for the grader's own uid (that would kill the grader)."""
+    if uid in (0, os.getuid(), os.geteuid()):
+        raise ValueError(f"refusing to kill every process of uid {uid}")
     for _ in range(rounds):
         pids = pids_of_uid(uid)
         if not pids:
+            # Zombies run nothing, but count against RLIMIT_NPROC of the next worker of this
+            # user until they are reaped: give their new parent (init) a moment.
+            for _ in range(100):
+                if not pids_of_uid(uid, zombies=True):
+                    break
+                time.sleep(0.02)
             return True
         for pid in pids:
             try:
@@ -418,3 +515,111 @@ def kill_uid(uid, rounds=50):
                 pass
         time.sleep(0.02)
     return not pids_of_uid(uid)
+
+
+# ----------------------------------------------------------------- what student code must not see
+SCRATCH = ["/tmp", "/var/tmp", "/dev/shm"]  # replaced by private, small tmpfs in the mount namespace
+# Hidden from student code wherever they exist (the worker's own interpreter is bound back in).
+SYSTEM_PRIVATE = ["/autograder", "/home", "/root", "/srv", "/mnt", "/media", "/opt", "/run", "/var/lib",
+                  "/var/cache", "/var/log", "/var/mail", "/var/spool", "/var/backups", "/var/opt",
+                  "/usr/local/lib", "/usr/lib/python3/dist-packages"]
+
+
+def grader_root():
+    """The folder the grader runs from: the repo checkout, or /autograder/source."""
+    return Path(__file__).resolve().parent.parent
+
+
+def secret_files():
+    """What student code must never read: the case table (hidden cases), the grader's
+    package, and torch (an oracle, and a way around the numpy-only rule)."""
+    here = Path(__file__).resolve().parent
+    out = [here / "cases.yaml", here]
+    torch = sys.modules.get("torch")
+    if torch is not None and getattr(torch, "__file__", None):
+        out.append(Path(torch.__file__).resolve().parent)
+    if sys.prefix != sys.base_prefix:
+        out.append(Path(sys.prefix))
+    root = Path(os.environ.get("AUTOGRADER_ROOT", "/autograder"))
+    out += [root / "source", root / "results", root / "grader-venv", root / "submission_metadata.json"]
+    return out
+
+
+def private_paths(submission_files=(), extra=()):
+    """Directories the worker covers with an empty tmpfs in its mount namespace."""
+    out = {grader_root(), Path(__file__).resolve().parent, Path(os.getcwd()).resolve()}
+    out |= {p if p.is_dir() else p.parent for p in secret_files()}
+    if os.environ.get("AUTOGRADER_ROOT"):
+        out.add(Path(os.environ["AUTOGRADER_ROOT"]))
+    out |= {Path(p).resolve().parent for p in submission_files}
+    out |= {Path(p) for p in extra}
+    out |= {Path(p) for p in SYSTEM_PRIVATE}
+    return sorted(str(p) for p in out if str(p) != "/")
+
+
+def check_reply(header, n_arrays, op=None):
+    """'' when a reply has the shape the grader relies on, else what is wrong with it."""
+    budget = [100_000]
+
+    def value(d, depth=0):
+        budget[0] -= 1
+        if budget[0] < 0 or depth > 64:
+            raise ValueError("too deeply nested")
+        if not isinstance(d, dict) or not isinstance(d.get("kind"), str):
+            raise ValueError("bad value")
+        kind = d["kind"]
+        if kind == "none":
+            return
+        if kind == "array":
+            if type(d.get("index")) is not int or not 0 <= d["index"] < n_arrays:
+                raise ValueError("bad array index")
+        elif kind in ("tuple", "list"):
+            if not isinstance(d.get("items"), list):
+                raise ValueError("bad items")
+            for x in d["items"]:
+                value(x, depth + 1)
+        elif kind == "dict":
+            if not isinstance(d.get("items"), dict):
+                raise ValueError("bad items")
+            for x in d["items"].values():
+                value(x, depth + 1)
+        elif kind == "scalar":
+            v = d.get("value")
+            if isinstance(v, str):
+                float(v)
+            elif type(v) not in (int, float, bool):
+                raise ValueError("bad scalar")
+            if not isinstance(d.get("type", ""), str):
+                raise ValueError("bad scalar type")
+        elif kind == "bad":
+            if not isinstance(d.get("type", ""), str):
+                raise ValueError("bad type")
+        else:
+            raise ValueError(f"unknown kind {kind[:20]!r}")
+
+    try:
+        if not isinstance(header, dict) or not isinstance(header.get("ok"), bool):
+            return "not a reply"
+        if not header["ok"]:
+            if not isinstance(header.get("error", ""), str) or not isinstance(header.get("where", ""), str):
+                return "bad error report"
+            return ""
+        if op == "call":
+            value(header.get("result"))
+            if header.get("cache") is not None and type(header["cache"]) is not int:
+                return "bad cache handle"
+            echo = header.get("echo", [])
+            origin = header.get("origin_echo", {})
+            if not isinstance(echo, list) or not isinstance(origin, dict):
+                return "bad echo"
+            for d in echo:
+                value(d)
+            for k, ds in origin.items():
+                int(k)
+                if not isinstance(ds, list):
+                    return "bad echo"
+                for d in ds:
+                    value(d)
+        return ""
+    except (ValueError, TypeError, KeyError, RecursionError) as exc:
+        return str(exc)[:80]

@@ -4,6 +4,7 @@
 # Two environments, so that student code cannot even read torch:
 #   /autograder/grader-venv  torch (CPU-only build), numpy, gradescope-utils: root only (mode 700)
 #   /autograder/worker-venv  numpy only: what the sandboxed worker runs, readable by the sandbox user
+# and an unprivileged sandbox user for student code (see SECURITY.md).
 set -euxo pipefail
 
 ROOT=${AUTOGRADER_ROOT:-/autograder}
@@ -11,8 +12,10 @@ SANDBOX_USER=${CONVGRADE_SANDBOX_USER:-convgrade-sandbox}
 
 export DEBIAN_FRONTEND=noninteractive
 apt-get update
-apt-get install -y --no-install-recommends python3 python3-venv python3-pip
+# procps: pkill in run_autograder; passwd: useradd
+apt-get install -y --no-install-recommends python3 python3-venv python3-pip procps passwd
 
+umask 022
 python3 -m venv "$ROOT/grader-venv"
 "$ROOT/grader-venv/bin/pip" install --no-cache-dir --upgrade pip
 # CPU-only torch from PyTorch's CPU index: never the multi-GB CUDA build.
@@ -20,13 +23,16 @@ python3 -m venv "$ROOT/grader-venv"
 "$ROOT/grader-venv/bin/pip" install --no-cache-dir -r "$ROOT/source/requirements-grader.txt"
 chmod -R go-rwx "$ROOT/grader-venv"
 
+# The worker's interpreter: Ubuntu's python3 (under /usr, readable by everyone) plus numpy.
 python3 -m venv "$ROOT/worker-venv"
 "$ROOT/worker-venv/bin/pip" install --no-cache-dir -r "$ROOT/source/requirements-worker.txt"
 chmod -R a+rX "$ROOT/worker-venv"
-chmod a+x "$ROOT"
+chmod 711 "$ROOT"
 
 id -u "$SANDBOX_USER" >/dev/null 2>&1 || useradd --system --no-create-home --home-dir /nonexistent \
     --shell /usr/sbin/nologin --user-group "$SANDBOX_USER"
 
-# Nothing under source/ is for the sandbox user's eyes.
+# Nothing under source/ is for the sandbox user's eyes (run_autograder repeats this per run).
 chmod -R go-rwx "$ROOT/source"
+# Nothing of the grader's installs left lying around for others to read (caches).
+rm -rf /root/.cache/pip

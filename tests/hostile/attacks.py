@@ -1,0 +1,471 @@
+"""The hostile submissions, as patches of the reference solutions.
+
+Each Attack appends ``code`` to one solution module (dilated.py unless said
+otherwise), so the honest functions are still there to call. Two kinds:
+
+- damage: the attack breaks its own calls (loops, bombs, crashes, garbage);
+  only the parts in ``lose`` may score below the honest code, every other part
+  keeps full marks.
+- probe: the attack tries to get at something it must not have (hidden cases,
+  torch, the network, the grader's process, results.json) and answers
+  honestly only when it found nothing, so any success shows up as lost points
+  (``lose`` is empty) or in the test's own checks (canary, token file, server
+  sockets, results.json, processes left).
+
+Placeholders filled in by the test: @RESULTS@ (results.json), @CANARY@ (a
+read-only file outside the sandbox), @TOKEN@ (a path under /tmp that must
+never exist: only the grader itself could create it), @CASES@ (the real case
+table), @REPO@, @TORCH@ (torch's package folder in the grader's venv), @SITE@
+(its site-packages), @TCP_PORT@ / @UDP_PORT@ (sockets the test listens on),
+@GRADER_PID@.
+"""
+
+from dataclasses import dataclass, field
+
+DK, RF, NEAREST = "dilate_kernel", "receptive_field", "nearest"
+PARTS = (DK, RF, NEAREST)  # two parts of dilated.py, one of upsample.py as the untouched control
+
+PRELUDE = """
+import os, sys, time, signal
+import numpy as np
+_honest_dk = dilate_kernel
+_honest_rf = receptive_field
+def _garbage():
+    return np.full((1,), 42.0)
+"""
+
+
+@dataclass
+class Attack:
+    name: str
+    doc: str
+    code: str = ""  # appended to the module, after PRELUDE
+    module: str = "dilated"
+    lose: tuple = ()  # parts that may score below the honest code
+    files: dict = field(default_factory=dict)  # extra files: name -> text, or ("symlink", target)
+    symlink_module: str = ""  # replace the module by a symlink to this target
+    zip_entries: list = None  # grade a zip: honest files plus these (name, data, kind) entries
+    limits: dict = field(default_factory=dict)  # overrides of the test limits (seccomp=False, ...)
+    world_writable_results: bool = False  # results folder created 0777 in a world-reachable place
+    after: float = 0.0  # seconds to wait after grading before the final checks (daemons)
+    expect_notes: tuple = ()  # words that must appear in the grader's notes
+    unreadable: bool = False  # the whole submission is refused (zip bomb)
+    parts: tuple = PARTS
+
+
+def probe(body):
+    """A probe attack: ``body`` sets ``found`` to a list of what it got; any find costs points."""
+    return "def _probe():\n    found = []\n" + "\n".join("    " + line for line in body.strip("\n").splitlines()) + """
+    return found
+def dilate_kernel(w, dilation):
+    found = _probe()
+    if found:
+        print("FOUND:", found)
+        return _garbage()
+    return _honest_dk(w, dilation)
+"""
+
+
+def wrap_dk(body):
+    """dilate_kernel runs ``body`` first, then answers honestly."""
+    return "def dilate_kernel(w, dilation):\n" + "\n".join(
+        "    " + line for line in body.strip("\n").splitlines()) + "\n    return _honest_dk(w, dilation)\n"
+
+
+ATTACKS = [
+    # ------------------------------------------------------------- time, memory, processes, output
+    Attack("import_infinite_loop", "an infinite loop at module level: every part of the module fails, "
+           "the others keep their points", "while True:\n    pass\n", lose=(DK, RF)),
+    Attack("call_infinite_loop", "an infinite loop in one function only: the other part of the "
+           "same module keeps its points", wrap_dk("while True:\n    pass"), lose=(DK,)),
+    Attack("ignore_sigterm", "ignores SIGTERM/SIGINT/SIGHUP and loops: only SIGKILL ends it",
+           wrap_dk("""
+for s in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
+    signal.signal(s, signal.SIG_IGN)
+while True:
+    pass"""), lose=(DK,)),
+    Attack("memory_bomb", "allocates until the address-space limit stops it", wrap_dk("""
+hog = []
+while True:
+    hog.append(np.ones(10**7))"""), lose=(DK,)),
+    Attack("fork_bomb", "forks 200 times, children sleep (seccomp refuses the forks)", wrap_dk("""
+for _ in range(200):
+    try:
+        if os.fork() == 0:
+            time.sleep(60)
+            os._exit(0)
+    except OSError:
+        break"""), lose=(DK,)),
+    Attack("fork_bomb_no_seccomp", "the same with seccomp off: RLIMIT_NPROC bounds it, the kill by "
+           "uid ends it", wrap_dk("""
+for _ in range(200):
+    try:
+        if os.fork() == 0:
+            time.sleep(60)
+            os._exit(0)
+    except OSError:
+        break"""), lose=(DK,), limits={"seccomp": False}),
+    Attack("threads_forever", "non-daemon threads that never end, started at import", """
+import threading
+def _spin():
+    while True:
+        time.sleep(0.05)
+for _ in range(8):
+    threading.Thread(target=_spin).start()
+"""),
+    Attack("output_flood", "100 MB on stdout: the log is capped, the feedback stays short",
+           wrap_dk('sys.stdout.write("A" * 100_000_000)\nsys.stdout.flush()'), lose=(DK,)),
+    Attack("huge_file", "writes 1 GB files in its folder, /tmp and /dev/shm (SIGXFSZ ignored)", wrap_dk("""
+signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
+chunk = b"x" * (1 << 20)
+for path in ("big.bin", "@TOKEN@", "/dev/shm/convgrade-big", "/var/tmp/convgrade-big"):
+    try:
+        with open(path, "wb") as f:
+            for _ in range(1024):
+                f.write(chunk)
+    except OSError:
+        pass"""), lose=(DK,)),
+    Attack("fd_exhaustion_and_huge_return", "opens files until EMFILE, then returns 60 M elements",
+           """
+_keep = []
+def dilate_kernel(w, dilation):
+    try:
+        while True:
+            _keep.append(open("/dev/null"))
+    except OSError:
+        pass
+    return np.zeros(60_000_000)
+""", lose=PARTS),  # the leaked files stay open in the submission's worker: its other modules fail too
+    Attack("recursion_bomb", "unbounded recursion with the recursion limit lifted (C stack overflow)",
+           """
+def _down(n):
+    return _down(n + 1) + 1
+def dilate_kernel(w, dilation):
+    sys.setrecursionlimit(10**8)
+    return _down(0)
+""", lose=(DK,)),
+    # ------------------------------------------------------------- exits and signals
+    Attack("sys_exit_at_import", "sys.exit at import", "sys.exit(3)\n", lose=(DK, RF)),
+    Attack("os_exit_at_import", "os._exit at import", "os._exit(0)\n", lose=(DK, RF)),
+    Attack("kill_the_grader", "SIGKILLs its parent, the grader's pid and every process it may signal",
+           wrap_dk("""
+for pid in (os.getppid(), @GRADER_PID@, -1, 1):
+    try:
+        os.kill(pid, signal.SIGKILL)
+    except OSError:
+        pass""")),
+    Attack("chdir_and_delete", "chdir('/') and tries to delete its own files, the case table, the "
+           "reference solutions and the canary", wrap_dk("""
+import shutil
+here = os.getcwd()
+os.chdir("/")
+for name in os.listdir(here):
+    try:
+        os.remove(os.path.join(here, name))
+    except OSError:
+        pass
+for path in ("@CASES@", "@CANARY@", "@REPO@/solutions/conv.py"):
+    try:
+        os.remove(path)
+    except OSError:
+        pass
+    try:
+        with open(path, "w") as f:
+            f.write("pwned")
+    except OSError:
+        pass
+shutil.rmtree("@REPO@/autograder", ignore_errors=True)""")),
+    # ------------------------------------------------------------- what comes back
+    Attack("nan_inf", "NaN and inf instead of values", """
+def dilate_kernel(w, dilation):
+    out = _honest_dk(w, dilation).copy()
+    out[...] = np.nan
+    out.flat[0] = np.inf
+    return out
+""", lose=(DK,)),
+    Attack("wrong_shape_dtype", "float32, transposed", """
+def dilate_kernel(w, dilation):
+    return _honest_dk(w, dilation).astype(np.float32).T
+def receptive_field(kernel_sizes, strides=None, dilations=None):
+    return np.array(_honest_rf(kernel_sizes, strides, dilations), dtype=np.int8)
+""", lose=(DK, RF)),
+    Attack("returns_none", "None everywhere", """
+def dilate_kernel(w, dilation):
+    return None
+def receptive_field(kernel_sizes, strides=None, dilations=None):
+    return None
+""", lose=(DK, RF)),
+    Attack("lying_subclass", "an ndarray subclass whose operators all say 'equal' around wrong values",
+           """
+class Liar(np.ndarray):
+    def __eq__(self, other): return True
+    def __ne__(self, other): return False
+    def __array_function__(self, func, types, args, kwargs): return True
+    def __array_ufunc__(self, *a, **k): return True
+    def __bool__(self): return True
+    def __reduce__(self): return (os.system, ("touch @TOKEN@",))
+def dilate_kernel(w, dilation):
+    return (_honest_dk(w, dilation) + 1).view(Liar)
+""", lose=(DK,)),
+    Attack("pickle_payload", "an object array whose pickle runs a command where it is unpickled", """
+class Evil:
+    def __reduce__(self):
+        return (os.system, ("touch @TOKEN@",))
+def dilate_kernel(w, dilation):
+    return np.array([Evil(), Evil()], dtype=object)
+def receptive_field(kernel_sizes, strides=None, dilations=None):
+    return {"x": Evil()}
+""", lose=(DK, RF)),
+    Attack("forged_reply", "writes its own reply on every pipe: an object-dtype .npy with a pickle "
+           "payload, then a reply nested 100000 deep", """
+import io, json, struct
+class Evil:
+    def __reduce__(self):
+        return (os.system, ("touch @TOKEN@",))
+def _frame(header, blob=b""):
+    head = json.dumps(header).encode()
+    return struct.pack(">Q", len(head)) + head + blob
+def dilate_kernel(w, dilation):
+    buf = io.BytesIO()
+    np.save(buf, np.array([Evil()], dtype=object), allow_pickle=True)
+    blob = buf.getvalue()
+    evil = _frame({"ok": True, "cache": None, "result": {"kind": "array", "index": 0}, "echo": [],
+                   "origin_echo": {}, "arrays": [len(blob)]}, blob)
+    deep = b"[" * 100000 + b"]" * 100000
+    deep = struct.pack(">Q", len(deep)) + deep
+    for fd in range(3, 64):
+        for data in (evil, deep):
+            try:
+                os.write(fd, data)
+            except OSError:
+                pass
+    time.sleep(60)
+""", lose=(DK,)),
+    Attack("terminal_escapes", "prints and raises text full of terminal escapes, with a raising __str__",
+           """
+class Nasty(Exception):
+    def __str__(self):
+        raise RuntimeError("\\x1b[2J no str for you")
+def dilate_kernel(w, dilation):
+    print("\\x1b]0;pwned\\x07\\x1b[2J\\x1b[31mRED\\udcff")
+    raise Nasty()
+def receptive_field(kernel_sizes, strides=None, dilations=None):
+    raise ValueError("\\x1b[2J\\x1b[1;1H" + "\\u202e" * 10 + "x" * 100000)
+""", lose=(DK, RF)),
+    Attack("monkeypatch_numpy", "patches numpy's comparison functions, returns zeros", """
+np.allclose = lambda *a, **k: True
+np.array_equal = lambda *a, **k: True
+np.isclose = lambda *a, **k: True
+np.testing.assert_allclose = lambda *a, **k: None
+np.testing.assert_array_equal = lambda *a, **k: None
+def dilate_kernel(w, dilation):
+    return np.zeros_like(_honest_dk(w, dilation))
+""", lose=(DK,)),
+    # ------------------------------------------------------------- results.json
+    Attack("write_results", "overwrites, renames over and symlinks results.json with a perfect score",
+           wrap_dk("""
+import json
+fake = json.dumps({"score": 100, "output": "pwned", "tests": []})
+path = "@RESULTS@"
+for attempt in range(3):
+    try:
+        with open(path, "w") as f:
+            f.write(fake)
+    except OSError:
+        pass
+    try:
+        with open(path + ".tmp", "w") as f:
+            f.write(fake)
+        os.replace(path + ".tmp", path)
+    except OSError:
+        pass
+    try:
+        os.symlink("/etc/passwd", path + ".lnk")
+        os.replace(path + ".lnk", path)
+    except OSError:
+        pass
+    try:
+        os.chmod(os.path.dirname(path), 0o777)
+    except OSError:
+        pass"""), world_writable_results=True),
+    Attack("atexit_rewrite", "atexit hook, weakref finalizer, __del__ and a SIGTERM handler that would "
+           "rewrite results.json after the grader is done", """
+import atexit, json, weakref
+def _rewrite(*_):
+    try:
+        with open("@RESULTS@", "w") as f:
+            f.write(json.dumps({"score": 100, "output": "pwned", "tests": []}))
+    except OSError:
+        pass
+atexit.register(_rewrite)
+class _Bomb:
+    def __del__(self):
+        _rewrite()
+_bomb = _Bomb()
+weakref.finalize(_Bomb, _rewrite)
+signal.signal(signal.SIGTERM, _rewrite)
+signal.signal(signal.SIGHUP, _rewrite)
+""", world_writable_results=True, after=1.0),
+    Attack("daemon_rewrite", "a double-forked daemon that sleeps, then rewrites results.json "
+           "(seccomp refuses the fork)", wrap_dk("""
+import json
+try:
+    if os.fork() == 0:
+        os.setsid()
+        if os.fork() == 0:
+            time.sleep(1.0)
+            for _ in range(50):
+                try:
+                    with open("@RESULTS@", "w") as f:
+                        f.write(json.dumps({"score": 100, "output": "pwned", "tests": []}))
+                except OSError:
+                    pass
+                time.sleep(0.1)
+        os._exit(0)
+except OSError:
+    pass"""), world_writable_results=True, after=2.5),
+]
+
+
+def _variant(attack, suffix, doc, **changes):
+    from dataclasses import replace
+
+    return replace(attack, name=f"{attack.name}_{suffix}", doc=f"{attack.doc} ({doc})", **changes)
+
+
+_daemon = ATTACKS[-1]
+_killer = next(a for a in ATTACKS if a.name == "kill_the_grader")
+ATTACKS += [
+    _variant(_killer, "no_seccomp", "seccomp off: kill(-1) reaches only its own slot's processes, "
+             "the grader is another user", limits={"seccomp": False}),
+    _variant(_daemon, "no_seccomp", "seccomp off: the mount namespace hides results.json and the kill "
+             "by uid ends the daemon", limits={"seccomp": False}),
+    _variant(_daemon, "permissions_only", "seccomp and mount namespace off: folder permissions and "
+             "the kill by uid", limits={"seccomp": False, "mount_isolation": False}),
+]
+
+# ------------------------------------------------------------- reading what it must not read
+
+def read_secrets(paths):
+    return probe(f"""
+for path in {paths!r}:
+    try:
+        with open(path) as f:
+            found.append((path, f.read(40)))
+    except OSError:
+        pass
+for folder in ("@REPO@/autograder", "/autograder/source"):
+    try:
+        found.append((folder, os.listdir(folder)[:3]))
+    except OSError:
+        pass
+""")
+
+
+SECRETS = ("@CASES@", "/autograder/source/autograder/cases.yaml", "/autograder/submission_metadata.json",
+           "@RESULTS@")
+# Without a mount namespace the checkout's reference solutions stay world-readable (they are
+# never on Gradescope): only the mount namespace hides them.
+READ_SECRETS = read_secrets(SECRETS + ("@REPO@/solutions/dilated.py",))
+READ_SECRETS_PERMISSIONS = read_secrets(SECRETS)
+READ_TORCH = probe("""
+import importlib, importlib.util, ctypes
+for attempt in ("import", "meta_path", "spec", "ctypes", "listdir"):
+    try:
+        if attempt == "import":
+            sys.path.insert(0, "@SITE@")
+            importlib.import_module("to" + "rch")
+        elif attempt == "meta_path":
+            sys.meta_path[:] = [m for m in sys.meta_path if "Blocker" not in type(m).__name__]
+            sys.path.insert(0, "@SITE@")
+            __import__("to" + "rch")
+        elif attempt == "spec":
+            spec = importlib.util.spec_from_file_location("t", "@TORCH@" + "/__init__.py")
+            module = importlib.util.module_from_spec(spec)
+            spec.loader.exec_module(module)
+        elif attempt == "ctypes":
+            ctypes.CDLL("@TORCH@" + "/lib/libc10.so")
+        else:
+            os.listdir("@TORCH@")
+        found.append(attempt)
+    except BaseException:
+        pass
+""")
+NETWORK = probe("""
+import socket
+try:
+    s = socket.create_connection(("127.0.0.1", @TCP_PORT@), timeout=1)
+    s.sendall(b"leak")
+    found.append("tcp")
+except OSError:
+    pass
+try:
+    u = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    u.sendto(b"leak", ("127.0.0.1", @UDP_PORT@))
+    found.append("udp")
+except OSError:
+    pass
+try:
+    socket.getaddrinfo("pypi.org", 443)
+    found.append("dns")
+except OSError:
+    pass
+try:
+    socket.create_connection(("1.1.1.1", 53), timeout=1)
+    found.append("internet")
+except OSError:
+    pass
+""")
+PROC_SNOOP = probe("""
+for path in ("/proc/@GRADER_PID@/environ", "/proc/@GRADER_PID@/mem", "/proc/@GRADER_PID@/maps",
+             "/proc/1/environ"):
+    try:
+        with open(path, "rb") as f:
+            f.read(16)
+        found.append(path)
+    except OSError:
+        pass
+try:
+    found.append(os.listdir("/proc/@GRADER_PID@/fd")[:1])
+except OSError:
+    pass
+""")
+
+ATTACKS += [
+    Attack("read_hidden_cases", "reads the case table, the grader, the reference solutions and the results",
+           READ_SECRETS),
+    Attack("read_hidden_cases_permissions_only", "the same without the mount namespace: only permissions",
+           READ_SECRETS_PERMISSIONS, limits={"mount_isolation": False}),
+    Attack("import_torch", "imports torch by computed name, with the import hook removed, by path "
+           "(spec_from_file_location), and loads libtorch with ctypes", READ_TORCH),
+    Attack("import_torch_permissions_only", "the same without the mount namespace", READ_TORCH,
+           limits={"mount_isolation": False}),
+    Attack("network", "TCP and UDP to sockets the test listens on, DNS, the internet", NETWORK),
+    Attack("network_no_seccomp", "the same with seccomp off: the network namespace alone", NETWORK,
+           limits={"seccomp": False}),
+    Attack("network_seccomp_only", "the same without namespaces (a container without CAP_SYS_ADMIN): "
+           "seccomp alone", NETWORK, limits={"network_namespace": False, "mount_isolation": False}),
+    Attack("proc_snoop", "reads the grader's environment and memory through /proc", PROC_SNOOP),
+    # ------------------------------------------------------------- files of the submission
+    Attack("shadowing_files", "ships numpy.py, sitecustomize.py, usercustomize.py, common.py, random.py, "
+           "json.py, torch.py, autograder.py and a .pth that would all sabotage if imported", files={
+               **{name: 'raise SystemExit("shadowed: @TOKEN@")\n' for name in (
+                   "numpy.py", "sitecustomize.py", "usercustomize.py", "random.py", "json.py", "torch.py",
+                   "autograder.py", "site.py", "worker.py", "conftest.py")},
+               "common.py": "def pair(v):\n    return (99, 99)\n",
+               "evil.pth": "import os; os.system('touch @TOKEN@')\n",
+           }, expect_notes=("ignored", "provided")),
+    Attack("symlinks", "dilated.py is a symlink to /etc/passwd, helper.py one to the case table",
+           files={"helper.py": ("symlink", "@CASES@")}, symlink_module="/etc/passwd", lose=(DK, RF),
+           expect_notes=("symbolic link",)),
+    Attack("zip_slip", "a zip with ../ and absolute paths, and symlink entries to the case table "
+           "and /etc/passwd", zip_entries=[
+               ("../../convgrade-zipslip-@NAME@.py", b"print('escaped')\n", "file"),
+               ("/tmp/convgrade-zipslip-abs-@NAME@.py", b"print('escaped')\n", "file"),
+               ("hw/../../../convgrade-zipslip-deep-@NAME@.py", b"print('escaped')\n", "file"),
+               ("hw/helper.py", b"@CASES@", "symlink"),
+               ("hw/passwd.py", b"/etc/passwd", "symlink"),
+           ], expect_notes=("unsafe path", "symbolic links")),
+    Attack("zip_bomb", "a zip whose one entry unpacks to 200 MB of zeros", zip_entries=[
+        ("pad.bin", b"\0" * (200 << 20), "file")], lose=PARTS, unreadable=True),
+]

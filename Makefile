@@ -41,8 +41,18 @@ lint: $(STAMP) ## ruff
 grade: $(STAMP) $(WSTAMP) ## grade SUBMISSION (default: the reference solutions) and print the table
 	$(PY) -m autograder grade $(SUBMISSION)
 
+bench: $(STAMP) $(WSTAMP) ## performance figures vs Gradescope's smallest container (QUICK=1: no batch, ~4 min)
+	$(PY) tools/bench.py $(if $(QUICK),--quick)
+
+mutation-report: $(STAMP) $(WSTAMP) ## grade every mutant (tests/mutants) and correct style (tests/styles): the kill matrix
+	$(PY) tools/mutation_report.py
+
 autograder: $(STAMP) ## build dist/autograder.zip for Gradescope
 	$(PY) tools/build_autograder.py
+
+handout: $(STAMP) ## build dist/handout.zip for students (stubs, common.py, README, check.py, visualize.py)
+	$(PY) tools/make_stubs.py
+	$(PY) tools/build_handout.py
 
 clean:
 	rm -rf dist build .pytest_cache

@@ -3,6 +3,7 @@
     python -m autograder grade PATH [--results FILE] [--parts ID ...] [--verbose]
     python -m autograder gradescope          # what run_autograder calls
     python -m autograder list                # parts, weights, case counts
+    python -m autograder grade-all SOURCE --out DIR [--jobs N] [--force]   # a whole Gradescope export
 """
 
 import argparse
@@ -88,6 +89,12 @@ def cmd_list(args):
     return 0
 
 
+def cmd_grade_all(args):
+    from .batch import main as batch_main  # staff-only module (not in the student handout)
+
+    return batch_main(args)
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(prog="python -m autograder", description=__doc__.splitlines()[0])
     parser.add_argument("--table", help="case table (default: autograder/cases.yaml)")
@@ -105,6 +112,15 @@ def main(argv=None):
     s.set_defaults(func=cmd_gradescope)
     ls_ = sub.add_parser("list", help="list the graded parts")
     ls_.set_defaults(func=cmd_list)
+    ga = sub.add_parser("grade-all", help="grade every submission of a Gradescope export (zip or folder)")
+    ga.add_argument("source", help="Gradescope's Export Submissions zip or folder, or a folder of submissions")
+    ga.add_argument("--out", required=True, help="output folder: <id>/results.json, grades.csv, plots")
+    ga.add_argument("--jobs", "-j", type=int, default=None, help="submissions graded at once (default: CPUs / 2)")
+    ga.add_argument("--force", action="store_true", help="grade again what an earlier run already graded")
+    ga.add_argument("--retry-failed", action="store_true", help="grade again the submissions that timed out or erred")
+    ga.add_argument("--timeout", type=float, default=1200.0, help="seconds per submission (default 1200)")
+    ga.add_argument("--parts", nargs="*", default=[], help="only these part ids")
+    ga.set_defaults(func=cmd_grade_all)
     args = parser.parse_args(argv)
     if not hasattr(args, "table"):
         args.table = None

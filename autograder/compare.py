@@ -105,7 +105,8 @@ def compare_array(name, got, expected, rtol=RTOL_OUT, atol=ATOL, integer=False):
         elif expected.dtype == np.int64 and got.dtype.kind in "iu":
             line += " (hint: build indices with dtype=np.int64 or .astype(np.int64))"
         elif expected.dtype.kind == "f" and got.dtype.kind in "iub":
-            line += " (hint: the result was computed in integers; use float arrays such as np.zeros(..., dtype=x.dtype))"
+            line += (" (hint: the result was computed in integers; "
+                     "use float arrays such as np.zeros(..., dtype=x.dtype))")
         return [line]
     if integer:
         bad = got != expected

@@ -5,6 +5,7 @@ failure in student code fails that case only, and becomes a line of feedback
 (visible cases) or a bare FAILED (hidden cases).
 """
 
+import dataclasses
 import os
 import time
 import traceback
@@ -16,6 +17,12 @@ from .compare import sanitize
 from .parts import CHECKERS, Failed
 from .sandbox import CallError, Limits, Sandbox
 
+# Gradescope stops a run at its global timeout (10 minutes by default) and then scores it 0, so time-outs
+# must not add up to that: every call that hangs costs call_timeout (20 s) and there are ~75 cases.
+# Seconds for all the cases of one submission; the rest of the 600 s is slack for start-up and results.
+GRADING_BUDGET = float(os.environ.get("CONVGRADE_GRADING_BUDGET", "450"))
+TIMEOUT_STRIKES = 2  # timed-out cases after which the rest of a part is not run (other parts keep their time)
+
 
 @dataclass
 class CaseResult:
@@ -26,7 +33,7 @@ class CaseResult:
     lines: list = field(default_factory=list)
     info: list = field(default_factory=list)
     seconds: float = 0.0
-    kind: str = "ok"  # ok | wrong | error | timeout | crash | import | missing
+    kind: str = "ok"  # ok | wrong | error | timeout | crash | import | missing | skipped
 
 
 @dataclass
@@ -93,19 +100,42 @@ def describe_case(case):
 class Grader:
     """Owns the sandbox of one submission and grades parts against the oracle."""
 
-    def __init__(self, located, limits=None, user=None, python=None, workdir=None):
+    def __init__(self, located, limits=None, user=None, python=None, workdir=None, budget=None):
         self.located = located
         self.limits = limits or Limits()
+        self.budget = budget or GRADING_BUDGET
+        self.deadline = time.monotonic() + self.budget
         files = dict(located.extras)
         files.update(located.files)
-        self.sandbox = Sandbox(files=files, limits=self.limits, user=user, python=python or "", workdir=workdir)
+        # The sandbox's own copy: its time limits shrink to what is left of the budget.
+        self.sandbox = Sandbox(files=files, limits=dataclasses.replace(self.limits), user=user, python=python or "",
+                               workdir=workdir)
 
     def run_part(self, part):
         start = time.perf_counter()
         results = []
+        timeouts = 0
         for i, case in enumerate(part.cases, 1):
-            results.append(self.run_case(part, i, case))
+            left = self.deadline - time.monotonic()
+            if timeouts >= TIMEOUT_STRIKES:
+                why = (f"not run: {timeouts} earlier cases of this part timed out "
+                       "(an infinite loop, or a very slow implementation?)")
+                results.append(self.not_run(part, i, case, why))
+                continue
+            if left < 1.0:
+                why = f"not run: the grading time ({self.budget:g} s) was used up, by time-outs in earlier cases"
+                results.append(self.not_run(part, i, case, why))
+                continue
+            self.sandbox.limits.call_timeout = min(self.limits.call_timeout, left)
+            self.sandbox.limits.import_timeout = min(self.limits.import_timeout, left)
+            res = self.run_case(part, i, case)
+            timeouts += res.kind == "timeout"
+            results.append(res)
         return PartResult(part, results, time.perf_counter() - start)
+
+    def not_run(self, part, index, case, why):
+        return CaseResult(index=index, hidden=bool(case.get("hidden")), passed=False, label=describe_case(case),
+                          lines=[why], kind="skipped")
 
     def run_case(self, part, index, case):
         res = CaseResult(index=index, hidden=bool(case.get("hidden")), passed=False, label=describe_case(case))
@@ -124,7 +154,7 @@ class Grader:
             res.lines, res.kind = list(f.lines), "wrong"
         except CallError as err:
             res.kind = err.kind
-            res.lines = [call_error_text(err, self.limits)]
+            res.lines = [call_error_text(err, self.sandbox.limits)]
             if err.output.strip():
                 res.lines.append("your code printed:\n" + sanitize(err.output, self.limits.output_chars))
         except Exception as exc:  # a bug in the grader, or an oracle refusing a table entry

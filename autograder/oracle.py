@@ -30,7 +30,12 @@ def _run(fn, inputs, dout=None, **kwargs):
     grads = {}
     if dout is not None:
         dts = [tensor(d) for d in (dout if isinstance(dout, list) else [dout])]
-        torch.autograd.backward([o for o in outs if o.dtype.is_floating_point][: len(dts)], dts)
+        floats = [o for o in outs if o.dtype.is_floating_point][: len(dts)]
+        if [tuple(o.shape) for o in floats] != [tuple(d.shape) for d in dts]:
+            raise ValueError("upstream gradients do not match the outputs")
+        # backward() of the scalar sum(out * dout) hands exactly dout to out's grad_fn (1.0 * dout), like
+        # backward(out, dout) does, without the latter's shape check that imports sympy (~1 s, ~35 MB).
+        sum((o * d).sum() for o, d in zip(floats, dts)).backward()
         grads = {k: (t.grad.numpy().copy() if t is not None and t.grad is not None else
                      (None if t is None else np.zeros_like(inputs[k])))
                  for k, t in ts.items()}
@@ -74,8 +79,26 @@ def bed_of_nails(x, dout=None, scale_factor=1):
 
 def max_unpool2d(x, indices, dout=None, kernel_size=1, stride=None, padding=0, output_size=None):
     idx = tensor(indices)
-    return _run(lambda x: F.max_unpool2d(x, idx, kernel_size, stride=stride, padding=padding,
-                                         output_size=output_size), {"x": x}, dout)
+    size = unpool_size(x.shape, kernel_size, stride, padding, output_size)
+    return _run(lambda x: torch._C._nn.max_unpool2d(x, idx, size), {"x": x}, dout)
+
+
+def unpool_size(shape, kernel_size, stride=None, padding=0, output_size=None):
+    """F.max_unpool2d's output size and its checks, without the call to torch._check_value there,
+    which imports sympy (~1 s, ~35 MB); F.max_unpool2d then calls the same torch._C._nn op."""
+    k, p = pair(kernel_size), pair(padding)
+    s = k if stride is None else pair(stride)
+    default = [(shape[2 + d] - 1) * s[d] + k[d] - 2 * p[d] for d in range(2)]
+    if output_size is None:
+        return default
+    size = [int(v) for v in output_size][-2:] if len(output_size) == 4 else [int(v) for v in output_size]
+    if len(size) != 2:
+        raise ValueError(f"output_size should be a sequence containing 2 or 4 elements, got {output_size}")
+    for d in range(2):
+        if not default[d] - s[d] < size[d] < default[d] + s[d] or size[d] < 0:
+            raise ValueError(f'invalid output_size "{list(output_size)}" (dim {d} must be between '
+                             f"{default[d] - s[d]} and {default[d] + s[d]})")
+    return size
 
 
 def pool_indices(x, kernel_size, stride=None, padding=0):
@@ -159,14 +182,16 @@ def pair(v):
     return int(v), int(v)
 
 
-def time_conv2d(make_inputs, repeats, kw):
-    """Best-of-``repeats`` seconds of F.conv2d, fresh inputs each time."""
+def time_conv2d(make_inputs, repeats, kw, clock=None):
+    """Best-of-``repeats`` seconds of F.conv2d, fresh inputs each time; ``clock``: time.perf_counter
+    (wall, the default) or time.process_time (CPU time of this process: torch runs one thread here)."""
     import time
 
+    clock = clock or time.perf_counter
     best = float("inf")
     for i in range(repeats):
         x, w, b = (tensor(a) for a in make_inputs(i))
-        start = time.perf_counter()
+        start = clock()
         F.conv2d(x, w, b, **kw)
-        best = min(best, time.perf_counter() - start)
+        best = min(best, clock() - start)
     return best

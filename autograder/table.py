@@ -63,7 +63,8 @@ class Table:
 
 def load(path=None):
     path = Path(path or TABLE)
-    data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    # libyaml's loader where PyYAML has it: the same data, ~10x faster than the pure-Python one.
+    data = yaml.load(path.read_text(encoding="utf-8"), Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
     parts = []
     from .parts import CHECKERS
 

@@ -19,6 +19,7 @@ student's code, not torch's short best-of-20); see tests/mutants/__init__.py.
 """
 
 import re
+from pathlib import Path
 
 import mutants
 import pytest
@@ -101,3 +102,18 @@ def test_readme_quotes_the_catalogue_size():
     assert int(quoted.group(2)) == len(CATALOGUE) and int(quoted.group(4)) == len(STYLES), \
         "README quotes a stale mutation figure: run `make mutation-report` and paste its summary line"
     assert f"holds {len(CATALOGUE)} realistic" in text
+
+
+def test_mutation_report_command_prints_matrix_and_summary():
+    """The report tool itself (what `make mutation-report` runs), on a small subset."""
+    import subprocess
+    import sys
+
+    root = Path(__file__).resolve().parent.parent
+    proc = subprocess.run(
+        [sys.executable, str(root / "tools" / "mutation_report.py"), "conv_db_mean", "bed_of_nails_centre",
+         "stride_tricks", "--jobs", "1", "--width", "200"],
+        capture_output=True, text=True, timeout=300, cwd=root)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert "mutants: 2 killed of 2; correct styles: 1 of 1 at 100" in proc.stdout
+    assert "conv_db_mean" in proc.stdout and "bed_of_nails_centre" in proc.stdout

@@ -24,7 +24,6 @@ from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 GRADER = HERE / "_grader"
-MODULES = ["conv", "pooling", "dilated", "toeplitz", "transposed", "upsample", "fcn"]
 NEEDED = {"numpy": "numpy", "torch": "torch", "yaml": "PyYAML", "rich": "rich",
           "gradescope_utils": "gradescope-utils"}
 
@@ -71,25 +70,19 @@ def part_ids(table, wanted):
     return ids
 
 
-def list_parts(console):
-    """The parts, straight from the case file (no need to load the grader and torch for this)."""
-    import yaml
+def list_parts(console, table):
+    """The parts of the (visible-only) case table."""
     from rich.table import Table as RichTable
 
-    parts = yaml.safe_load((GRADER / "autograder" / "cases.yaml").read_text(encoding="utf-8"))["parts"]
-    total = sum(float(p["weight"]) for p in parts)
-
-    rt = RichTable(title=f"graded parts ({total:g} points, visible cases only)")
+    rt = RichTable(title=f"graded parts ({table.total:g} points, visible cases only)")
     rt.add_column("#", no_wrap=True)
     rt.add_column("id", no_wrap=True)  # what students type: never cut
     rt.add_column("points", justify="right")
     rt.add_column("cases", justify="right")
     rt.add_column("file", no_wrap=True)
     rt.add_column("title")
-    for p in parts:
-        cases = [c for c in p["cases"] if not c.get("hidden")]
-        rt.add_row(str(p["number"]), str(p["id"]), f"{float(p['weight']):g}", str(len(cases)), f"{p['module']}.py",
-                   str(p["title"]))
+    for p in table.parts:
+        rt.add_row(p.number, p.id, f"{p.weight:g}", str(len(p.cases)), f"{p.module}.py", p.title)
     console.print(rt)
 
 
@@ -111,15 +104,17 @@ def main(argv=None):
         os.environ.pop(var, None)
     from rich.console import Console
 
+    from autograder.table import MODULES, load
+
     console = Console()
+    # Loading the table is cheap: torch is imported only once the grading starts.
+    table = load(GRADER / "autograder" / "cases.yaml").visible_only()
     if args.list:
-        list_parts(console)
+        list_parts(console, table)
         return 0
     from autograder.cli import print_table
     from autograder.run import grade
-    from autograder.table import load
 
-    table = load(GRADER / "autograder" / "cases.yaml").visible_only()
     try:
         ids = part_ids(table, args.parts)
     except KeyError as exc:

@@ -43,8 +43,8 @@ from pathlib import Path
 
 import yaml
 
-from .results import validate, write_atomic
-from .table import TABLE, Part, Table
+from .results import placeholder, validate, write_atomic
+from .table import load
 
 PACKAGE_PARENT = Path(__file__).resolve().parent.parent
 # `python -m autograder` would put the cwd (the submissions' folder) first on sys.path:
@@ -194,24 +194,12 @@ def discover(root):
     return subs
 
 
-def table_outline(path=None):
-    """The case table's parts without importing the checkers (and torch): the batch only
-    needs ids, numbers, weights and visibility; each grading process loads and checks
-    the table itself."""
-    data = yaml.safe_load(Path(path or TABLE).read_text(encoding="utf-8"))
-    parts = [Part(id=str(r["id"]), number=str(r["number"]), title=str(r["title"]), module=str(r["module"]),
-                  check=str(r["check"]), weight=float(r["weight"]), cases=[dict(c) for c in r.get("cases", [])],
-                  visibility=str(r.get("visibility", "visible"))) for r in data["parts"]]
-    return Table(parts, dict(data.get("limits") or {}))
-
-
 # ----------------------------------------------------------------- results
 def zero_results(table, message):
     """A valid results.json with every part at 0 (timeouts, crashes of the grader)."""
     tests = [{"name": f"{p.number} {p.title}", "number": p.number, "score": 0.0, "max_score": p.weight,
               "status": "failed", "output": message, "visibility": p.visibility} for p in table.parts]
-    return {"score": 0.0, "output": message, "visibility": "visible", "stdout_visibility": "hidden",
-            "execution_time": 0.0, "tests": tests}
+    return {**placeholder(message), "tests": tests}
 
 
 def load_valid(path, table):
@@ -361,9 +349,10 @@ def write_csv(path, rows, table):
 
 def part_stats(rows, table):
     """[(part, mean score, pass rate, submissions without full points)] in table order."""
+    by_row = [part_scores(r, table) for r in rows]
     out = []
     for p in table.parts:
-        scores = [part_scores(r, table)[p.id] for r in rows]
+        scores = [s[p.id] for s in by_row]
         full = sum(1 for s in scores if s >= p.weight - 1e-9)
         out.append((p, statistics.fmean(scores) if scores else 0.0, full / len(scores) if scores else 0.0,
                     len(scores) - full))
@@ -456,7 +445,7 @@ def main(args):
         console.print(f"grade-all: {source} does not exist", highlight=False)
         return 2
     try:
-        table = table_outline(args.table)
+        table = load(args.table)  # loading the table does not import torch (the oracle loads it lazily)
     except (OSError, yaml.YAMLError, KeyError, TypeError, ValueError) as exc:
         console.print(f"grade-all: cannot read the case table: {exc}", highlight=False)
         return 2

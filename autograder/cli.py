@@ -50,16 +50,16 @@ def print_table(outcome, console, verbose=False, table=None):
 def cmd_grade(args):
     from .run import grade
 
-    table = load(args.table) if args.table else load()
+    table = load(args.table)
     try:
-        table.select(args.parts)
+        selected = table.select(args.parts)
     except KeyError as exc:
         print(f"unknown part(s): {exc}. Known: {', '.join(p.id for p in table.parts)}", file=sys.stderr)
         return 2
     outcome = grade(args.path, results_path=args.results, table=table, parts=args.parts,
                     reveal=args.reveal_hidden)
     console = Console(width=args.width) if args.width else Console()
-    print_table(outcome, console, verbose="all" if args.verbose else True, table=table.select(args.parts))
+    print_table(outcome, console, verbose="all" if args.verbose else True, table=selected)
     if args.results:
         console.print(f"results written to {args.results}", highlight=False)
     return 0
@@ -71,13 +71,14 @@ def cmd_gradescope(args):
 
     root = Path(os.environ.get("AUTOGRADER_ROOT", "/autograder"))
     results = root / "results" / "results.json"
-    outcome = grade(root / "submission", results_path=results)
-    print_table(outcome, Console(width=120), verbose=False, table=load())
+    table = load()
+    outcome = grade(root / "submission", results_path=results, table=table)
+    print_table(outcome, Console(width=120), verbose=False, table=table)
     return 0
 
 
 def cmd_list(args):
-    table = load(args.table) if args.table else load()
+    table = load(args.table)
     console = Console()
     rt = RichTable(title=f"graded parts ({table.total:g} points)")
     for col in ("#", "id", "title", "file", "points", "cases (hidden)"):
@@ -122,6 +123,4 @@ def main(argv=None):
     ga.add_argument("--parts", nargs="*", default=[], help="only these part ids")
     ga.set_defaults(func=cmd_grade_all)
     args = parser.parse_args(argv)
-    if not hasattr(args, "table"):
-        args.table = None
     return args.func(args)

@@ -28,10 +28,12 @@ import tempfile
 import time
 from pathlib import Path
 
-from .sandbox import REDUCED, SandboxUser, kill_uid, worker_python
+from .sandbox import PACKAGE, REDUCED, SCRATCH, SandboxUser, kill_uid, worker_python
 
 SANDBOX_USER = os.environ.get("CONVGRADE_SANDBOX_USER", "convgrade-sandbox")
 MAX_SLOTS = int(os.environ.get("CONVGRADE_SANDBOX_SLOTS", "16"))
+
+
 class SandboxUnavailable(RuntimeError):
     """Root, but no unprivileged user to run student code as: never run it as root."""
 
@@ -113,11 +115,11 @@ def acquire(base=None, slots=None, wait=900.0):
 
 def release(user):
     """Kill what the slot's user still runs, remove what it left in the shared scratch
-    folders (only there without a mount namespace), then give the slot back."""
+    folders (only there without a mount namespace), then give the slot back.
+    True when none of its processes is left."""
     if user is None:
-        return
-    if reap(user):
-        clean_scratch(user.uid)
+        return True
+    gone = reap(user, clean=True)
     fd = getattr(user, "lock", None)
     if fd is not None:
         user.lock = None
@@ -125,16 +127,21 @@ def release(user):
             os.close(fd)
         except OSError:
             pass
+    return gone
 
 
-def reap(user):
-    """SIGKILL every process left running as the sandbox user; True when none is left."""
-    if user is not None:
-        return kill_uid(user.uid)
-    return True
+def reap(user, clean=False):
+    """SIGKILL every process left running as the sandbox user; True when none is left.
+    clean: then also delete what it left in the shared scratch folders."""
+    if user is None:
+        return True
+    gone = kill_uid(user.uid)
+    if gone and clean:
+        clean_scratch(user.uid)
+    return gone
 
 
-def clean_scratch(uid, folders=("/tmp", "/var/tmp", "/dev/shm")):
+def clean_scratch(uid, folders=SCRATCH):
     """Delete what ``uid`` created at the top of the world-writable folders (never following links)."""
     for folder in folders:
         try:
@@ -176,8 +183,7 @@ def protect():
     if os.geteuid() != 0:
         return []
     notes = []
-    package = Path(__file__).resolve().parent
-    targets = [package]
+    targets = [PACKAGE]
     if sys.prefix != sys.base_prefix:
         targets.append(Path(sys.prefix).resolve())
     worker = Path(worker_python())

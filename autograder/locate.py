@@ -89,10 +89,10 @@ def locate(path, workdir=None):
             located.notes.append(f"{file.name} is provided: the grader uses its own copy")
         elif name in RESERVED or not name.isidentifier():
             located.notes.append(f"{file.name} ignored: its name would shadow a module the grader or Python needs")
-        elif check_source(file, name) is None:
+        elif (problem := check_source(file, name)) is None:
             located.extras[name] = file
         else:
-            located.notes.append(f"{file.name} ignored: " + check_source(file, name))
+            located.notes.append(f"{file.name} ignored: {problem}")
     for file in folder.glob("*.pth") if folder.is_dir() else []:
         located.notes.append(f"{file.name} ignored (.pth files are never loaded)")
     return located

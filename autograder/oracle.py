@@ -19,16 +19,21 @@ def tensor(a, grad=False):
     return t.requires_grad_(grad) if grad and t.dtype.is_floating_point else t
 
 
-def _run(fn, inputs, dout=None, **kwargs):
+def _run(fn, inputs, dout=None):
     """Apply fn to tensors of ``inputs`` (name -> array or None); optional backward.
 
+    ``dout``: the upstream gradient (an array, or a list for several outputs), or a function that makes
+    it from the outputs (numpy arrays): forward and backward in one run when its shape is not known yet.
     Returns (outputs as a list of numpy arrays, {name: gradient or None}).
     """
     ts = {k: tensor(v, grad=dout is not None) for k, v in inputs.items()}
-    out = fn(**ts, **kwargs)
+    out = fn(**ts)
     outs = list(out) if isinstance(out, tuple) else [out]
+    results = [o.detach().numpy().copy() for o in outs]
     grads = {}
     if dout is not None:
+        if callable(dout):
+            dout = dout(results)
         dts = [tensor(d) for d in (dout if isinstance(dout, list) else [dout])]
         floats = [o for o in outs if o.dtype.is_floating_point][: len(dts)]
         if [tuple(o.shape) for o in floats] != [tuple(d.shape) for d in dts]:
@@ -39,7 +44,7 @@ def _run(fn, inputs, dout=None, **kwargs):
         grads = {k: (t.grad.numpy().copy() if t is not None and t.grad is not None else
                      (None if t is None else np.zeros_like(inputs[k])))
                  for k, t in ts.items()}
-    return [o.detach().numpy().copy() for o in outs], grads
+    return results, grads
 
 
 def conv2d(x, w, b=None, dout=None, **kw):

@@ -64,22 +64,22 @@ def make_x(rng, case, key="x"):
     return randn(rng, shape)
 
 
-def opts(case, *names, defaults=None):
-    """The keyword arguments of the case, as the grader passes them (by keyword)."""
-    defaults = defaults or {}
-    out = {}
-    for n in names:
-        if n in case:
-            v = case[n]
-            out[n] = tuple(v) if isinstance(v, list) else v
-        elif n in defaults:
-            out[n] = defaults[n]
-    return out
+def opts(case, *names):
+    """The keyword arguments of the case, as the grader passes them (by keyword; pairs as tuples)."""
+    return {n: tuple(case[n]) if isinstance(case[n], list) else case[n] for n in names if n in case}
 
 
-def jsonable(kw):
-    """Keyword arguments as sent: pairs stay tuples (the worker rebuilds them)."""
-    return dict(kw)
+def oracle_backward(rng, oracle_fn, *args, **kw):
+    """(outputs, grads, dout): the oracle's forward and backward in one run, for an upstream gradient
+    drawn from the case's rng in the shape of the first output."""
+    drawn = []
+
+    def upstream(outs):
+        drawn.append(randn(rng, outs[0].shape))
+        return drawn[0]
+
+    outs, grads = oracle_fn(*args, dout=upstream, **kw)
+    return outs, grads, drawn[0]
 
 
 # ---------------------------------------------------------------- calling
@@ -88,51 +88,28 @@ class Call:
 
     def __init__(self, sb, module, func, named_args, kwargs, n_out=None, keep=None):
         self.func = func
-        self.names, args = [], []
-        for name, value in named_args:
-            args.append(value)
+        self.names, self.originals = [], []  # every input array (also inside dicts), for the in-place checks
+        for name, value in [*named_args, *kwargs.items()]:
             self._collect(name, value)
-        for name, value in kwargs.items():
-            self._collect(name, value)
-        self.sent = [v for _, v in named_args]
-        reply = sb.call(module, func, args, jsonable(kwargs), keep=keep, expect_len=n_out)
-        self.reply = reply
+        reply = sb.call(module, func, [v for _, v in named_args], kwargs, keep=keep, expect_len=n_out)
         self.value = decode(reply.result["result"], reply.arrays)
         self.cache = reply.cache
         self.echo = [decode(d, reply.arrays) for d in reply.result.get("echo", [])]
         self.origin_echo = {int(h): [decode(d, reply.arrays) for d in ds]
                             for h, ds in reply.result.get("origin_echo", {}).items()}
-        self.originals = self._flatten(named_args, kwargs)
 
     def _collect(self, name, value):
         if isinstance(value, np.ndarray):
             self.names.append(name)
+            self.originals.append(value)
         elif isinstance(value, dict):
             for k, v in value.items():
                 self._collect(f"{name}['{k}']", v)
 
-    def _flatten(self, named_args, kwargs):
-        out = []
-
-        def walk(v):
-            if isinstance(v, np.ndarray):
-                out.append(v)
-            elif isinstance(v, dict):
-                for x in v.values():
-                    walk(x)
-
-        for _, v in named_args:
-            walk(v)
-        for v in kwargs.values():
-            walk(v)
-        return out
-
-    def outputs(self, n, names):
+    def outputs(self, names):
         """The returned tuple, checked for type and length."""
         v = self.value
-        if n == 1:
-            return [v]
-        if not isinstance(v, tuple) or len(v) != n:
+        if not isinstance(v, tuple) or len(v) != len(names):
             shown = type_name(v)
             raise Failed([f"{self.func} must return a tuple ({', '.join(names)}), got {shown}"])
         return list(v)
@@ -151,7 +128,7 @@ def modified(names, originals, echoed, func, when):
     return lines
 
 
-def check_backward_inputs(bwd, fwd, extra_names=()):
+def check_backward_inputs(bwd, fwd):
     """In-place checks after the backward: its own inputs and the forward's (via the cache)."""
     lines = bwd.unchanged("in the backward")
     if fwd.cache is not None and fwd.cache.handle in bwd.origin_echo:
@@ -228,7 +205,7 @@ def conv_inputs(case):
 
 def conv_forward_call(sb, x, w, b, kw, func="conv2d_forward", module="conv"):
     fwd = Call(sb, module, func, [("x", x), ("w", w), ("b", b)], kw, n_out=2, keep=1)
-    out, _ = fwd.outputs(2, ["out", "cache"])
+    out, _ = fwd.outputs(["out", "cache"])
     return fwd, out
 
 
@@ -240,34 +217,32 @@ def check_conv_forward(sb, case):
     return expect("out", out, expected, hints=conv_hints(x, w, b, kw)) + fwd.unchanged("in the forward")
 
 
-def layer_backward(sb, module, fwd, dout, names, grads_expected, case, n_batch):
+def layer_backward(sb, module, fwd, dout, grads, case):
+    """The backward of a conv layer: its (dx, dw, db) against the oracle's gradients of x, w and b."""
+    names = ["dx", "dw", "db"]
     bwd = Call(sb, module, fwd.func.replace("_forward", "_backward"), [("dout", dout), ("cache", fwd.cache)], {},
                n_out=len(names))
-    got = bwd.outputs(len(names), names)
     problems = []
-    for name, g in zip(names, got):
-        e = grads_expected[name]
+    for name, g in zip(names, bwd.outputs(names)):
+        e = grads[name[1:]]
         if e is None:
             problems += expect_none(name, g, "the forward got b=None")
         else:
-            problems += expect(name, g, e, rtol=RTOL_GRAD, hints=grad_hints(name, e, n_batch, case))
+            problems += expect(name, g, e, rtol=RTOL_GRAD, hints=grad_hints(name, e, dout.shape[0], case))
     return problems + check_backward_inputs(bwd, fwd)
 
 
 def conv_forward_backward(sb, case, forward_counts=False):
     rng, x, w, b, kw = conv_inputs(case)
     fwd, out = conv_forward_call(sb, x, w, b, kw)
-    (expected,), _ = oracle.conv2d(x, w, b, **kw)
+    (expected,), grads, dout = oracle_backward(rng, oracle.conv2d, x, w, b, **kw)
     problems = []
     if forward_counts:
         problems += expect("out", out, expected, hints=conv_hints(x, w, b, kw))
     problems += fwd.unchanged("in the forward")
     if fwd.cache is None:
         raise Failed(problems + ["conv2d_forward did not return (out, cache), so the backward cannot be called"])
-    dout = randn(rng, expected.shape)
-    _, grads = oracle.conv2d(x, w, b, dout=dout, **kw)
-    grads = {"dx": grads["x"], "dw": grads["w"], "db": grads["b"]}
-    return problems + layer_backward(sb, "conv", fwd, dout, ["dx", "dw", "db"], grads, case, x.shape[0])
+    return problems + layer_backward(sb, "conv", fwd, dout, grads, case)
 
 
 @checker("conv_backward")
@@ -287,15 +262,19 @@ def pool_kwargs(case):
     return kw
 
 
+def pool_sent(case, kw):
+    """The pool's keyword arguments as the student gets them: no stride at all where the case omits it."""
+    return {k: v for k, v in kw.items() if not (k == "stride" and v is None and case.get("omit_stride"))}
+
+
 @checker("max_pool")
 def check_max_pool(sb, case):
     rng = rng_for(case)
     x = make_x(rng, case)
     kw = pool_kwargs(case)
-    sent = {k: v for k, v in kw.items() if not (k == "stride" and v is None and case.get("omit_stride"))}
-    fwd = Call(sb, "pooling", "max_pool2d_forward", [("x", x)], sent, n_out=3, keep=2)
-    out, idx, _ = fwd.outputs(3, ["out", "indices", "cache"])
-    (e_out, e_idx), _ = oracle.max_pool2d(x, **kw)
+    fwd = Call(sb, "pooling", "max_pool2d_forward", [("x", x)], pool_sent(case, kw), n_out=3, keep=2)
+    out, idx, _ = fwd.outputs(["out", "indices", "cache"])
+    (e_out, e_idx), grads, dout = oracle_backward(rng, oracle.max_pool2d, x, **kw)
     problems = expect("out", out, e_out, hints=[
         (lambda g: kw["padding"] not in (0, (0, 0)) and (g >= e_out).all(),
          "padding must act like -inf (a max never comes from the padding), not 0"),
@@ -307,7 +286,7 @@ def check_max_pool(sb, case):
                                .reshape(*x.shape[:2], -1), axis=2), e_out.reshape(*x.shape[:2], -1)),
          "your indices point at a maximum, but not the one torch picks: with ties the FIRST maximum "
          "in row-major order within the window wins"),
-        (lambda g: isinstance(g, np.ndarray) and g.max() < np.prod(pair_(kw["kernel_size"])),
+        (lambda g: isinstance(g, np.ndarray) and g.max() < np.prod(oracle.pair(kw["kernel_size"])),
          "indices look like positions inside the window; torch wants row * W + col in the unpadded input"),
         (lambda g: kw["padding"] not in (0, (0, 0)),
          "indices are flat positions in the UNPADDED H x W plane (row * W + col)"),
@@ -315,10 +294,9 @@ def check_max_pool(sb, case):
     problems += fwd.unchanged("in the forward")
     if fwd.cache is None:
         raise Failed(problems + ["max_pool2d_forward did not return (out, indices, cache)"])
-    dout = randn(rng, e_out.shape)
-    _, grads = oracle.max_pool2d(x, dout=dout, **kw)
     bwd = Call(sb, "pooling", "max_pool2d_backward", [("dout", dout), ("cache", fwd.cache)], {})
-    overlap = np.any(np.array(pair_(kw["stride"] or kw["kernel_size"])) < np.array(pair_(kw["kernel_size"])))
+    k = oracle.pair(kw["kernel_size"])
+    overlap = any(si < ki for si, ki in zip(oracle.pair(kw["stride"] or k), k))
     problems += expect("dx", bwd.value, grads["x"], rtol=RTOL_GRAD, hints=[
         (lambda g: overlap, "windows overlap here (stride < kernel): a pixel that is the maximum of "
                             "several windows must receive the SUM of their gradients (+=, not =)"),
@@ -328,19 +306,14 @@ def check_max_pool(sb, case):
     return problems + check_backward_inputs(bwd, fwd)
 
 
-def pair_(v):
-    return oracle.pair(v)
-
-
 @checker("avg_pool")
 def check_avg_pool(sb, case):
     rng = rng_for(case)
     x = make_x(rng, case)
     kw = pool_kwargs(case)
-    sent = {k: v for k, v in kw.items() if not (k == "stride" and v is None and case.get("omit_stride"))}
-    fwd = Call(sb, "pooling", "avg_pool2d_forward", [("x", x)], sent, n_out=2, keep=1)
-    out, _ = fwd.outputs(2, ["out", "cache"])
-    (e_out,), _ = oracle.avg_pool2d(x, **kw)
+    fwd = Call(sb, "pooling", "avg_pool2d_forward", [("x", x)], pool_sent(case, kw), n_out=2, keep=1)
+    out, _ = fwd.outputs(["out", "cache"])
+    (e_out,), grads, dout = oracle_backward(rng, oracle.avg_pool2d, x, **kw)
     problems = expect("out", out, e_out, hints=[
         (lambda g: kw["padding"] not in (0, (0, 0)),
          "zero padding counts in the average (count_include_pad=True): divide by kh*kw everywhere"),
@@ -349,10 +322,8 @@ def check_avg_pool(sb, case):
     problems += fwd.unchanged("in the forward")
     if fwd.cache is None:
         raise Failed(problems + ["avg_pool2d_forward did not return (out, cache)"])
-    dout = randn(rng, e_out.shape)
-    _, grads = oracle.avg_pool2d(x, dout=dout, **kw)
     bwd = Call(sb, "pooling", "avg_pool2d_backward", [("dout", dout), ("cache", fwd.cache)], {})
-    kh, kw_ = pair_(kw["kernel_size"])
+    kh, kw_ = oracle.pair(kw["kernel_size"])
     problems += expect("dx", bwd.value, grads["x"], rtol=RTOL_GRAD, hints=[
         (lambda g: matches(g, grads["x"] * kh * kw_), "each input gets dout / (kh*kw): the 1/(kh*kw) is missing"),
         (lambda g: True, "overlapping windows add up (+=) and the padding border is cropped away"),
@@ -437,8 +408,8 @@ def check_col2im(sb, case):
     kw = opts(case, "kernel_size", "stride", "padding", "dilation")
     size = tuple(case["output_size"])
     c = case["channels"]
-    kh, kw_ = pair_(kw["kernel_size"])
-    s, p, d = (pair_(kw.get(k, dflt)) for k, dflt in (("stride", 1), ("padding", 0), ("dilation", 1)))
+    kh, kw_ = oracle.pair(kw["kernel_size"])
+    s, p, d = (oracle.pair(kw.get(k, dflt)) for k, dflt in (("stride", 1), ("padding", 0), ("dilation", 1)))
     L = 1
     for i in range(2):
         L *= (size[i] + 2 * p[i] - d[i] * ((kh, kw_)[i] - 1) - 1) // s[i] + 1
@@ -532,7 +503,7 @@ def check_gemm_efficiency(sb, case):
         before = worker_cpu(sb)
         pings.append(sb.ping([x, w, b]).seconds)
         between = worker_cpu(sb)
-        calls.append(sb.call("toeplitz", "conv2d_gemm", [x, w, b], jsonable(kw)).seconds)
+        calls.append(sb.call("toeplitz", "conv2d_gemm", [x, w, b], kw).seconds)
         after = worker_cpu(sb)
         cpu_pings.append(cpu_spent(before, between))
         cpu_calls.append(cpu_spent(between, after))
@@ -591,15 +562,12 @@ def check_transposed_forward(sb, case):
 @checker("transposed_backward")
 def check_transposed_backward(sb, case):
     rng, x, w, b, kw = tconv_inputs(case)
-    fwd, out = conv_forward_call(sb, x, w, b, kw, "conv_transpose2d_forward", "transposed")
-    (expected,), _ = oracle.conv_transpose2d(x, w, b, **kw)
+    fwd, _ = conv_forward_call(sb, x, w, b, kw, "conv_transpose2d_forward", "transposed")
+    _, grads, dout = oracle_backward(rng, oracle.conv_transpose2d, x, w, b, **kw)
     problems = fwd.unchanged("in the forward")
     if fwd.cache is None:
         raise Failed(problems + ["conv_transpose2d_forward did not return (out, cache)"])
-    dout = randn(rng, expected.shape)
-    _, grads = oracle.conv_transpose2d(x, w, b, dout=dout, **kw)
-    grads = {"dx": grads["x"], "dw": grads["w"], "db": grads["b"]}
-    return problems + layer_backward(sb, "transposed", fwd, dout, ["dx", "dw", "db"], grads, case, x.shape[0])
+    return problems + layer_backward(sb, "transposed", fwd, dout, grads, case)
 
 
 # ---------------------------------------------------------------- upsampling
@@ -607,13 +575,11 @@ def simple_layer(sb, case, module, name, oracle_fn, kw, hints_out=(), hints_dx=(
     rng = rng_for(case)
     x = make_x(rng, case)
     fwd = Call(sb, module, f"{name}_forward", [("x", x)], kw, n_out=2, keep=1)
-    out, _ = fwd.outputs(2, ["out", "cache"])
-    (e_out,), _ = oracle_fn(x, **kw)
+    out, _ = fwd.outputs(["out", "cache"])
+    (e_out,), grads, dout = oracle_backward(rng, oracle_fn, x, **kw)
     problems = expect("out", out, e_out, hints=hints_out) + fwd.unchanged("in the forward")
     if fwd.cache is None:
         raise Failed(problems + [f"{name}_forward did not return (out, cache)"])
-    dout = randn(rng, e_out.shape)
-    _, grads = oracle_fn(x, dout=dout, **kw)
     bwd = Call(sb, module, f"{name}_backward", [("dout", dout), ("cache", fwd.cache)], {})
     problems += expect("dx", bwd.value, grads["x"], rtol=RTOL_GRAD, hints=hints_dx)
     return problems + check_backward_inputs(bwd, fwd)
@@ -642,17 +608,15 @@ def check_max_unpool(sb, case):
     if case.get("output_size") == "input":
         kw["output_size"] = tuple(x_pre.shape[2:])
     fwd = Call(sb, "upsample", "max_unpool2d_forward", [("x", pooled), ("indices", idx)],
-               {k: v for k, v in kw.items() if v is not None or k != "output_size"}, n_out=2, keep=1)
-    out, _ = fwd.outputs(2, ["out", "cache"])
-    (e_out,), _ = oracle.max_unpool2d(pooled, idx, **kw)
+               kw, n_out=2, keep=1)
+    out, _ = fwd.outputs(["out", "cache"])
+    (e_out,), grads, dout = oracle_backward(rng, oracle.max_unpool2d, pooled, idx, **kw)
     problems = expect("out", out, e_out, hints=[
         (lambda g: "output_size" in kw and g.shape != e_out.shape, "output_size (H, W) sets the output size"),
         (lambda g: True, "put each value at its flat index (row * W_out + col) of its own (n, c) plane"),
     ]) + fwd.unchanged("in the forward")
     if fwd.cache is None:
         raise Failed(problems + ["max_unpool2d_forward did not return (out, cache)"])
-    dout = randn(rng, e_out.shape)
-    _, grads = oracle.max_unpool2d(pooled, idx, dout=dout, **kw)
     bwd = Call(sb, "upsample", "max_unpool2d_backward", [("dout", dout), ("cache", fwd.cache)], {})
     problems += expect("dx", bwd.value, grads["x"], rtol=RTOL_GRAD, hints=[
         (lambda g: True, "the backward GATHERS: dx[n, c, i, j] = dout[n, c].flat[indices[n, c, i, j]]"),
@@ -669,7 +633,7 @@ def check_fc_to_conv(sb, case):
     weight = randn(rng, (k, c * h * w))
     bias = randn(rng, (k,)) if case.get("bias", True) else None
     call = Call(sb, "fcn", "fc_to_conv", [("weight", weight), ("bias", bias)], {"input_size": (c, h, w)})
-    got = call.outputs(2, ["w_conv", "b_conv"])
+    got = call.outputs(["w_conv", "b_conv"])
     e_w, e_b = oracle.fc_to_conv(weight, bias, (c, h, w))
     problems = expect("w_conv", got[0], e_w, hints=[
         (lambda g: True, "x.reshape(N, -1) flattens in (C, H, W) order, so weight.reshape(K, C, H, W)"),
@@ -678,12 +642,10 @@ def check_fc_to_conv(sb, case):
     return problems + call.unchanged("")
 
 
-FCN_SHAPES = {
-    "w1": lambda c, f1, f2, f3, k: (f1, c, 3, 3), "b1": lambda c, f1, f2, f3, k: (f1,),
-    "w2": lambda c, f1, f2, f3, k: (f2, f1, 3, 3), "b2": lambda c, f1, f2, f3, k: (f2,),
-    "w3": lambda c, f1, f2, f3, k: (f2, f3, 4, 4), "b3": lambda c, f1, f2, f3, k: (f3,),
-    "w4": lambda c, f1, f2, f3, k: (k, f3, 1, 1), "b4": lambda c, f1, f2, f3, k: (k,),
-}
+def fcn_shapes(c, f1, f2, f3, k):
+    """The parameter shapes of the FCN fixed in fcn.py's docstring (in FCN_KEYS order: the seed draws them so)."""
+    return {"w1": (f1, c, 3, 3), "b1": (f1,), "w2": (f2, f1, 3, 3), "b2": (f2,),
+            "w3": (f2, f3, 4, 4), "b3": (f3,), "w4": (k, f3, 1, 1), "b4": (k,)}
 
 
 @checker("fcn")
@@ -691,15 +653,13 @@ def check_fcn(sb, case):
     rng = rng_for(case)
     x = make_x(rng, case)
     f1, f2, f3, k = case["widths"]
-    params = {name: randn(rng, shape(x.shape[1], f1, f2, f3, k)) * 0.5 for name, shape in FCN_SHAPES.items()}
+    params = {name: randn(rng, shape) * 0.5 for name, shape in fcn_shapes(x.shape[1], f1, f2, f3, k).items()}
     fwd = Call(sb, "fcn", "fcn_forward", [("x", x), ("params", params)], {}, n_out=2, keep=1)
-    scores, _ = fwd.outputs(2, ["scores", "cache"])
-    (e_scores,), _ = oracle.fcn(x, params)
+    scores, _ = fwd.outputs(["scores", "cache"])
+    (e_scores,), grads, dout = oracle_backward(rng, oracle.fcn, x, params)
     problems = expect("scores", scores, e_scores) + fwd.unchanged("in the forward")
     if fwd.cache is None:
         raise Failed(problems + ["fcn_forward did not return (scores, cache)"])
-    dout = randn(rng, e_scores.shape)
-    _, grads = oracle.fcn(x, params, dout=dout)
     bwd = Call(sb, "fcn", "fcn_backward", [("dscores", dout), ("cache", fwd.cache)], {})
     got = bwd.value
     if not isinstance(got, dict) or set(got) != set(params):

@@ -44,8 +44,6 @@ def build_suite(table, run_part, collected, reveal=False):
     for i, part in enumerate(table.parts):
         attrs[f"test_{i:02d}_{part.id}"] = make_test(part, run_part, collected, reveal)
     cls = type("GradedParts", (unittest.TestCase,), attrs)
-    loader = unittest.TestLoader()
-    loader.sortTestMethodsUsing = None
     return unittest.TestSuite(cls(name) for name in sorted(attrs))
 
 
@@ -56,8 +54,6 @@ def run(table, run_part, summary=lambda data, collected: "", reveal=False):
 
     def post(data):
         data["execution_time"] = round(time.perf_counter() - start, 2)
-        data["visibility"] = "visible"
-        data["stdout_visibility"] = "hidden"
         data["score"] = round(sum(t.get("score", 0.0) for t in data["tests"]), 4)
         data["output"] = summary(data, collected)
 

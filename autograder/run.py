@@ -92,11 +92,11 @@ def grade(submission, results_path=None, table=None, parts=None, limits=None, us
             grader.close()
         if located is not None:
             located.cleanup()
-        gone = isolation.reap(user)
-        if gone and user is not None:
-            isolation.clean_scratch(user.uid)  # what it left in /tmp & co. (without a mount namespace)
+        # what it left in /tmp & co. goes too (only there without a mount namespace)
         if acquired is not None:
-            isolation.release(acquired)
+            gone = isolation.release(acquired)
+        else:
+            gone = isolation.reap(user, clean=True)
     if not gone:
         raise RuntimeError(f"processes of the sandbox user {user.name} survived SIGKILL; results not written")
     validate(data, table)
@@ -110,11 +110,10 @@ def merged(notes, more):
 
 
 def unreadable(table, message):
+    output = f"The submission could not be read: {message}"
     tests = [{"name": f"{p.number} {p.title}", "number": p.number, "score": 0.0, "max_score": p.weight,
-              "status": "failed", "output": f"The submission could not be read: {message}",
-              "visibility": p.visibility} for p in table.parts]
-    return {"score": 0.0, "output": f"The submission could not be read: {message}", "visibility": "visible",
-            "stdout_visibility": "hidden", "execution_time": 0.0, "tests": tests}
+              "status": "failed", "output": output, "visibility": p.visibility} for p in table.parts]
+    return dict(placeholder(output), tests=tests)
 
 
 def summary(data, collected, notes, table):

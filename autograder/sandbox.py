@@ -30,6 +30,7 @@ from pathlib import Path
 from . import worker as wire
 
 WORKER_SOURCE = Path(wire.__file__).read_text(encoding="utf-8")
+PACKAGE = Path(__file__).resolve().parent  # the grader's package (with the case table)
 REDUCED = ("isolation reduced: the grader is not running as root, so student code runs as the same "
            "user as the grader (no privilege drop, no network or mount namespace; the seccomp filter "
            "still blocks sockets, new processes and signals to the grader where the kernel allows it)")
@@ -38,8 +39,7 @@ REDUCED = ("isolation reduced: the grader is not running as root, so student cod
 def provided_common():
     """The grader's own copy of the provided common.py (never the student's):
     $CONVGRADE_COMMON, else autograder/common.py (zip and handout builds), else assignment/common.py."""
-    here = Path(__file__).resolve().parent
-    for p in (os.environ.get("CONVGRADE_COMMON"), here / "common.py", here.parent / "assignment" / "common.py"):
+    for p in (os.environ.get("CONVGRADE_COMMON"), PACKAGE / "common.py", PACKAGE.parent / "assignment" / "common.py"):
         if p and Path(p).is_file():
             return Path(p)
     raise FileNotFoundError("the provided common.py was not found next to the grader")
@@ -176,7 +176,6 @@ class Sandbox:
         self.generation += 1
         os.set_blocking(self.req, False)
         hello = self._receive(self.limits.import_timeout, "starting the worker")
-        self.network_isolated = hello.result.get("network_isolated") is True
         self.isolation = {k: hello.result.get(k) for k in ("uid", "network", "filesystem", "seccomp")}
         self._isolation_notes(hello.result)
 
@@ -456,7 +455,7 @@ class Cache:
     generation: int = 0  # which worker process holds it
 
 
-WORKER_VENVS = [Path(__file__).resolve().parent.parent / ".venv-worker", Path("/autograder/worker-venv")]
+WORKER_VENVS = [PACKAGE.parent / ".venv-worker", Path("/autograder/worker-venv")]
 
 
 def worker_python():
@@ -527,14 +526,13 @@ SYSTEM_PRIVATE = ["/autograder", "/home", "/root", "/srv", "/mnt", "/media", "/o
 
 def grader_root():
     """The folder the grader runs from: the repo checkout, or /autograder/source."""
-    return Path(__file__).resolve().parent.parent
+    return PACKAGE.parent
 
 
 def secret_files():
     """What student code must never read: the case table (hidden cases), the grader's
     package, and torch (an oracle, and a way around the numpy-only rule)."""
-    here = Path(__file__).resolve().parent
-    out = [here / "cases.yaml", here]
+    out = [PACKAGE / "cases.yaml", PACKAGE]
     torch = sys.modules.get("torch")
     if torch is not None and getattr(torch, "__file__", None):
         out.append(Path(torch.__file__).resolve().parent)
@@ -547,8 +545,8 @@ def secret_files():
 
 def private_paths(submission_files=(), extra=()):
     """Directories the worker covers with an empty tmpfs in its mount namespace."""
-    out = {grader_root(), Path(__file__).resolve().parent, Path(os.getcwd()).resolve()}
-    out |= {p if p.is_dir() else p.parent for p in secret_files()}
+    out = {grader_root(), Path(os.getcwd()).resolve()}
+    out |= {p if p.is_dir() else p.parent for p in secret_files()}  # the package among them
     if os.environ.get("AUTOGRADER_ROOT"):
         out.add(Path(os.environ["AUTOGRADER_ROOT"]))
     out |= {Path(p).resolve().parent for p in submission_files}

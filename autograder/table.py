@@ -56,8 +56,7 @@ class Table:
         return Table(parts, self.limits)
 
     def to_yaml(self):
-        data = {"limits": self.limits, "parts": [
-            {k: v for k, v in p.__dict__.items()} for p in self.parts]}
+        data = {"limits": self.limits, "parts": [dict(p.__dict__) for p in self.parts]}
         return yaml.safe_dump(data, sort_keys=False, default_flow_style=None, width=120)
 
 

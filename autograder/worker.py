@@ -30,6 +30,7 @@ unpickled). Requests come on fd REQ_FD, replies go to fd REPLY_FD; stdin is
 /dev/null and stdout/stderr go to a capped log file.
 """
 
+import functools
 import importlib
 import io
 import json
@@ -144,7 +145,7 @@ def apply_limits(cfg):
     cap(resource.RLIMIT_CORE, 0)
     # RLIMIT_NPROC counts every process of the real uid: meaningful only for a
     # dedicated sandbox user (one per grading slot, see isolation.py).
-    if cfg.get("uid") is not None or cfg.get("nproc_when_unprivileged"):
+    if cfg.get("uid") is not None:
         cap(resource.RLIMIT_NPROC, cfg.get("processes"))
 
 
@@ -153,11 +154,12 @@ MS_NOSUID, MS_NODEV, MS_NOEXEC, MS_REMOUNT, MS_BIND, MS_REC, MS_PRIVATE = 2, 4, 
 MS_RDONLY = 1
 
 
+@functools.cache
 def _libc():
+    """(ctypes, libc), loaded once per worker (ctypes only when a namespace or seccomp needs it)."""
     import ctypes
 
-    libc = ctypes.CDLL(None, use_errno=True)
-    return ctypes, libc
+    return ctypes, ctypes.CDLL(None, use_errno=True)
 
 
 def unshare(flags):
@@ -197,7 +199,6 @@ def private_mounts(cfg):
     keep = {rundir, real(sys.prefix), real(sys.base_prefix), real(os.path.dirname(real(sys.executable))),
             real(os.path.dirname(np.__file__))}
     keep |= {real(p) for p in sys.path if p and os.path.isabs(p)}
-    keep |= {real(p) for p in cfg.get("keep", [])}
     keep = sorted(k for k in keep if os.path.exists(k) and k != "/")
     hide = {real(p) for p in cfg.get("hide", []) if os.path.isdir(p)}
     scratch = {real(p) for p in cfg.get("scratch", []) if os.path.isdir(p)}
@@ -583,8 +584,7 @@ def main():
     here = os.getcwd()
     sys.path[:] = [p for p in sys.path if p and os.path.abspath(p) != here] + [here]
     sys.dont_write_bytecode = True
-    send(reply_fd, pack({"ok": True, "ready": True, "uid": os.getuid(), **state,
-                         "network_isolated": state["network"] == "namespace" or state["seccomp"] == "on"}))
+    send(reply_fd, pack({"ok": True, "ready": True, "uid": os.getuid(), **state}))
     serve(req_fd, reply_fd, cfg)
     # the grader closed the channel: leave at once, without atexit hooks, finalizers or thread joins
     os._exit(0)

@@ -43,7 +43,12 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-MODULES = ["conv", "pooling", "dilated", "toeplitz", "transposed", "upsample", "fcn"]
+sys.path[:0] = [str(ROOT), str(ROOT / "tests")]
+
+import mutants  # noqa: E402  (tests/mutants: the catalogue and its builder)
+
+from autograder.table import MODULES  # noqa: E402
+
 LOOPS_STYLE = ROOT / "tests" / "styles" / "loops"
 GEMM_LOOPS = ROOT / "tests" / "mutants" / "gemm_with_loops.py"
 PAGE = os.sysconf("SC_PAGE_SIZE")
@@ -226,52 +231,25 @@ def bench_env(**extra):
     return env
 
 
-def grade_once(submission, workdir, timeout=GLOBAL_TIMEOUT, preexec_fn=None, tag="grade"):
+def read_score(results):
+    """The score of a results.json, or None when it is missing or unreadable."""
+    try:
+        return json.loads(Path(results).read_text())["score"]
+    except (OSError, ValueError, KeyError):
+        return None
+
+
+def grade_once(submission, workdir, timeout=GLOBAL_TIMEOUT, preexec_fn=None, tag="grade", table=None, env=None):
     res = Path(workdir) / f"{tag}-results.json"
     res.unlink(missing_ok=True)
-    cmd = [sys.executable, "-m", "autograder", "grade", str(submission), "--results", str(res), "--width", "120"]
-    wall, peak, rc = run_tree(cmd, timeout, env=bench_env(), preexec_fn=preexec_fn, log=Path(workdir) / f"{tag}.log")
-    try:
-        score = json.loads(res.read_text())["score"]
-    except (OSError, ValueError, KeyError):
-        score = None
-    return {"wall": wall, "rss": peak, "rc": rc, "score": score}
+    cmd = [sys.executable, "-m", "autograder", *(["--table", str(table)] if table else []), "grade", str(submission),
+           "--results", str(res), "--width", "120"]
+    wall, peak, rc = run_tree(cmd, timeout, env=env or bench_env(), preexec_fn=preexec_fn,
+                              log=Path(workdir) / f"{tag}.log")
+    return {"wall": wall, "rss": peak, "rc": rc, "score": read_score(res)}
 
 
 # ----------------------------------------------------------------- submissions
-def loops_submission(workdir):
-    """tests/styles/loops when complete; else the reference with conv2d_gemm as a loop over output
-    pixels (tests/mutants/gemm_with_loops.py), plus whatever loop-style files already exist."""
-    have = {m for m in MODULES if (LOOPS_STYLE / f"{m}.py").is_file()}
-    if have == set(MODULES):
-        return LOOPS_STYLE, "tests/styles/loops"
-    sub = Path(workdir) / "loops-fallback"
-    sub.mkdir(exist_ok=True)
-    for m in MODULES:
-        if m in have:
-            shutil.copyfile(LOOPS_STYLE / f"{m}.py", sub / f"{m}.py")
-        else:
-            shutil.copyfile(ROOT / "solutions" / f"{m}.py", sub / f"{m}.py")
-    if "toeplitz" not in have:
-        with open(sub / "toeplitz.py", "a") as f:
-            f.write("\n\n# ---- loop-based conv2d_gemm (tests/mutants/gemm_with_loops.py)\n")
-            f.write(GEMM_LOOPS.read_text())
-    what = "reference + loop conv2d_gemm" + (f" + styles/loops {sorted(have)}" if have else "")
-    return sub, f"fallback ({what}; tests/styles/loops incomplete)"
-
-
-def mutant_submission(dest, name):
-    """The reference with one mutant appended to its module (later definitions win)."""
-    src = (ROOT / "tests" / "mutants" / f"{name}.py").read_text()
-    module = next(line.split("=", 1)[1].strip().strip("\"'") for line in src.splitlines()
-                  if line.startswith("MODULE"))
-    dest.mkdir(parents=True)
-    for m in MODULES:
-        shutil.copyfile(ROOT / "solutions" / f"{m}.py", dest / f"{m}.py")
-    with open(dest / f"{module}.py", "a") as f:
-        f.write(f"\n\n# ---- mutant {name}\n" + src)
-
-
 def hanging_submission(dest):
     """The reference with every public function replaced by an endless loop."""
     import ast
@@ -288,28 +266,29 @@ def scaled_table(dest, scale):
     """cases.yaml with its call and import time-outs divided by ``scale``."""
     import yaml
 
+    from autograder.sandbox import Limits
+
     data = yaml.safe_load((ROOT / "autograder" / "cases.yaml").read_text())
     limits = data.setdefault("limits", {})
-    for key, default in (("call_timeout", 20.0), ("import_timeout", 20.0)):
-        limits[key] = float(limits.get(key, default)) / scale
+    for key in ("call_timeout", "import_timeout"):
+        limits[key] = float(limits.get(key, getattr(Limits, key))) / scale
     dest.write_text(yaml.safe_dump(data, sort_keys=False))
     return limits
 
 
-def synthetic_export(root, n=100, stubs=25, mutants=10):
+def synthetic_export(root, n=100, stubs=25, n_mutants=10):
     """A Gradescope-style export folder: submission_metadata.yml + submission_<id>/ folders."""
     root = Path(root)
     root.mkdir(parents=True)
     kinds, meta = {}, []
-    available = [m for m in BATCH_MUTANTS if (ROOT / "tests" / "mutants" / f"{m}.py").is_file()]
     placed = {"mutant": 0, "stub": 0}
     for i in range(n):
         sid = 100000 + i
         folder = root / f"submission_{sid}"
-        if i % 10 == 9 and available and placed["mutant"] < mutants:
-            name = available[placed["mutant"] % len(available)]
+        if i % 10 == 9 and placed["mutant"] < n_mutants:
+            name = BATCH_MUTANTS[placed["mutant"] % len(BATCH_MUTANTS)]
             placed["mutant"] += 1
-            mutant_submission(folder, name)
+            mutants.build(name, folder)
             kinds[str(sid)] = f"mutant:{name}"
         else:
             kind = "stub" if i % 4 == 1 and placed["stub"] < stubs else "reference"
@@ -392,25 +371,13 @@ def child_ratios(reps):
     return out
 
 
-def bench_user():
-    """(sandbox user or None, release function): a slot of its own where isolation.py has slots."""
-    from autograder import isolation
-
-    if hasattr(isolation, "acquire"):
-        user, _ = isolation.acquire()
-        return user, lambda: isolation.release(user)
-    user, _ = isolation.sandbox_user()
-    return user, lambda: isolation.reap(user)
-
-
 def child_ping(n):
     import numpy as np
 
-    sys.path.insert(0, str(ROOT))
+    from autograder.isolation import acquire, release
     from autograder.sandbox import Sandbox
     from autograder.table import load
 
-    user, release = bench_user()
     rng = np.random.default_rng(0)
     big = load().part("gemm_efficiency").cases[0]
     sets = {
@@ -419,28 +386,30 @@ def child_ping(n):
         "largest": [rng.standard_normal(s) for s in (big["x"], big["w"], (big["w"][0],))],
     }
     out = {}
-    start = time.perf_counter()
-    with Sandbox(files={}, user=user) as sb:
-        sb.ping([])
-        out["worker_start_ms"] = (time.perf_counter() - start) * 1e3
-        for key, arrays in sets.items():
-            times = [sb.ping(arrays).seconds for _ in range(n)]
-            out[key] = {"median_ms": statistics.median(times) * 1e3,
-                        "p90_ms": sorted(times)[int(0.9 * n)] * 1e3,
-                        "bytes": int(sum(a.nbytes for a in arrays))}
-    release()
+    user, _ = acquire()  # a slot of its own: the grader kills every process of its sandbox user
+    try:
+        start = time.perf_counter()
+        with Sandbox(files={}, user=user) as sb:
+            sb.ping([])
+            out["worker_start_ms"] = (time.perf_counter() - start) * 1e3
+            for key, arrays in sets.items():
+                times = [sb.ping(arrays).seconds for _ in range(n)]
+                out[key] = {"median_ms": statistics.median(times) * 1e3,
+                            "p90_ms": sorted(times)[int(0.9 * n)] * 1e3,
+                            "bytes": int(sum(a.nbytes for a in arrays))}
+    finally:
+        release(user)
     return out
 
 
 def child_gemm(rounds):
     import re
 
-    sys.path.insert(0, str(ROOT))
     from autograder import parts
+    from autograder.isolation import acquire, release
     from autograder.sandbox import Sandbox
     from autograder.table import load
 
-    user, release = bench_user()
     case = load().part("gemm_efficiency").cases[0]
     tmp = Path(tempfile.mkdtemp(prefix="convgrade-bench-"))
     positions = tmp / "toeplitz_positions.py"
@@ -448,30 +417,34 @@ def child_gemm(rounds):
     variants = {"gemm_ref": ROOT / "solutions" / "toeplitz.py", "gemm_loops": GEMM_LOOPS,
                 "gemm_positions": positions}
     out = {"case": case, "max_ratio": float(case["max_ratio"])}
-    for load_kind in ("idle", "loaded"):
-        hogs = []
-        if load_kind == "loaded":
-            hogs = [subprocess.Popen([sys.executable, "-c", "while True: pass"]) for _ in range(os.cpu_count() or 2)]
-        try:
-            for key, path in variants.items():
-                ratios, notes, passed = [], [], []
-                with Sandbox(files={"toeplitz": str(path)}, user=user) as sb:
-                    for _ in range(rounds):
-                        sb.notes.clear()
-                        lines = parts.CHECKERS["gemm_efficiency"](sb, case)
-                        text = " ".join(lines or sb.notes)
-                        m = re.search(r"took ([\d.]+) ms.*?, torch\.nn\.functional\.conv2d ([\d.]+) ms: ", text)
-                        if m:
-                            ratios.append(float(m.group(1)) / float(m.group(2)))
-                        notes.append(text[:160])
-                        passed.append(not lines)
-                out.setdefault(key, {})[load_kind] = {"ratios": ratios, "passed": passed, "notes": notes[:1]}
-        finally:
-            for h in hogs:
-                h.kill()
-                h.wait()
-    release()
-    shutil.rmtree(tmp, ignore_errors=True)
+    user, _ = acquire()  # a slot of its own: the grader kills every process of its sandbox user
+    try:
+        for load_kind in ("idle", "loaded"):
+            hogs = []
+            if load_kind == "loaded":
+                hogs = [subprocess.Popen([sys.executable, "-c", "while True: pass"])
+                        for _ in range(os.cpu_count() or 2)]
+            try:
+                for key, path in variants.items():
+                    ratios, notes, passed = [], [], []
+                    with Sandbox(files={"toeplitz": str(path)}, user=user) as sb:
+                        for _ in range(rounds):
+                            sb.notes.clear()
+                            lines = parts.CHECKERS["gemm_efficiency"](sb, case)
+                            text = " ".join(lines or sb.notes)
+                            m = re.search(r"took ([\d.]+) ms.*?, torch\.nn\.functional\.conv2d ([\d.]+) ms: ", text)
+                            if m:
+                                ratios.append(float(m.group(1)) / float(m.group(2)))
+                            notes.append(text[:160])
+                            passed.append(not lines)
+                    out.setdefault(key, {})[load_kind] = {"ratios": ratios, "passed": passed, "notes": notes[:1]}
+            finally:
+                for h in hogs:
+                    h.kill()
+                    h.wait()
+    finally:
+        release(user)
+        shutil.rmtree(tmp, ignore_errors=True)
     return out
 
 
@@ -611,12 +584,12 @@ def verdict(key, value, target=None):
 def fmt(v, unit):
     if v is None:
         return "-"
-    if unit in ("MB",):
+    if unit == "MB":
         return f"{v:.0f} {unit}"
     if unit == "ms":
         return f"{v:.2f} {unit}"
     if unit.startswith("x"):
-        return f"{v:.1f}{unit}" if unit == "x" else f"{v:.1f}x"
+        return f"{v:.1f}x"
     return f"{v:.1f} {unit}"
 
 
@@ -691,7 +664,7 @@ def main(argv=None):
             results["grade_ref_rss"]["note"] = "max over the runs; 20 ms samples of /proc/<pid>/statm"
             if any(r["score"] != 100 for r in rs):
                 results["grade_ref_wall"]["pass"] = False
-        loops_path, loops_what = loops_submission(work)
+        loops_path, loops_what = LOOPS_STYLE, "tests/styles/loops"
         if "loops" in groups:
             n = max(2, runs // 2)
             say(f"grading the loop-based submission {n}x ({loops_what})")
@@ -755,53 +728,38 @@ def main(argv=None):
             table = work / "cases-scaled.yaml"
             limits = scaled_table(table, HANG_SCALE)
             budget = float(os.environ.get("CONVGRADE_GRADING_BUDGET", "450")) / HANG_SCALE
-            res = work / "hang-results.json"
-            cmd = [sys.executable, "-m", "autograder", "--table", str(table), "grade", str(hang), "--results",
-                   str(res), "--width", "120"]
-            wall, peak, rc = run_tree(cmd, GLOBAL_TIMEOUT, env=bench_env(CONVGRADE_GRADING_BUDGET=str(budget)),
-                                      log=work / "hang.log")
-            try:
-                score = json.loads(res.read_text())["score"]
-            except (OSError, ValueError, KeyError):
-                score = None
-            raw["hang"] = {"wall": wall, "rss": peak, "rc": rc, "score": score, "limits": limits, "budget": budget}
+            h = grade_once(hang, work, tag="hang", table=table, env=bench_env(CONVGRADE_GRADING_BUDGET=str(budget)))
+            wall, rc, score = h["wall"], h["rc"], h["score"]
+            raw["hang"] = {**h, "limits": limits, "budget": budget}
             results["hang_wall"] = verdict("hang_wall", wall)
             results["hang_wall"]["pass"] &= rc == 0 and score is not None
             results["hang_wall"]["note"] = (f"call/import time-outs {limits['call_timeout']:g} s, grading budget "
                                             f"{budget:g} s (real: x{HANG_SCALE}); score {score}; results.json "
                                             f"written: {score is not None}")
         if "batch" in groups:
-            if not (ROOT / "autograder" / "batch.py").is_file():
-                say("batch: autograder/batch.py does not exist yet, skipped")
-            else:
-                say(f"batch: {args.batch_size} submissions, --jobs {args.jobs}")
-                export = work / "export"
-                kinds = synthetic_export(export, n=args.batch_size, stubs=args.batch_size // 4,
-                                         mutants=args.batch_size // 10)
-                out = work / "grades"
-                cmd = [sys.executable, "-m", "autograder", "grade-all", str(export), "--out", str(out),
-                       "--jobs", str(args.jobs)]
-                wall, peak, rc = run_tree(cmd, 3 * 3600, env=bench_env(), log=work / "batch.log")
-                scores = {}
-                for sid in kinds:
-                    try:
-                        scores[sid] = json.loads((out / sid / "results.json").read_text())["score"]
-                    except (OSError, ValueError, KeyError):
-                        scores[sid] = None
-                by_kind = {}
-                for sid, kind in kinds.items():
-                    by_kind.setdefault(kind.split(":")[0], []).append(scores[sid])
-                ref_ok = all(s == 100 for s in by_kind.get("reference", []))
-                stub_scores = set(by_kind.get("stub", []))
-                mutant_ok = all(s is not None and s < 100 for s in by_kind.get("mutant", []))
-                raw["batch"] = {"wall": wall, "rss": peak, "rc": rc, "scores": scores, "kinds": kinds}
-                results["batch_wall"] = verdict("batch_wall", wall)
-                results["batch_wall"]["pass"] &= rc == 0 and ref_ok and len(stub_scores) == 1 and mutant_ok
-                results["batch_wall"]["note"] = (
-                    f"{len(by_kind.get('reference', []))} reference copies all 100: {ref_ok}; "
-                    f"{len(by_kind.get('stub', []))} stubs, scores {sorted(stub_scores, key=str)}; "
-                    f"{len(by_kind.get('mutant', []))} mutants all < 100: {mutant_ok}; "
-                    f"{wall / max(len(kinds), 1):.1f} s per submission; peak RSS {peak / MB:.0f} MB")
+            say(f"batch: {args.batch_size} submissions, --jobs {args.jobs}")
+            export = work / "export"
+            kinds = synthetic_export(export, n=args.batch_size, stubs=args.batch_size // 4,
+                                     n_mutants=args.batch_size // 10)
+            out = work / "grades"
+            cmd = [sys.executable, "-m", "autograder", "grade-all", str(export), "--out", str(out),
+                   "--jobs", str(args.jobs)]
+            wall, peak, rc = run_tree(cmd, 3 * 3600, env=bench_env(), log=work / "batch.log")
+            scores = {sid: read_score(out / sid / "results.json") for sid in kinds}
+            by_kind = {}
+            for sid, kind in kinds.items():
+                by_kind.setdefault(kind.split(":")[0], []).append(scores[sid])
+            ref_ok = all(s == 100 for s in by_kind.get("reference", []))
+            stub_scores = set(by_kind.get("stub", []))
+            mutant_ok = all(s is not None and s < 100 for s in by_kind.get("mutant", []))
+            raw["batch"] = {"wall": wall, "rss": peak, "rc": rc, "scores": scores, "kinds": kinds}
+            results["batch_wall"] = verdict("batch_wall", wall)
+            results["batch_wall"]["pass"] &= rc == 0 and ref_ok and len(stub_scores) == 1 and mutant_ok
+            results["batch_wall"]["note"] = (
+                f"{len(by_kind.get('reference', []))} reference copies all 100: {ref_ok}; "
+                f"{len(by_kind.get('stub', []))} stubs, scores {sorted(stub_scores, key=str)}; "
+                f"{len(by_kind.get('mutant', []))} mutants all < 100: {mutant_ok}; "
+                f"{wall / max(len(kinds), 1):.1f} s per submission; peak RSS {peak / MB:.0f} MB")
     finally:
         shutil.rmtree(work, ignore_errors=True)
 

@@ -26,10 +26,15 @@ import zipfile
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
+sys.path[:0] = [p for p in (str(ROOT), str(ROOT / "tools")) if p not in sys.path]
+
+import make_stubs  # noqa: E402
+
+from autograder.table import MODULES, load  # noqa: E402
+
 ASSIGNMENT = ROOT / "assignment"
 GRADER = ROOT / "autograder"
 TOP = "conv-assignment"
-MODULES = ["conv", "pooling", "dilated", "toeplitz", "transposed", "upsample", "fcn"]
 STUDENT_FILES = {  # name in the zip -> source in the repository
     "README.md": ASSIGNMENT / "README.md",
     "requirements.txt": ASSIGNMENT / "requirements-student.txt",
@@ -51,21 +56,10 @@ CASES_HEADER = """\
 
 def stale_stubs():
     """Names of assignment/ files that tools/make_stubs.py would rewrite."""
-    sys.path.insert(0, str(ROOT / "tools"))
-    try:
-        import make_stubs
-    finally:
-        sys.path.pop(0)
-    return [name for name, text in make_stubs.expected_files().items()
-            if not (ASSIGNMENT / name).is_file() or (ASSIGNMENT / name).read_text(encoding="utf-8") != text]
+    return list(make_stubs.stale_files())
 
 
 def full_table():
-    sys.path.insert(0, str(ROOT))
-    try:
-        from autograder.table import load
-    finally:
-        sys.path.pop(0)
     return load(GRADER / "cases.yaml")
 
 

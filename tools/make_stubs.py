@@ -20,9 +20,13 @@ import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+
+from autograder.table import MODULES  # noqa: E402  (the graded modules, as the case table names them)
+
 SOLUTIONS = ROOT / "solutions"
 ASSIGNMENT = ROOT / "assignment"
-MODULES = ["conv", "pooling", "dilated", "toeplitz", "transposed", "upsample", "fcn"]
 PROVIDED = ["common"]
 
 BEGIN = re.compile(r"^(\s*)# BEGIN SOLUTION\s*$")
@@ -54,12 +58,13 @@ def stub_source(text, filename="<source>"):
             block.append(line)
             continue
         if indent:  # inside a function: keep hints and STUB lines, then raise
-            hints = [HINT.match(b).group(1) for b in block if HINT.match(b)]
+            hints = []
             for b in block:
-                if HINT.match(b):
-                    out.append(f"{indent}# {HINT.match(b).group(1)}\n")
-                elif STUB.match(b):
-                    out.append(f"{indent}{STUB.match(b).group(1)}\n")
+                if m := HINT.match(b):
+                    hints.append(m.group(1))
+                    out.append(f"{indent}# {m.group(1)}\n")
+                elif m := STUB.match(b):
+                    out.append(f"{indent}{m.group(1)}\n")
             what = hints[0] if hints else "implement this function"
             message = f"{func}: not implemented yet ({what})"
             out.append(f"{indent}raise NotImplementedError({message!r})\n")
@@ -81,20 +86,25 @@ def expected_files():
     return files
 
 
+def stale_files():
+    """{filename: expected text} of the assignment/ files that are missing or out of date."""
+    stale = {}
+    for name, text in expected_files().items():
+        target = ASSIGNMENT / name
+        if not target.is_file() or target.read_text(encoding="utf-8") != text:
+            stale[name] = text
+    return stale
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--check", action="store_true", help="only check that assignment/ is up to date")
     args = parser.parse_args(argv)
-    stale = []
-    for name, text in expected_files().items():
-        target = ASSIGNMENT / name
-        current = target.read_text(encoding="utf-8") if target.exists() else None
-        if current == text:
-            continue
-        stale.append(name)
-        if not args.check:
-            target.parent.mkdir(parents=True, exist_ok=True)
-            target.write_text(text, encoding="utf-8")
+    stale = stale_files()
+    if not args.check:
+        ASSIGNMENT.mkdir(parents=True, exist_ok=True)
+        for name, text in stale.items():
+            (ASSIGNMENT / name).write_text(text, encoding="utf-8")
     if args.check:
         if stale:
             print("assignment/ is out of date, run `make stubs`:", ", ".join(stale))

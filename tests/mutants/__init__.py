@@ -23,11 +23,12 @@ import shutil
 from dataclasses import dataclass
 from pathlib import Path
 
+from autograder.table import MODULES as GRADED
+
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent.parent
 SOLUTIONS = ROOT / "solutions"
 STYLES = ROOT / "tests" / "styles"
-GRADED = ("conv", "pooling", "dilated", "toeplitz", "transposed", "upsample", "fcn")
 META = ("MODULE", "EXPECTED_PARTS")
 
 

@@ -10,7 +10,7 @@ WVENV   := .venv-worker
 WSTAMP  := $(WVENV)/.installed
 SUBMISSION ?= solutions
 
-.PHONY: help test stubs lint grade autograder handout bench mutation-report clean
+.PHONY: help test stubs docs lint grade autograder handout bench mutation-report clean
 
 help:
 	@grep -E '^[a-z-]+:.*## ' Makefile | sed 's/:.*## /\t/'
@@ -29,11 +29,15 @@ $(WSTAMP): requirements-worker.txt
 
 venv: $(STAMP) $(WSTAMP)
 
-test: $(STAMP) $(WSTAMP) ## run the whole test suite
+test: $(STAMP) $(WSTAMP) ## run the whole test suite (after regenerating the documentation's derived blocks)
+	$(PY) tools/docs.py
 	$(PY) -m pytest -q -n 2 tests
 
 stubs: $(STAMP) ## regenerate assignment/ stubs from solutions/
 	$(PY) tools/make_stubs.py
+
+docs: $(STAMP) ## regenerate the parts tables, upload lists and API index from the case table
+	$(PY) tools/docs.py
 
 lint: $(STAMP) ## ruff
 	$(VENV)/bin/ruff check .
@@ -52,6 +56,7 @@ autograder: $(STAMP) ## build dist/autograder.zip for Gradescope
 
 handout: $(STAMP) ## build dist/handout.zip for students (stubs, common.py, README, check.py, visualize.py)
 	$(PY) tools/make_stubs.py
+	$(PY) tools/docs.py
 	$(PY) tools/build_handout.py
 
 clean:

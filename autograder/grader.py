@@ -16,6 +16,7 @@ import numpy as np
 from .compare import sanitize
 from .parts import CHECKERS, Failed
 from .sandbox import CallError, Limits, Sandbox
+from .table import META_KEYS
 
 # Gradescope stops a run at its global timeout (10 minutes by default) and then scores it 0, so time-outs
 # must not add up to that: every call that hangs costs call_timeout (20 s) and there are ~75 cases.
@@ -76,24 +77,20 @@ class PartResult:
         return ""
 
 
-def describe_case(case):
-    """One line naming a case: shapes and options, not the seed."""
+def describe_case(part, case):
+    """One line naming a case: input shapes and options as the student's call gets them, never values."""
+    shapes = part.shape_keys()
     parts = []
     for k, v in case.items():
-        if k in ("seed", "hidden", "repeats", "max_ratio", "omit_stride", "constant", "ties"):
-            continue
-        if k in ("x", "w", "pre") and isinstance(v, list):
-            parts.append(f"{'x' if k == 'pre' else k} {tuple(v)}" + (" (before pooling)" if k == "pre" else ""))
+        if k in shapes and isinstance(v, list):
+            parts.append(f"{shapes[k]} {tuple(v)}")
         elif k == "bias":
             parts.append("b=None" if not v else "")
-        else:
+        elif k not in META_KEYS:
             parts.append(f"{k}={tuple(v) if isinstance(v, list) else v}")
-    if case.get("omit_stride"):
-        parts.append("stride not given (None)")
-    if case.get("ties"):
-        parts.append("integer inputs with ties")
-    if case.get("constant"):
-        parts.append("all inputs equal")
+    if "stride" in part.options and "stride" not in case:
+        parts.append("stride not given (the default)")
+    parts.append({"ties": "integer inputs with ties", "constant": "all inputs equal"}.get(case.get("kind"), ""))
     return ", ".join(p for p in parts if p)
 
 
@@ -134,11 +131,11 @@ class Grader:
         return PartResult(part, results, time.perf_counter() - start)
 
     def not_run(self, part, index, case, why):
-        return CaseResult(index=index, hidden=bool(case.get("hidden")), passed=False, label=describe_case(case),
+        return CaseResult(index=index, hidden=bool(case.get("hidden")), passed=False, label=describe_case(part, case),
                           lines=[why], kind="skipped")
 
     def run_case(self, part, index, case):
-        res = CaseResult(index=index, hidden=bool(case.get("hidden")), passed=False, label=describe_case(case))
+        res = CaseResult(index=index, hidden=bool(case.get("hidden")), passed=False, label=describe_case(part, case))
         start = time.perf_counter()
         problem = self.located.problems.get(part.module)
         if problem:
@@ -147,7 +144,7 @@ class Grader:
         self.sandbox.notes.clear()
         try:
             with np.errstate(all="ignore"):
-                lines = CHECKERS[part.check](self.sandbox, case)
+                lines = CHECKERS[part.check](self.sandbox, part, case)
             res.passed, res.kind = not lines, ("ok" if not lines else "wrong")
             res.lines = list(lines)
         except Failed as f:

@@ -14,6 +14,7 @@ hides all of that in a mount namespace, and reports back what it can still
 read (``Sandbox.isolation_notes``). See SECURITY.md.
 """
 
+import dataclasses
 import json
 import os
 import select
@@ -243,10 +244,19 @@ class Sandbox:
         return self._roundtrip(header, arrays, timeout or self.limits.call_timeout,
                                f"{module}.{func}()", module=module)
 
-    def ping(self, arrays=()):
-        """An empty round trip (used to measure the sandbox overhead)."""
+    def ping(self, arrays=(), echo=False, extra_shapes=()):
+        """A round trip that runs nothing: ``arrays`` go to the worker; with ``echo`` they come back, with
+        zero arrays of ``extra_shapes`` (the traffic of a call that returns such outputs)."""
         self._ensure()
-        return self._roundtrip({"op": "ping"}, list(arrays), self.limits.call_timeout, "ping")
+        header = {"op": "ping", "echo": bool(echo), "extra_shapes": [list(s) for s in extra_shapes]}
+        return self._roundtrip(header, list(arrays), self.limits.call_timeout, "ping")
+
+    def clean_twin(self):
+        """A second sandbox of the same kind (interpreter, limits, hidden paths) that holds no student
+        file and never imports one: it runs as the grader's user, since no student code ever runs in it
+        (and so it cannot be touched by the student's uid, nor kill its processes when it ends)."""
+        return Sandbox(files={}, limits=dataclasses.replace(self.limits), python=self.python, user=None,
+                       private=list(self.private))
 
     def _roundtrip(self, header, arrays, timeout, what, module=None):
         start = time.perf_counter()

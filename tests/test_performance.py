@@ -13,13 +13,12 @@ import torch
 import torch.nn.functional as F
 
 from autograder import grader, oracle
-from autograder.parts import cpu_spent, worker_cpu
+from autograder.cpu import cpu_spent, worker_cpu
 from autograder.run import grade
 from autograder.sandbox import Limits, Sandbox
-from autograder.table import load
+from autograder.table import MODULES, load
 
 ROOT = Path(__file__).resolve().parent.parent
-MODULES = ("conv", "pooling", "dilated", "toeplitz", "transposed", "upsample", "fcn")
 
 
 def python(code):
@@ -87,11 +86,11 @@ def test_worker_cpu_counts_the_workers_cpu_time(tmp_path):
                    "    while time.process_time() < end:\n        pass\n\ndef nap(s):\n    time.sleep(s)\n")
     with Sandbox(files={"busy": str(mod)}) as sb:
         sb.ping()
-        a = worker_cpu(sb)
+        a = worker_cpu(sb.proc)
         sb.call("busy", "spin", [0.3])
-        b = worker_cpu(sb)
+        b = worker_cpu(sb.proc)
         sb.call("busy", "nap", [0.3])
-        c = worker_cpu(sb)
+        c = worker_cpu(sb.proc)
     assert 0.25 < cpu_spent(a, b) < 1.0
     assert cpu_spent(b, c) < 0.1  # waiting is not CPU time
     assert cpu_spent(None, c) is None

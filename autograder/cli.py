@@ -15,6 +15,7 @@ from rich.console import Console
 from rich.table import Table as RichTable
 
 from .table import load
+from .text import clean, markup
 
 
 def print_table(outcome, console, verbose=False, table=None):
@@ -31,20 +32,20 @@ def print_table(outcome, console, verbose=False, table=None):
         ok = test["status"] == "passed"
         first = result.first_problem() if result is not None else (test.get("output", "").splitlines() or [""])[0]
         name = test["name"].split(" ", 1)[-1]
-        rt.add_row(test.get("number", ""), name, f"{test['score']:g}/{test['max_score']:g}",
-                   "[green]pass[/green]" if ok else "[red]FAIL[/red]", first)
+        rt.add_row(markup(test.get("number", "")), markup(name), f"{test['score']:g}/{test['max_score']:g}",
+                   "[green]pass[/green]" if ok else "[red]FAIL[/red]", markup(first))
     total = data["score"]
     max_total = sum(t["max_score"] for t in data["tests"])
     rt.add_section()
     rt.add_row("", "total", f"[bold]{total:.1f}/{max_total:g}[/bold]", "", "")
     console.print(rt)
     for note in outcome.notes:
-        console.print(f"[yellow]note:[/yellow] {note}", markup=True, highlight=False)
+        console.print(f"[yellow]note:[/yellow] {markup(note, 1000)}", markup=True, highlight=False)
     if verbose:
         for test in data["tests"]:
             if verbose == "all" or test["status"] != "passed":
-                console.rule(test["name"])
-                console.print(test.get("output", ""), markup=False, highlight=False)
+                console.rule(markup(test["name"]))
+                console.print(clean(test.get("output", ""), 100_000), markup=False, highlight=False)
 
 
 def cmd_grade(args):

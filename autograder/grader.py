@@ -13,14 +13,14 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from .compare import sanitize
 from .parts import CHECKERS, Failed
 from .sandbox import CallError, Limits, Sandbox
+from .text import fenced, indented, one_line
 
 # Gradescope stops a run at its global timeout (10 minutes by default) and then scores it 0, so time-outs
-# must not add up to that: every call that hangs costs call_timeout (20 s) and there are ~75 cases.
-# Seconds for all the cases of one submission; the rest of the 600 s is slack for start-up and results.
-GRADING_BUDGET = float(os.environ.get("CONVGRADE_GRADING_BUDGET", "450"))
+# must not add up to that: every call that hangs costs call_timeout (20 s) and there are ~75 cases. One
+# absolute deadline for the whole grading (Limits.grading_seconds, counted from run.grade's start) caps
+# every round trip with the worker (Sandbox.deadline); the cases after it fail as "not run".
 TIMEOUT_STRIKES = 2  # timed-out cases after which the rest of a part is not run (other parts keep their time)
 
 
@@ -33,7 +33,7 @@ class CaseResult:
     lines: list = field(default_factory=list)
     info: list = field(default_factory=list)
     seconds: float = 0.0
-    kind: str = "ok"  # ok | wrong | error | timeout | crash | import | missing | skipped
+    kind: str = "ok"  # ok | wrong | error | timeout | deadline | crash | protocol | import | missing | skipped
 
 
 @dataclass
@@ -63,8 +63,8 @@ class PartResult:
                 lines.append(f"case {c.index}{tag}: {status}")
                 continue
             lines.append(f"case {c.index}{tag}: {c.label}: {status}")
-            lines += [f"    {sanitize(t, 3000)}" for t in c.info]
-            lines += [f"    {sanitize(t, 3000)}" for t in c.lines]
+            lines += [indented(t) for t in c.info]
+            lines += [indented(t) for t in c.lines]  # student text never starts a line where grader lines do
         return "\n".join(lines)
 
     def first_problem(self):
@@ -72,7 +72,7 @@ class PartResult:
             if not c.passed:
                 if c.hidden:
                     return f"case {c.index} (hidden) failed"
-                return sanitize(c.lines[0], 120) if c.lines else f"case {c.index} failed"
+                return one_line(c.lines[0], 120) if c.lines else f"case {c.index} failed"
         return ""
 
 
@@ -100,16 +100,16 @@ def describe_case(case):
 class Grader:
     """Owns the sandbox of one submission and grades parts against the oracle."""
 
-    def __init__(self, located, limits=None, user=None, python=None, workdir=None, budget=None):
+    def __init__(self, located, limits=None, user=None, python=None, workdir=None, deadline=None):
         self.located = located
         self.limits = limits or Limits()
-        self.budget = budget or GRADING_BUDGET
-        self.deadline = time.monotonic() + self.budget
+        self.budget = self.limits.grading_seconds
+        self.deadline = deadline if deadline is not None else time.monotonic() + self.budget
         files = dict(located.extras)
         files.update(located.files)
-        # The sandbox's own copy: its time limits shrink to what is left of the budget.
+        # Every round trip with the worker ends by the grading's deadline (Sandbox.deadline).
         self.sandbox = Sandbox(files=files, limits=dataclasses.replace(self.limits), user=user, python=python or "",
-                               workdir=workdir)
+                               workdir=workdir, deadline=self.deadline)
 
     def run_part(self, part):
         start = time.perf_counter()
@@ -123,11 +123,10 @@ class Grader:
                 results.append(self.not_run(part, i, case, why))
                 continue
             if left < 1.0:
-                why = f"not run: the grading time ({self.budget:g} s) was used up, by time-outs in earlier cases"
+                why = (f"not run: the time for the whole grading ({self.budget:g} s) was used up "
+                       "(by time-outs or slow calls in earlier cases)")
                 results.append(self.not_run(part, i, case, why))
                 continue
-            self.sandbox.limits.call_timeout = min(self.limits.call_timeout, left)
-            self.sandbox.limits.import_timeout = min(self.limits.import_timeout, left)
             res = self.run_case(part, i, case)
             timeouts += res.kind == "timeout"
             results.append(res)
@@ -156,11 +155,11 @@ class Grader:
             res.kind = err.kind
             res.lines = [call_error_text(err, self.sandbox.limits)]
             if err.output.strip():
-                res.lines.append("your code printed:\n" + sanitize(err.output, self.limits.output_chars))
+                res.lines.append(fenced(err.output, self.limits.output_chars))
         except Exception as exc:  # a bug in the grader, or an oracle refusing a table entry
             res.kind = "error"
             res.lines = ["internal grader error on this case; please tell the course staff: "
-                         + sanitize(f"{type(exc).__name__}: {exc}", 300)]
+                         + one_line(f"{type(exc).__name__}: {exc}", 300)]
             if os.environ.get("CONVGRADE_DEBUG"):
                 traceback.print_exc()
         res.info = list(self.sandbox.notes)
@@ -172,11 +171,11 @@ class Grader:
 
 
 def call_error_text(err, limits):
-    msg = sanitize(str(err), 1500)
+    msg = one_line(str(err), 1500)  # exception text of student code: one line, it cannot forge grader lines
     if err.kind == "timeout":
         return f"{msg} ({limits.call_timeout:g} s per call; an infinite loop, or a very slow implementation?)"
     if err.kind == "error":
-        where = f" (at {err.where})" if err.where else ""
+        where = f" (at {one_line(err.where, 200)})" if err.where else ""
         if msg.startswith("NotImplementedError"):
             return msg.split(":", 1)[-1].strip() or "not implemented yet (NotImplementedError)"
         return f"your code raised {msg}{where}"

@@ -13,6 +13,7 @@ folder itself is made unwritable for other users (isolation.guard_results_folder
 """
 
 import os
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -22,20 +23,27 @@ from .locate import SubmissionError, locate
 from .results import placeholder, run, validate, write_atomic
 from .sandbox import Limits
 from .table import load
+from .text import one_line
 
 
 @dataclass
 class Outcome:
     data: dict  # results.json content
     parts: dict = field(default_factory=dict)  # part id -> PartResult
-    notes: list = field(default_factory=list)
+    notes: list = field(default_factory=list)  # grader notes, as data (each one line, sanitised)
     status: str = "ok"  # ok | error
     sandbox_user: object = None  # the SandboxUser student code ran as (None: this process's user)
+
+    @property
+    def isolation_notes(self):
+        """The notes that say the isolation is weaker than intended."""
+        return [n for n in self.notes if n.startswith("isolation reduced")]
 
 
 def limits_from(table, **overrides):
     lim = Limits()
-    for key, value in {**table.limits, **overrides}.items():
+    env = {"grading_seconds": os.environ.get("CONVGRADE_GRADING_SECONDS")}  # the environment wins over the table
+    for key, value in {**table.limits, **{k: v for k, v in env.items() if v}, **overrides}.items():
         if value is not None and hasattr(lim, key):
             setattr(lim, key, type(getattr(lim, key))(value))
     return lim
@@ -52,11 +60,16 @@ def grade(submission, results_path=None, table=None, parts=None, limits=None, us
     Raises isolation.SandboxUnavailable, leaving the score-0 placeholder, where
     root could not get an unprivileged user: student code never runs as root.
     """
+    start = time.monotonic()
     table = (table or load()).select(parts or [])
     if results_path:
         results_path = Path(results_path).absolute()
         write_atomic(results_path, placeholder("Grading did not finish; please contact the course staff."))
     limits = limits or limits_from(table)
+    deadline = start + limits.grading_seconds  # one deadline for the whole grading, every round trip
+    # The oracle (torch) and every grader module are loaded before any student code runs: nothing
+    # a submission does to files on disk can change what grades it (results come from this memory).
+    from . import oracle, parts as _parts  # noqa: F401
     notes = []
     acquired = None
     if user == "auto":
@@ -74,12 +87,13 @@ def grade(submission, results_path=None, table=None, parts=None, limits=None, us
         try:
             located = locate(submission)
         except SubmissionError as exc:
-            data = validate(unreadable(table, str(exc)), table)
+            message = one_line(exc, 1000)
+            data = validate(unreadable(table, message), table)
             if results_path:
                 write_atomic(results_path, data)
-            return Outcome(data, {}, notes + [str(exc)], status="error", sandbox_user=user)
-        notes += located.notes
-        grader = Grader(located, limits=limits, user=user, python=python)
+            return Outcome(data, {}, notes + [message], status="error", sandbox_user=user)
+        notes += [one_line(n) for n in located.notes]  # they name files of the submission
+        grader = Grader(located, limits=limits, user=user, python=python, deadline=deadline)
         if results_path:
             grader.sandbox.private.append(str(results_path.parent))
         data, collected = run(table, grader.run_part, reveal=reveal,
@@ -106,6 +120,7 @@ def grade(submission, results_path=None, table=None, parts=None, limits=None, us
 
 
 def merged(notes, more):
+    more = [one_line(n) for n in more]
     return notes + [n for n in more if n not in notes]
 
 

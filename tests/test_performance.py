@@ -12,7 +12,7 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from autograder import grader, oracle
+from autograder import oracle
 from autograder.parts import cpu_spent, worker_cpu
 from autograder.run import grade
 from autograder.sandbox import Limits, Sandbox
@@ -97,7 +97,7 @@ def test_worker_cpu_counts_the_workers_cpu_time(tmp_path):
     assert cpu_spent(None, c) is None
 
 
-def test_timeouts_cannot_use_up_the_gradescope_limit(tmp_path, monkeypatch):
+def test_timeouts_cannot_use_up_the_gradescope_limit(tmp_path):
     """A part stops after two timed-out cases; all cases together stop at the grading budget."""
     folder = tmp_path / "hangs"
     folder.mkdir()
@@ -112,8 +112,8 @@ def test_timeouts_cannot_use_up_the_gradescope_limit(tmp_path, monkeypatch):
     assert "2 earlier cases of this part timed out" in out.parts["conv_forward"].cases[2].lines[0]
     assert out.parts["dilate_kernel"].passed == len(out.parts["dilate_kernel"].cases)
 
-    monkeypatch.setattr(grader, "GRADING_BUDGET", 1.5)
+    limits = Limits(call_timeout=1, import_timeout=5, grading_seconds=1.5)
     out = grade(folder, parts=["conv_forward", "dilate_kernel"], limits=limits)
-    assert out.parts["conv_forward"].cases[0].kind == "timeout"
+    assert out.parts["conv_forward"].cases[0].kind in ("timeout", "deadline")
     assert {c.kind for c in out.parts["dilate_kernel"].cases} == {"skipped"}
-    assert "grading time (1.5 s) was used up" in out.parts["dilate_kernel"].cases[0].lines[0]
+    assert "whole grading (1.5 s) was used up" in out.parts["dilate_kernel"].cases[0].lines[0]

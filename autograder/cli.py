@@ -49,6 +49,8 @@ def print_table(outcome, console, verbose=False, table=None):
 
 
 def cmd_grade(args):
+    from .isolation import SandboxUnavailable
+    from .results import write_atomic
     from .run import grade
 
     table = load(args.table)
@@ -57,8 +59,15 @@ def cmd_grade(args):
     except KeyError as exc:
         print(f"unknown part(s): {exc}. Known: {', '.join(p.id for p in table.parts)}", file=sys.stderr)
         return 2
-    outcome = grade(args.path, results_path=args.results, table=table, parts=args.parts,
-                    reveal=args.reveal_hidden)
+    try:
+        outcome = grade(args.path, results_path=args.results, table=table, parts=args.parts,
+                        reveal=args.reveal_hidden, trusted=args.trusted)
+    except SandboxUnavailable as exc:
+        print(f"grade: refusing to run student code: {exc}", file=sys.stderr)
+        return 3
+    if args.notes:  # the grader's notes as data (grade-all reads them; never parsed back from text)
+        write_atomic(args.notes, {"status": outcome.status, "notes": outcome.notes,
+                                  "isolation": outcome.isolation_notes})
     console = Console(width=args.width) if args.width else Console()
     print_table(outcome, console, verbose="all" if args.verbose else True, table=selected)
     if args.results:
@@ -109,6 +118,10 @@ def main(argv=None):
     g.add_argument("--width", type=int, default=None)
     g.add_argument("--reveal-hidden", action="store_true",
                    help="staff only: full feedback for hidden cases too (never use for students)")
+    g.add_argument("--trusted", action="store_true",
+                   help="the code is trusted: grade it even where it cannot be isolated (not root, no user "
+                        "namespaces)")
+    g.add_argument("--notes", help=argparse.SUPPRESS)  # grade-all: where to write the notes as JSON
     g.set_defaults(func=cmd_grade)
     s = sub.add_parser("gradescope", help="run as Gradescope's run_autograder")
     s.set_defaults(func=cmd_gradescope)
@@ -122,6 +135,8 @@ def main(argv=None):
     ga.add_argument("--retry-failed", action="store_true", help="grade again the submissions that timed out or erred")
     ga.add_argument("--timeout", type=float, default=1200.0, help="seconds per submission (default 1200)")
     ga.add_argument("--parts", nargs="*", default=[], help="only these part ids")
+    ga.add_argument("--trusted", action="store_true",
+                    help="the submissions are trusted: grade them even where they cannot be isolated")
     ga.set_defaults(func=cmd_grade_all)
     args = parser.parse_args(argv)
     return args.func(args)

@@ -719,21 +719,30 @@ def bwrap_command(python, rundir, limits, carve_outs=()):
     size = ["--size", str(int(limits.scratch_bytes))] if "--size" in features else []
     for d in ("/tmp", "/var/tmp", "/dev/shm"):
         cmd += ["--perms", "1777"] + size + ["--tmpfs", d] if "--size" in features else ["--tmpfs", d]
+    made = {"/", "/tmp", "/var/tmp", "/dev/shm", "/dev", "/proc"}
+
+    def parents(path):
+        """bwrap would create missing parents 0700: the sandbox user must pass through them."""
+        out = []
+        for parent in reversed(Path(path).parents):
+            p = str(parent)
+            if p not in made and not any(_inside(p, b) for b in binds if b != path):
+                out += ["--perms", "0755", "--dir", p]
+                made.add(p)
+        return out
+
     for path in binds:
         if os.path.islink(path):
             continue
-        cmd += ["--ro-bind", path, path]
+        cmd += parents(path) + ["--ro-bind", path, path]
     for link, target in links.items():
         if not any(_inside(link, b) for b in binds):
             cmd += ["--symlink", target, link]
     for path in sorted(set(hide) | {str(p) for p in carve_outs}):
-        if os.path.isdir(path) and any(_inside(path, b) and path != b for b in binds) and not any(_inside(b, path) for b in binds):
+        inside = any(_inside(path, b) and path != b for b in binds)
+        if os.path.isdir(path) and inside and not any(_inside(b, path) for b in binds):
             cmd += ["--tmpfs", path]
-    scratch = ("/tmp", "/var/tmp", "/dev/shm")
-    for parent in reversed(Path(rundir).parents):  # bwrap would make them 0700: the sandbox user must pass
-        if str(parent) not in ("/", *scratch) and not any(_inside(str(parent), b) for b in binds):
-            cmd += ["--perms", "0755", "--dir", str(parent)]
-    cmd += ["--ro-bind", str(rundir), str(rundir), "--chdir", str(rundir), "--"]
+    cmd += parents(rundir) + ["--ro-bind", str(rundir), str(rundir), "--chdir", str(rundir), "--"]
     return cmd
 
 

@@ -16,7 +16,7 @@ ORACLE = Path(__file__).resolve().parent / "oracle.py"
 VISIBILITIES = ("visible", "hidden", "after_due_date", "after_published")
 REF = re.compile(r"^[A-Za-z_]\w*\.[A-Za-z_]\w*$")
 # case keys that configure the grader, not the student's call (never shown as options)
-META_KEYS = {"seed", "hidden", "repeats", "max_ratio", "torch_repeats", "kind", "bias"}
+META_KEYS = {"seed", "secret_seed", "hidden", "repeats", "max_ratio", "torch_repeats", "kind", "bias"}
 
 
 @dataclass
@@ -210,8 +210,8 @@ def part_problems(part, checkers, oracles, hints, makers):
         absent = [k for k in needed if k not in case and k not in part.inputs]
         if absent:
             problems.append(f"case {i}: missing {absent}")
-        if "seed" not in case:
-            problems.append(f"case {i}: no seed")
+        if "seed" not in case and not case.get("hidden"):
+            problems.append(f"case {i}: no seed (a visible case needs one: students reproduce it)")
     return problems
 
 

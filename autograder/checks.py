@@ -50,9 +50,9 @@ def check_gemm_efficiency(sb, part, case):
     if problems:
         return [f"{part.forward.rpartition('.')[2]} must first be correct on this case:"] + problems
     repeats = int(case.get("repeats", 5))
-    seed = int(case.get("seed", 0))
-    runs = [CaseRun(part, {**case, "seed": seed + 1000 + i}, np.random.default_rng(seed + 1000 + i))
-            for i in range(repeats)]
+    # Fresh inputs for every timed run, from the grading's secret: never known before the grading.
+    seed = int(case.get("secret_seed", case.get("seed", 0)))
+    runs = [CaseRun(part, {**case, "seed": seed + i}, np.random.default_rng(seed + i)) for i in range(repeats)]
     for run in runs:
         run.solve()
     shapes = [a.shape for _, a in runs[0].args if a is not None]

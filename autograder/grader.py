@@ -108,6 +108,16 @@ def derived_seed(secret, *labels):
     return int.from_bytes(digest[:8], "big") >> 2
 
 
+def case_for(secret, part, index, case):
+    """Case ``index`` of ``part`` as its checker gets it in a grading with ``secret``: a hidden case's seed
+    comes from the secret, and every case gets a secret seed for draws that must not be known in advance
+    (the timed inputs of the speed part)."""
+    case = dict(case, secret_seed=derived_seed(secret, part.id, index, "secret"))
+    if case.get("hidden"):
+        case["seed"] = derived_seed(secret, part.id, index, case.get("seed", ""))
+    return case
+
+
 class Grader:
     """Grades the parts of one submission against the oracle, in two phases, each in its own worker:
     every visible case first, then every hidden case, whose inputs come from the grading's secret seed.
@@ -153,12 +163,7 @@ class Grader:
                 for p in parts}
 
     def case_for(self, part, index, case):
-        """The case as its checker gets it: a hidden case's seed comes from the grading's secret, and every
-        case gets a secret seed for draws that must not be known in advance (the timed inputs)."""
-        case = dict(case, secret_seed=derived_seed(self.seed, part.id, index, "secret"))
-        if case.get("hidden"):
-            case["seed"] = derived_seed(self.seed, part.id, index, case.get("seed", ""))
-        return case
+        return case_for(self.seed, part, index, case)
 
     def _retire(self, sandbox):
         for n in sandbox.isolation_notes:

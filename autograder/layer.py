@@ -6,6 +6,8 @@ for a part with a backward, call it with the forward's cache and an upstream gra
 every gradient the table lists. Problems are feedback lines (an empty list: the case passed).
 """
 
+import functools
+
 import numpy as np
 
 from .calls import Call, Failed, check_backward_inputs, expect
@@ -25,6 +27,16 @@ class _Oracle:
 
 
 oracle = _Oracle()
+MEMO = None  # grade-all: an oracle_cache.Memo, keeping the cases' deterministic values for the whole batch
+
+
+def memo(step):
+    """A CaseRun step whose result depends only on the part, the case and the random state: computed once
+    per batch where grade-all installed a Memo (oracle_cache.py), else simply run."""
+    @functools.wraps(step)
+    def run(self, *args, **kwargs):
+        return step(self, *args, **kwargs) if MEMO is None else MEMO.step(self, step, args, kwargs)
+    return run
 
 
 def rng_for(case):
@@ -42,13 +54,18 @@ class CaseRun:
     def __init__(self, part, case, rng):
         self.part, self.case = part, case
         self.options = options_of(part, case)
-        self.inputs = make_inputs(part, case, rng, self.options)
+        self.inputs = self._draw(rng)
         self.args = sent(part, self.inputs)
         self.rng = rng
         self.dout = None
         self.expected = {}
         self._variants = {}
 
+    @memo
+    def _draw(self, rng):
+        return make_inputs(self.part, self.case, rng, self.options)
+
+    @memo
     def solve(self):
         """The oracle's outputs (by the part's output names) and, with a backward, its gradients for an
         upstream gradient drawn now (by "dx", "dw", ... or "grads['w1']")."""
@@ -68,6 +85,7 @@ class CaseRun:
             values[name] = grads.get(key)
         return values
 
+    @memo
     def variant(self, inputs=None, options=None):
         """The oracle's values with some inputs or options changed (same upstream gradient): what a
         known mistake computes. Cached per change."""

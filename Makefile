@@ -10,7 +10,7 @@ WVENV   := .venv-worker
 WSTAMP  := $(WVENV)/.installed
 SUBMISSION ?= solutions
 
-.PHONY: help test stubs docs lint grade autograder handout bench mutation-report clean
+.PHONY: help sysdeps test stubs docs lint grade autograder handout bench mutation-report clean
 
 help:
 	@grep -E '^[a-z-]+:.*## ' Makefile | sed 's/:.*## /\t/'
@@ -29,7 +29,16 @@ $(WSTAMP): requirements-worker.txt
 
 venv: $(STAMP) $(WSTAMP)
 
-test: $(STAMP) $(WSTAMP) ## run the whole test suite (after regenerating the documentation's derived blocks)
+# bubblewrap: the worker's allow-list root (SECURITY.md). Installed where we are root with apt-get (CI,
+# Gradescope's setup.sh does the same); elsewhere the grader falls back and says so.
+sysdeps:
+	@command -v bwrap >/dev/null 2>&1 || { [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1 && \
+		DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends bubblewrap >/dev/null 2>&1 || \
+		{ [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1 && apt-get update -qq && \
+		DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends bubblewrap; }; } || \
+		echo "bubblewrap not installed: the worker uses its own namespaces (see SECURITY.md)"
+
+test: $(STAMP) $(WSTAMP) sysdeps ## run the whole test suite (after regenerating the documentation's derived blocks)
 	$(PY) tools/docs.py
 	$(PY) -m pytest -q -n 2 tests
 

@@ -8,7 +8,8 @@ forward's x is caught too.
 
 import numpy as np
 
-from .compare import RTOL_OUT, compare_array, decode, type_name
+from .codec import decode
+from .compare import RTOL_OUT, compare_array, type_name
 
 
 class Failed(Exception):

@@ -9,7 +9,8 @@ import time
 import numpy as np
 
 from .calls import Call, Failed, expect
-from .compare import decode, type_name
+from .codec import decode
+from .compare import type_name
 from .cpu import best_time, cpu_spent, worker_cpu
 from .layer import CaseRun, check_layer, oracle
 

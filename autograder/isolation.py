@@ -28,7 +28,9 @@ import tempfile
 import time
 from pathlib import Path
 
-from .sandbox import PACKAGE, REDUCED, SCRATCH, SandboxUser, kill_uid, worker_python
+from .confine import PACKAGE, SCRATCH
+from .procs import kill_uid
+from .sandbox import REDUCED, SandboxUser, worker_python
 
 SANDBOX_USER = os.environ.get("CONVGRADE_SANDBOX_USER", "convgrade-sandbox")
 MAX_SLOTS = int(os.environ.get("CONVGRADE_SANDBOX_SLOTS", "16"))
@@ -124,7 +126,7 @@ UNTRUSTED = ("not root and no user namespace here (bubblewrap missing, or the ke
 def unprivileged_note(limits, python=None, trusted=False):
     """Not root: '' where the worker gets a user namespace with an allow-list root (bwrap); the reduced
     note where it does not and the caller said the code is trusted; else SandboxUnavailable."""
-    from .sandbox import bwrap_works
+    from .confine import bwrap_works
 
     python = python or worker_python()
     if (limits.wrapper == "auto" and limits.mount_isolation and limits.network_namespace

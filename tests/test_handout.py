@@ -17,7 +17,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "tools"))
 import build_handout  # noqa: E402
 
-from autograder import sandbox  # noqa: E402
+from autograder import confine  # noqa: E402
 from autograder.table import MODULES, load  # noqa: E402
 
 TOP = build_handout.TOP
@@ -145,7 +145,7 @@ def test_check_on_stubs(stubs_folder):
     assert f"0.0/{total:g}" in out and f"0 / {total:g} points on the visible cases" in out
     assert "(hidden)" not in out  # the handout has no hidden cases at all
     assert sum("isolation" in line for line in out.splitlines()) <= 1  # one short line at most
-    if as_non_root() is not None and sandbox.bwrap_binary() is None:
+    if as_non_root() is not None and confine.bwrap_binary() is None:
         # not root and no bubblewrap (no user namespace): the sandbox reports reduced isolation, in one line
         assert sum("isolation reduced" in line for line in out.splitlines()) == 1, out
     for m in MODULES:

@@ -30,10 +30,12 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from autograder import isolation, locate, run, sandbox
-from autograder import worker as wire
+from autograder import confine, isolation, locate, run, sandbox
+from autograder import codec, lockdown
 from autograder.results import validate
-from autograder.sandbox import Limits, Sandbox, check_reply, kill_uid, pids_of_uid
+from autograder.codec import check_reply
+from autograder.procs import kill_uid, pids_of_uid
+from autograder.sandbox import Limits, Sandbox
 from autograder.table import load
 from hostile.attacks import ATTACKS, PARTS
 from hostile.build import make_submission
@@ -208,7 +210,7 @@ def test_worker_reports_full_isolation_as_root():
     sb = Sandbox({}, short_limits(), user=user)
     try:
         sb.ping()
-        if sandbox.bwrap_works(sb.python):  # make test installs bubblewrap: the allow-list root
+        if confine.bwrap_works(sb.python):  # make test installs bubblewrap: the allow-list root
             assert sb.isolation == {"uid": user.uid, "network": "namespace", "filesystem": "allow-list root",
                                     "seccomp": "on", "ipc": "namespace", "processes": "namespace"}
         else:
@@ -237,7 +239,7 @@ def test_not_root_without_user_namespaces_refuses_unless_trusted(monkeypatch, tm
     assert "isolation reduced" in outcome.data["output"]
 
 
-@pytest.mark.skipif(not sandbox.bwrap_works(sandbox.worker_python()), reason="bubblewrap does not work here")
+@pytest.mark.skipif(not confine.bwrap_works(sandbox.worker_python()), reason="bubblewrap does not work here")
 def test_not_root_with_user_namespaces_grades_without_reduced_isolation(monkeypatch):
     monkeypatch.setattr(isolation.os, "geteuid", lambda: 4242)
     outcome = run.grade(ROOT / "solutions", parts=["receptive_field"], limits=short_limits())
@@ -309,7 +311,7 @@ def npy(array, allow_pickle=False):
 def test_strict_npy_round_trip():
     for a in (np.arange(6.0).reshape(2, 3), np.asfortranarray(np.arange(6).reshape(2, 3)), np.zeros((0, 4)),
               np.array(3.5), np.arange(4, dtype=np.int64)):
-        b = wire.load_npy(npy(a))
+        b = codec.load_npy(npy(a))
         assert b.dtype == a.dtype and b.shape == a.shape and np.array_equal(a, b) and b.flags.writeable
 
 
@@ -325,7 +327,7 @@ def test_strict_npy_round_trip():
 ])
 def test_strict_npy_refuses(blob):
     with pytest.raises((ValueError, EOFError)):
-        wire.load_npy(blob)
+        codec.load_npy(blob)
 
 
 def test_huge_declared_shape_is_refused_before_allocating():
@@ -333,7 +335,7 @@ def test_huge_declared_shape_is_refused_before_allocating():
     header = header.ljust(118) + b"\n"
     blob = b"\x93NUMPY\x01\x00" + struct.pack("<H", len(header)) + header + b"\0" * 64
     with pytest.raises(ValueError):
-        wire.load_npy(blob)
+        codec.load_npy(blob)
 
 
 @pytest.mark.parametrize("reply", [
@@ -357,9 +359,9 @@ def test_deep_reply_is_refused():
 
 def test_seccomp_program_builds():
     for machine in ("x86_64", "aarch64"):
-        prog = wire.seccomp_program(machine, 12345)
+        prog = lockdown.seccomp_program(machine, 12345)
         assert prog and all(0 <= jt < 256 and 0 <= jf < 256 for _, jt, jf, _ in prog)
-    assert wire.seccomp_program("riscv64", 1) is None
+    assert lockdown.seccomp_program("riscv64", 1) is None
 
 
 # ----------------------------------------------------------------- static checks

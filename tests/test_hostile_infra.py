@@ -19,7 +19,8 @@ import pytest
 from autograder import isolation, run
 from autograder.cli import main as cli_main
 from autograder.results import validate
-from autograder.sandbox import Limits, bwrap_works, worker_python
+from autograder.confine import bwrap_works
+from autograder.sandbox import Limits, worker_python
 from autograder.table import load
 from hostile.attacks import DK, IPC_LEAVE, IPC_SNOOP, RF, Attack, wrap_dk
 from hostile.build import make_submission

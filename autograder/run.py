@@ -19,8 +19,9 @@ from pathlib import Path
 from . import isolation
 from .grader import Grader, PartResult
 from .locate import SubmissionError, locate
-from .results import placeholder, run, validate, write_atomic
-from .sandbox import Limits
+from .environment import fingerprint
+from .results import add_extra_data, placeholder, run, validate, write_atomic
+from .sandbox import Limits, worker_python
 from .table import load
 
 
@@ -74,7 +75,7 @@ def grade(submission, results_path=None, table=None, parts=None, limits=None, us
         try:
             located = locate(submission)
         except SubmissionError as exc:
-            data = validate(unreadable(table, str(exc)), table)
+            data = validate(with_environment(unreadable(table, str(exc)), None, python), table)
             if results_path:
                 write_atomic(results_path, data)
             return Outcome(data, {}, notes + [str(exc)], status="error", sandbox_user=user)
@@ -99,10 +100,20 @@ def grade(submission, results_path=None, table=None, parts=None, limits=None, us
             gone = isolation.reap(user, clean=True)
     if not gone:
         raise RuntimeError(f"processes of the sandbox user {user.name} survived SIGKILL; results not written")
-    validate(data, table)
+    validate(with_environment(data, grader.sandbox, python), table)
     if results_path:
         write_atomic(results_path, data)
     return Outcome(data, collected, notes, sandbox_user=user)
+
+
+def with_environment(data, sandbox, python=None):
+    """Record the grader's and the worker's Python, numpy and torch (staff-only extra_data):
+    what the worker reported in its hello, else (no worker started) a probe of its interpreter."""
+    if sandbox is not None:
+        record = fingerprint(sandbox.environment, sandbox.python)
+    else:
+        record = fingerprint(None, python or worker_python())
+    return add_extra_data(data, "environment", record)
 
 
 def merged(notes, more):

@@ -110,6 +110,7 @@ class Sandbox:
         self.failed_imports = {}
         self.isolation = {}  # what the worker reported about its isolation at start
         self.isolation_notes = []  # what is weaker than intended, for the output
+        self.environment = {}  # the worker's Python and numpy, from its hello (environment.py)
         self.generation = 0  # counts worker starts: a Cache handle is only valid in its own worker
         self._own_workdir = self.workdir is None
         self.workdir = Path(self.workdir or tempfile.mkdtemp(prefix="convgrade-sandbox-"))
@@ -178,6 +179,8 @@ class Sandbox:
         hello = self._receive(self.limits.import_timeout, "starting the worker")
         self.isolation = {k: hello.result.get(k) for k in ("uid", "network", "filesystem", "seccomp")}
         self._isolation_notes(hello.result)
+        self.environment = {k: str(hello.result[k])[:64] for k in ("python", "implementation", "numpy", "machine")
+                            if isinstance(hello.result.get(k), str)}
 
     def _isolation_notes(self, hello):
         notes = []

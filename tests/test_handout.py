@@ -17,6 +17,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "tools"))
 import build_handout  # noqa: E402
 
+from autograder.locate import UPLOAD_ADVICE  # noqa: E402
 from autograder.table import load  # noqa: E402
 
 TOP = build_handout.TOP
@@ -148,6 +149,7 @@ def test_check_on_stubs(stubs_folder):
         assert sum("isolation reduced" in line for line in out.splitlines()) == 1, out
     for m in MODULES:
         assert f"{m}.py" in out.split("Upload to Gradescope:")[1]
+    assert UPLOAD_ADVICE in " ".join(out.split())  # the same advice as both READMEs
 
 
 def test_check_list(stubs_folder):

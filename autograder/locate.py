@@ -2,8 +2,8 @@
 
 A submission is a folder or a zip; the files sit flat or one folder down (a
 zipped folder, Gradescope's unzip). A folder holding no graded file but one
-zip (Gradescope leaves an uploaded zip as it is when other files came with
-it) is graded as that zip would be (``lone_zip``). Names are case-sensitive. Static checks,
+zip (an uploaded zip that reached the submission folder as it is) is graded
+as that zip would be (``lone_zip``). Names are case-sensitive. Static checks,
 each with a clear message that fails only the parts needing that file:
 missing file, unreadable or undecodable source, syntax error, forbidden import
 (found in the parsed imports, so a comment that mentions torch is fine).

@@ -1,6 +1,5 @@
 """Submissions as Gradescope hands them over: a zip left as it is inside the submission folder
-(Gradescope unpacks an upload of one zip, not a zip uploaded together with other files) is
-graded exactly like that zip given on the command line; and everyone gives the same upload advice."""
+is graded exactly like that zip given on the command line; and everyone gives the same upload advice."""
 
 import importlib.util
 import os

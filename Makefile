@@ -11,7 +11,8 @@ WSTAMP  := $(WVENV)/.installed
 # Gradescope's Python, 3.10 (pyenv's, else python3.10 on PATH; empty where the machine has none):
 # `make test` also runs the worker, the student-facing tests and what it can of the grader under it.
 ifeq ($(origin PY310_BOOT),undefined)
-PY310_BOOT := $(shell for p in $$(pyenv root 2>/dev/null)/versions/3.10*/bin/python3.10 $$(command -v python3.10); do \
+PY310_BOOT := $(shell for p in $$(pyenv root 2>/dev/null)/versions/3.10*/bin/python3.10 \
+	$${PYENV_ROOT:-$$HOME/.pyenv}/versions/3.10*/bin/python3.10 $$(command -v python3.10); do \
 	"$$p" -c 'import sys, venv; assert sys.version_info[:2] == (3, 10)' 2>/dev/null && { echo "$$p"; break; }; done)
 endif
 V310    := .venv-py310

@@ -150,6 +150,9 @@ def test_check_on_stubs(stubs_folder):
     for m in MODULES:
         assert f"{m}.py" in out.split("Upload to Gradescope:")[1]
     assert UPLOAD_ADVICE in " ".join(out.split())  # the same advice as both READMEs
+    if sys.version_info[:2] != (3, 10):  # not Gradescope's Python: a warning that says what to do
+        assert "warning: this is Python" in proc.stderr and "python3.10 -m venv .venv" in proc.stderr, proc.stderr
+        assert "this is not the environment Gradescope grades with" in out
 
 
 def test_check_list(stubs_folder):

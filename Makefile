@@ -26,7 +26,7 @@ OWNER   := $(shell stat -c %u:%g . 2>/dev/null)
 GIVE_BACK = if [ "$$(id -u)" = 0 ] && [ -n "$(OWNER)" ] && [ "$(OWNER)" != "0:0" ]; then chown -R $(OWNER) $(1); fi
 SUBMISSION ?= solutions
 
-.PHONY: help test test-py310 stubs lint grade autograder handout bench mutation-report clean
+.PHONY: help test test-py310 stubs docs lint grade autograder handout bench mutation-report clean
 
 help:
 	@grep -E '^[a-z-]+:.*## ' Makefile | sed 's/:.*## /\t/'
@@ -58,7 +58,8 @@ $(V310STAMP): requirements-py310.txt requirements-worker.txt requirements.txt
 
 venv: $(STAMP) $(WSTAMP) $(if $(PY310_BOOT),$(V310STAMP))
 
-test: $(STAMP) $(WSTAMP) $(if $(PY310_BOOT),$(V310STAMP)) ## run the whole test suite (and its Python 3.10 part)
+test: $(STAMP) $(WSTAMP) $(if $(PY310_BOOT),$(V310STAMP)) ## run the whole test suite (after regenerating the documentation's derived blocks), and its Python 3.10 part
+	$(PY) tools/docs.py
 	$(PY) -m pytest -q -n 2 -rs tests
 	@$(MAKE) --no-print-directory test-py310
 
@@ -72,6 +73,9 @@ endif
 
 stubs: $(STAMP) ## regenerate assignment/ stubs from solutions/
 	$(PY) tools/make_stubs.py
+
+docs: $(STAMP) ## regenerate the parts tables, upload lists and API index from the case table
+	$(PY) tools/docs.py
 
 lint: $(STAMP) ## ruff
 	$(VENV)/bin/ruff check .
@@ -90,6 +94,7 @@ autograder: $(STAMP) ## build dist/autograder.zip for Gradescope
 
 handout: $(STAMP) ## build dist/handout.zip for students (stubs, common.py, README, check.py, visualize.py)
 	$(PY) tools/make_stubs.py
+	$(PY) tools/docs.py
 	$(PY) tools/build_handout.py
 
 clean:

@@ -6,8 +6,7 @@
     python check.py --list               # the parts and their points
     python check.py -v                   # also show the feedback of the parts that pass
 
-It grades the seven files you upload (conv.py pooling.py dilated.py toeplitz.py
-transposed.py upsample.py fcn.py) from this folder: each runs in a separate
+It grades the files you upload (the list is at the end of its output) from this folder: each runs in a separate
 worker process, and torch computes what your numpy code should return. The
 grader here only knows the visible cases; Gradescope also runs hidden cases, so
 your score there can be lower than here, never higher.
@@ -156,7 +155,7 @@ def main(argv=None):
     warnings = environment_warnings(MODULES)
     for w in warnings:
         say(f"warning: {w}")
-    # Grade exactly what you upload: a private copy of the seven files.
+    # Grade exactly what you upload: a private copy of the graded files.
     workdir = Path(tempfile.mkdtemp(prefix="convgrade-check-"))
     try:
         for m in MODULES:

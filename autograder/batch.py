@@ -45,6 +45,7 @@ import yaml
 
 from .results import placeholder, validate, write_atomic
 from .table import load
+from .text import markup, one_line
 
 PACKAGE_PARENT = Path(__file__).resolve().parent.parent
 # `python -m autograder` would put the cwd (the submissions' folder) first on sys.path:
@@ -75,6 +76,7 @@ class Row:
     seconds: float
     data: dict
     skipped: bool = False
+    notes: list = field(default_factory=list)  # the grader's notes, as data (<id>/notes.json, batch.json)
 
 
 # ----------------------------------------------------------------- metadata
@@ -259,18 +261,23 @@ def kill_tree(proc):
 def grade_one(sub, outdir, table, args, cwd):
     """Grade one submission in its own process; returns a Row (never raises for the submission)."""
     outdir.mkdir(mode=0o700, parents=True, exist_ok=True)
-    results, log = outdir / "results.json", outdir / "grade.log"
+    results, log, notes_file = outdir / "results.json", outdir / "grade.log", outdir / "notes.json"
+    notes_file.unlink(missing_ok=True)
     cmd = [sys.executable, "-c", LAUNCHER.format(str(PACKAGE_PARENT))]
     if args.table:
         cmd += ["--table", str(Path(args.table).resolve())]
-    cmd += ["grade", str(sub.path), "--results", str(results), "--width", "120"]
+    cmd += ["grade", str(sub.path), "--results", str(results), "--width", "120", "--notes", str(notes_file)]
     if args.parts:
         cmd += ["--parts", *args.parts]
+    if getattr(args, "trusted", False):
+        cmd.append("--trusted")
     start = time.perf_counter()
     status, message = "ok", ""
     with open(log, "wb") as out:
+        # The batch's secret seed by the environment, not the command line (which other users can read).
+        env = dict(os.environ, CONVGRADE_SEED=str(args.seed)) if getattr(args, "seed", None) is not None else None
         proc = subprocess.Popen(cmd, cwd=cwd, stdin=subprocess.DEVNULL, stdout=out, stderr=subprocess.STDOUT,
-                                start_new_session=True)
+                                start_new_session=True, env=env)
         RUNNING.add(proc)
         try:
             rc = proc.wait(timeout=args.timeout)
@@ -282,6 +289,8 @@ def grade_one(sub, outdir, table, args, cwd):
     seconds = time.perf_counter() - start
     data = load_valid(results, table)
     tail = log.read_text(encoding="utf-8", errors="replace").strip().splitlines()[-1:] if log.exists() else []
+    tail = [one_line(t, 200) for t in tail]
+    notes = read_notes(notes_file)
     if rc is None:
         status, message = "timeout", f"grading did not finish within {args.timeout:g} s"
     elif data is None:
@@ -297,9 +306,19 @@ def grade_one(sub, outdir, table, args, cwd):
         write_atomic(results, data)
     meta = {"id": sub.id, "key": sub.key, "source": str(sub.path), "submitters": sub.submitters,
             "status": status, "message": message, "seconds": round(seconds, 2), "score": data["score"],
-            "graded_at": time.strftime("%Y-%m-%dT%H:%M:%S%z")}
+            "graded_at": time.strftime("%Y-%m-%dT%H:%M:%S%z"), "notes": notes}
     write_atomic(outdir / "batch.json", meta)
-    return Row(sub, status, message, seconds, data)
+    return Row(sub, status, message, seconds, data, notes=notes)
+
+
+def read_notes(path):
+    """The notes the grading process wrote as data (``grade --notes``); [] when it wrote none."""
+    try:
+        data = json.loads(Path(path).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return []
+    notes = data.get("notes") if isinstance(data, dict) else None
+    return [one_line(n) for n in notes if isinstance(n, str)] if isinstance(notes, list) else []
 
 
 def previous(sub, outdir, table, args):
@@ -315,7 +334,10 @@ def previous(sub, outdir, table, args):
         return None
     if args.retry_failed and meta["status"] != "ok":
         return None
-    return Row(sub, meta["status"], meta.get("message", ""), float(meta.get("seconds", 0.0)), data, skipped=True)
+    notes = [one_line(n) for n in meta.get("notes", []) if isinstance(n, str)] if isinstance(
+        meta.get("notes"), list) else []
+    return Row(sub, meta["status"], meta.get("message", ""), float(meta.get("seconds", 0.0)), data, skipped=True,
+               notes=notes)
 
 
 # ----------------------------------------------------------------- reports
@@ -379,7 +401,7 @@ def summary_text(rows, table, skipped):
     bad = [r for r in rows if r.status != "ok"]
     if bad:
         lines.append("not graded normally (see DIR/<id>/grade.log):")
-        lines += [f"  {r.sub.id}: {r.status}: {r.message}" for r in bad]
+        lines += [f"  {r.sub.id}: {r.status}: {one_line(r.message, 300)}" for r in bad]
     return "\n".join(lines) + "\n"
 
 
@@ -425,16 +447,35 @@ def plot(out, rows, table):
 
 
 def isolation_notes(rows):
-    """The distinct 'isolation reduced' notes the gradings reported (same machine, same notes)."""
+    """The distinct 'isolation reduced' notes the gradings reported (same machine, same notes): from the
+    notes each grading wrote as data, never from text a submission could have printed."""
     seen = {}
     for r in rows:
-        for line in str(r.data.get("output", "")).splitlines():
-            if line.startswith("Note: isolation reduced"):
-                seen.setdefault(line[len("Note: "):], None)
+        for note in r.notes:
+            if note.startswith("isolation reduced"):
+                seen.setdefault(note, None)
     return list(seen)
 
 
 # ----------------------------------------------------------------- main
+def batch_seed(out, args):
+    """One secret seed for the hidden cases of the whole batch, kept in OUT/hidden_seed (owner only) so
+    that a rerun grades the rest of the export on the same inputs; --seed chooses it, --force draws anew."""
+    from .grader import new_secret
+
+    path = out / "hidden_seed"
+    if getattr(args, "seed", None) is not None:
+        seed = int(args.seed)
+    elif path.is_file() and not args.force:
+        seed = int(path.read_text().strip())
+    else:
+        seed = new_secret()
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w") as f:
+        f.write(f"{seed}\n")
+    return seed
+
+
 def main(args):
     from rich.console import Console
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
@@ -458,6 +499,7 @@ def main(args):
     out = Path(args.out).resolve()  # the gradings run from another folder
     if not out.exists():
         out.mkdir(mode=0o700, parents=True)
+    args.seed = batch_seed(out, args)
     tmp = None
     try:
         if source.is_file():
@@ -516,7 +558,7 @@ def main(args):
         plot(out, ordered, table)
         console.print(text, highlight=False, markup=False, end="", soft_wrap=True)
         for n in isolation_notes(ordered):
-            console.print(f"[yellow]note:[/yellow] {n}", highlight=False)
+            console.print(f"[yellow]note:[/yellow] {markup(n, 1000)}", highlight=False)
         console.print(f"wrote {out / 'grades.csv'}, {out / 'summary.txt'}, {out / 'score_histogram.png'}, "
                       f"{out / 'part_scores.png'} and <id>/results.json", highlight=False, soft_wrap=True)
         return 0

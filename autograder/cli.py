@@ -17,6 +17,7 @@ from rich.console import Console
 from rich.table import Table as RichTable
 
 from .table import load
+from .text import clean, markup
 
 
 def print_table(outcome, console, verbose=False, table=None):
@@ -33,23 +34,25 @@ def print_table(outcome, console, verbose=False, table=None):
         ok = test["status"] == "passed"
         first = result.first_problem() if result is not None else (test.get("output", "").splitlines() or [""])[0]
         name = test["name"].split(" ", 1)[-1]
-        rt.add_row(test.get("number", ""), name, f"{test['score']:g}/{test['max_score']:g}",
-                   "[green]pass[/green]" if ok else "[red]FAIL[/red]", first)
+        rt.add_row(markup(test.get("number", "")), markup(name), f"{test['score']:g}/{test['max_score']:g}",
+                   "[green]pass[/green]" if ok else "[red]FAIL[/red]", markup(first))
     total = data["score"]
     max_total = sum(t["max_score"] for t in data["tests"])
     rt.add_section()
     rt.add_row("", "total", f"[bold]{total:.1f}/{max_total:g}[/bold]", "", "")
     console.print(rt)
     for note in outcome.notes:
-        console.print(f"[yellow]note:[/yellow] {note}", markup=True, highlight=False)
+        console.print(f"[yellow]note:[/yellow] {markup(note, 1000)}", markup=True, highlight=False)
     if verbose:
         for test in data["tests"]:
             if verbose == "all" or test["status"] != "passed":
-                console.rule(test["name"])
-                console.print(test.get("output", ""), markup=False, highlight=False)
+                console.rule(markup(test["name"]))
+                console.print(clean(test.get("output", ""), 100_000), markup=False, highlight=False)
 
 
 def cmd_grade(args):
+    from .isolation import SandboxUnavailable
+    from .results import write_atomic
     from .run import grade
 
     table = load(args.table)
@@ -58,12 +61,22 @@ def cmd_grade(args):
     except KeyError as exc:
         print(f"unknown part(s): {exc}. Known: {', '.join(p.id for p in table.parts)}", file=sys.stderr)
         return 2
-    outcome = grade(args.path, results_path=args.results, table=table, parts=args.parts,
-                    reveal=args.reveal_hidden)
+    try:
+        outcome = grade(args.path, results_path=args.results, table=table, parts=args.parts,
+                        reveal=args.reveal_hidden, trusted=args.trusted, seed=args.seed)
+    except SandboxUnavailable as exc:
+        print(f"grade: refusing to run student code: {exc}", file=sys.stderr)
+        return 3
+    if args.notes:  # the grader's notes as data (grade-all reads them; never parsed back from text)
+        write_atomic(args.notes, {"status": outcome.status, "notes": outcome.notes,
+                                  "isolation": outcome.isolation_notes})
     console = Console(width=args.width) if args.width else Console()
     print_table(outcome, console, verbose="all" if args.verbose else True, table=selected)
     if args.verbose:
         print_environment(outcome.data.get("extra_data", {}).get("environment"), console)
+    if args.verbose and outcome.seed is not None:
+        console.print(f"hidden cases drawn from seed {outcome.seed} (`--seed {outcome.seed}` grades the same inputs)",
+                      highlight=False, soft_wrap=True)
     if args.results:
         console.print(f"results written to {args.results}", highlight=False)
     return 0
@@ -143,8 +156,15 @@ def main(argv=None):
     g.add_argument("--parts", nargs="*", default=[], help="only these part ids")
     g.add_argument("--verbose", "-v", action="store_true", help="show the feedback of every part")
     g.add_argument("--width", type=int, default=None)
+    g.add_argument("--seed", type=int, default=None,
+                   help="the secret seed of the hidden cases' inputs (default: a new one; results.json's "
+                        "extra_data records it), to reproduce a grading")
     g.add_argument("--reveal-hidden", action="store_true",
                    help="staff only: full feedback for hidden cases too (never use for students)")
+    g.add_argument("--trusted", action="store_true",
+                   help="the code is trusted: grade it even where it cannot be isolated (not root, no user "
+                        "namespaces)")
+    g.add_argument("--notes", help=argparse.SUPPRESS)  # grade-all: where to write the notes as JSON
     g.set_defaults(func=cmd_grade)
     s = sub.add_parser("gradescope", help="run as Gradescope's run_autograder")
     s.set_defaults(func=cmd_gradescope)
@@ -158,6 +178,11 @@ def main(argv=None):
     ga.add_argument("--retry-failed", action="store_true", help="grade again the submissions that timed out or erred")
     ga.add_argument("--timeout", type=float, default=1200.0, help="seconds per submission (default 1200)")
     ga.add_argument("--parts", nargs="*", default=[], help="only these part ids")
+    ga.add_argument("--seed", type=int, default=None,
+                    help="the secret seed of the hidden cases, shared by the batch (default: OUT/hidden_seed "
+                         "from an earlier run, else a new one)")
+    ga.add_argument("--trusted", action="store_true",
+                    help="the submissions are trusted: grade them even where they cannot be isolated")
     ga.set_defaults(func=cmd_grade_all)
     en = sub.add_parser("environment", help="Python, numpy and torch of the grader and the worker vs the pins")
     en.add_argument("--check", action="store_true", help="exit 1 unless numpy and torch are the pinned versions")

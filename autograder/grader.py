@@ -6,21 +6,24 @@ failure in student code fails that case only, and becomes a line of feedback
 """
 
 import dataclasses
+import hashlib
 import os
+import secrets
 import time
 import traceback
 from dataclasses import dataclass, field
 
 import numpy as np
 
-from .compare import sanitize
 from .parts import CHECKERS, Failed
 from .sandbox import CallError, Limits, Sandbox
+from .table import META_KEYS
+from .text import fenced, indented, one_line
 
 # Gradescope stops a run at its global timeout (10 minutes by default) and then scores it 0, so time-outs
-# must not add up to that: every call that hangs costs call_timeout (20 s) and there are ~75 cases.
-# Seconds for all the cases of one submission; the rest of the 600 s is slack for start-up and results.
-GRADING_BUDGET = float(os.environ.get("CONVGRADE_GRADING_BUDGET", "450"))
+# must not add up to that: every call that hangs costs call_timeout (20 s) and there are ~75 cases. One
+# absolute deadline for the whole grading (Limits.grading_seconds, counted from run.grade's start) caps
+# every round trip with the worker (Sandbox.deadline); the cases after it fail as "not run".
 TIMEOUT_STRIKES = 2  # timed-out cases after which the rest of a part is not run (other parts keep their time)
 
 
@@ -33,7 +36,7 @@ class CaseResult:
     lines: list = field(default_factory=list)
     info: list = field(default_factory=list)
     seconds: float = 0.0
-    kind: str = "ok"  # ok | wrong | error | timeout | crash | import | missing | skipped
+    kind: str = "ok"  # ok | wrong | error | timeout | deadline | crash | protocol | import | missing | skipped
 
 
 @dataclass
@@ -63,8 +66,8 @@ class PartResult:
                 lines.append(f"case {c.index}{tag}: {status}")
                 continue
             lines.append(f"case {c.index}{tag}: {c.label}: {status}")
-            lines += [f"    {sanitize(t, 3000)}" for t in c.info]
-            lines += [f"    {sanitize(t, 3000)}" for t in c.lines]
+            lines += [indented(t) for t in c.info]
+            lines += [indented(t) for t in c.lines]  # student text never starts a line where grader lines do
         return "\n".join(lines)
 
     def first_problem(self):
@@ -72,111 +75,168 @@ class PartResult:
             if not c.passed:
                 if c.hidden:
                     return f"case {c.index} (hidden) failed"
-                return sanitize(c.lines[0], 120) if c.lines else f"case {c.index} failed"
+                return one_line(c.lines[0], 120) if c.lines else f"case {c.index} failed"
         return ""
 
 
-def describe_case(case):
-    """One line naming a case: shapes and options, not the seed."""
+def describe_case(part, case):
+    """One line naming a case: input shapes and options as the student's call gets them, never values."""
+    shapes = part.shape_keys()
     parts = []
     for k, v in case.items():
-        if k in ("seed", "hidden", "repeats", "max_ratio", "omit_stride", "constant", "ties"):
-            continue
-        if k in ("x", "w", "pre") and isinstance(v, list):
-            parts.append(f"{'x' if k == 'pre' else k} {tuple(v)}" + (" (before pooling)" if k == "pre" else ""))
+        if k in shapes and isinstance(v, list):
+            parts.append(f"{shapes[k]} {tuple(v)}")
         elif k == "bias":
             parts.append("b=None" if not v else "")
-        else:
+        elif k not in META_KEYS:
             parts.append(f"{k}={tuple(v) if isinstance(v, list) else v}")
-    if case.get("omit_stride"):
-        parts.append("stride not given (None)")
-    if case.get("ties"):
-        parts.append("integer inputs with ties")
-    if case.get("constant"):
-        parts.append("all inputs equal")
+    if "stride" in part.options and "stride" not in case:
+        parts.append("stride not given (the default)")
+    parts.append({"ties": "integer inputs with ties", "constant": "all inputs equal"}.get(case.get("kind"), ""))
     return ", ".join(p for p in parts if p)
 
 
-class Grader:
-    """Owns the sandbox of one submission and grades parts against the oracle."""
+def new_secret():
+    """A per-grading secret seed for the hidden cases (staff can pass it back with `grade --seed`)."""
+    return secrets.randbits(62)
 
-    def __init__(self, located, limits=None, user=None, python=None, workdir=None, budget=None):
+
+def derived_seed(secret, *labels):
+    """A seed for one purpose of one case, from the grading's secret: unpredictable without the secret,
+    reproducible with it."""
+    digest = hashlib.sha256(":".join(str(v) for v in (secret, *labels)).encode()).digest()
+    return int.from_bytes(digest[:8], "big") >> 2
+
+
+def case_for(secret, part, index, case):
+    """Case ``index`` of ``part`` as its checker gets it in a grading with ``secret``: a hidden case's seed
+    comes from the secret, and every case gets a secret seed for draws that must not be known in advance
+    (the timed inputs of the speed part)."""
+    case = dict(case, secret_seed=derived_seed(secret, part.id, index, "secret"))
+    if case.get("hidden"):
+        case["seed"] = derived_seed(secret, part.id, index, case.get("seed", ""))
+    return case
+
+
+class Grader:
+    """Grades the parts of one submission against the oracle, in two phases, each in its own worker:
+    every visible case first, then every hidden case, whose inputs come from the grading's secret seed.
+    The visible worker is dead before the hidden one starts, so nothing a process that saw hidden inputs
+    printed, raised or left behind can reach the text a student sees."""
+
+    def __init__(self, located, limits=None, user=None, python=None, workdir=None, deadline=None, seed=None):
         self.located = located
         self.limits = limits or Limits()
-        self.budget = budget or GRADING_BUDGET
-        self.deadline = time.monotonic() + self.budget
-        files = dict(located.extras)
-        files.update(located.files)
-        # The sandbox's own copy: its time limits shrink to what is left of the budget.
-        self.sandbox = Sandbox(files=files, limits=dataclasses.replace(self.limits), user=user, python=python or "",
-                               workdir=workdir)
+        self.budget = self.limits.grading_seconds
+        self.deadline = deadline if deadline is not None else time.monotonic() + self.budget
+        self.seed = new_secret() if seed is None else int(seed)
+        self.files = dict(located.extras)
+        self.files.update(located.files)
+        self.user, self.python, self.workdir = user, python or "", workdir
+        self.private = []  # more paths to hide from student code (e.g. the results folder)
+        self.sandbox = self._sandbox()
+        self.isolation_notes = []
+        self.environment = {}  # the worker's Python and numpy, from the hello of a worker that ran
+
+    def _sandbox(self):
+        # Every round trip with the worker ends by the grading's deadline (Sandbox.deadline).
+        return Sandbox(files=self.files, limits=dataclasses.replace(self.limits), user=self.user,
+                       python=self.python, workdir=self.workdir, deadline=self.deadline, private=self.private)
+
+    def grade(self, parts):
+        """{part id: PartResult} of ``parts``: visible cases of every part, then the hidden ones."""
+        results = {p.id: [] for p in parts}
+        strikes = {p.id: 0 for p in parts}
+        started = time.perf_counter()
+        for hidden in (False, True):
+            if hidden:
+                self._retire(self.sandbox)
+                self.sandbox = self._sandbox()
+            for part in parts:
+                for i, case in enumerate(part.cases, 1):
+                    if bool(case.get("hidden")) == hidden:
+                        res = self._attempt(part, i, self.case_for(part, i, case), strikes)
+                        results[part.id].append(res)
+        self._retire(self.sandbox)
+        total = time.perf_counter() - started
+        return {p.id: PartResult(p, sorted(results[p.id], key=lambda c: c.index),
+                                 sum(c.seconds for c in results[p.id]) or total / max(len(parts), 1))
+                for p in parts}
+
+    def case_for(self, part, index, case):
+        return case_for(self.seed, part, index, case)
+
+    def _retire(self, sandbox):
+        if sandbox.environment:  # what its worker reported (environment.py): kept for results.json
+            self.environment = dict(sandbox.environment)
+        for n in sandbox.isolation_notes:
+            if n not in self.isolation_notes:
+                self.isolation_notes.append(n)
+        sandbox.close()
+
+    def _attempt(self, part, i, case, strikes):
+        left = self.deadline - time.monotonic()
+        if strikes[part.id] >= TIMEOUT_STRIKES:
+            why = (f"not run: {strikes[part.id]} earlier cases of this part timed out "
+                   "(an infinite loop, or a very slow implementation?)")
+            return self.not_run(part, i, case, why)
+        if left < 1.0:
+            why = (f"not run: the time for the whole grading ({self.budget:g} s) was used up "
+                   "(by time-outs or slow calls in earlier cases)")
+            return self.not_run(part, i, case, why)
+        res = self.run_case(part, i, case)
+        strikes[part.id] += res.kind == "timeout"
+        return res
 
     def run_part(self, part):
-        start = time.perf_counter()
-        results = []
-        timeouts = 0
-        for i, case in enumerate(part.cases, 1):
-            left = self.deadline - time.monotonic()
-            if timeouts >= TIMEOUT_STRIKES:
-                why = (f"not run: {timeouts} earlier cases of this part timed out "
-                       "(an infinite loop, or a very slow implementation?)")
-                results.append(self.not_run(part, i, case, why))
-                continue
-            if left < 1.0:
-                why = f"not run: the grading time ({self.budget:g} s) was used up, by time-outs in earlier cases"
-                results.append(self.not_run(part, i, case, why))
-                continue
-            self.sandbox.limits.call_timeout = min(self.limits.call_timeout, left)
-            self.sandbox.limits.import_timeout = min(self.limits.import_timeout, left)
-            res = self.run_case(part, i, case)
-            timeouts += res.kind == "timeout"
-            results.append(res)
-        return PartResult(part, results, time.perf_counter() - start)
+        """One part alone (both phases)."""
+        return self.grade([part])[part.id]
 
     def not_run(self, part, index, case, why):
-        return CaseResult(index=index, hidden=bool(case.get("hidden")), passed=False, label=describe_case(case),
+        return CaseResult(index=index, hidden=bool(case.get("hidden")), passed=False, label=describe_case(part, case),
                           lines=[why], kind="skipped")
 
     def run_case(self, part, index, case):
-        res = CaseResult(index=index, hidden=bool(case.get("hidden")), passed=False, label=describe_case(case))
+        res = CaseResult(index=index, hidden=bool(case.get("hidden")), passed=False, label=describe_case(part, case))
         start = time.perf_counter()
         problem = self.located.problems.get(part.module)
         if problem:
             res.lines, res.kind = [problem], "missing"
             return res
-        self.sandbox.notes.clear()
+        sandbox = self.sandbox
+        sandbox.notes.clear()
         try:
             with np.errstate(all="ignore"):
-                lines = CHECKERS[part.check](self.sandbox, case)
+                lines = CHECKERS[part.check](sandbox, part, case)
             res.passed, res.kind = not lines, ("ok" if not lines else "wrong")
             res.lines = list(lines)
         except Failed as f:
             res.lines, res.kind = list(f.lines), "wrong"
         except CallError as err:
             res.kind = err.kind
-            res.lines = [call_error_text(err, self.sandbox.limits)]
+            res.lines = [call_error_text(err, sandbox.limits)]
             if err.output.strip():
-                res.lines.append("your code printed:\n" + sanitize(err.output, self.limits.output_chars))
+                res.lines.append(fenced(err.output, self.limits.output_chars))
         except Exception as exc:  # a bug in the grader, or an oracle refusing a table entry
             res.kind = "error"
             res.lines = ["internal grader error on this case; please tell the course staff: "
-                         + sanitize(f"{type(exc).__name__}: {exc}", 300)]
+                         + one_line(f"{type(exc).__name__}: {exc}", 300)]
             if os.environ.get("CONVGRADE_DEBUG"):
                 traceback.print_exc()
-        res.info = list(self.sandbox.notes)
+        res.info = list(sandbox.notes)
         res.seconds = time.perf_counter() - start
         return res
 
     def close(self):
-        self.sandbox.close()
+        self._retire(self.sandbox)
 
 
 def call_error_text(err, limits):
-    msg = sanitize(str(err), 1500)
+    msg = one_line(str(err), 1500)  # exception text of student code: one line, it cannot forge grader lines
     if err.kind == "timeout":
         return f"{msg} ({limits.call_timeout:g} s per call; an infinite loop, or a very slow implementation?)"
     if err.kind == "error":
-        where = f" (at {err.where})" if err.where else ""
+        where = f" (at {one_line(err.where, 200)})" if err.where else ""
         if msg.startswith("NotImplementedError"):
             return msg.split(":", 1)[-1].strip() or "not implemented yet (NotImplementedError)"
         return f"your code raised {msg}{where}"

@@ -18,6 +18,7 @@ import sys
 import tempfile
 import tokenize
 import zipfile
+import zlib
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -29,7 +30,7 @@ MAX_ZIP_FILES = 500
 MAX_ZIP_BYTES = 50 << 20  # uncompressed
 PROVIDED = {"common"}
 # What students are told to upload: check.py prints it, both READMEs say it (tests/test_submission_zip.py).
-UPLOAD_ADVICE = ("Upload the seven files themselves, or one zip holding them (flat or in one folder). "
+UPLOAD_ADVICE = ("Upload the graded files themselves, or one zip holding them (flat or in one folder). "
                  "Never upload common.py: the grader uses its own.")
 # Names a submission file may not take: they would shadow the standard library,
 # numpy, the grader, or Python's start-up hooks.
@@ -61,19 +62,31 @@ def locate(path, workdir=None):
     """Locate the graded files of a folder or zip (see module docstring)."""
     path = Path(path)
     tempdir = None
-    if path.is_file() and zipfile.is_zipfile(path):
-        tempdir = Path(tempfile.mkdtemp(prefix="convgrade-unzip-", dir=workdir))
-        notes = safe_unzip(path, tempdir)
-        root = tempdir
-    elif path.is_dir() and (inner := lone_zip(path)) is not None:
-        tempdir = Path(tempfile.mkdtemp(prefix="convgrade-unzip-", dir=workdir))
-        notes = [f"{inner.name} was unpacked: the graded files were inside it"] + safe_unzip(inner, tempdir)
-        root = tempdir
-    elif path.is_dir():
-        notes = zips_left_alone(path)
-        root = path
-    else:
-        raise SubmissionError(f"{path} is neither a folder nor a zip file")
+    try:
+        if path.is_file() and zipfile.is_zipfile(path):
+            tempdir = Path(tempfile.mkdtemp(prefix="convgrade-unzip-", dir=workdir))
+            notes = safe_unzip(path, tempdir)
+            root = tempdir
+        elif path.is_dir() and (inner := lone_zip(path)) is not None:
+            tempdir = Path(tempfile.mkdtemp(prefix="convgrade-unzip-", dir=workdir))
+            notes = [f"{inner.name} was unpacked: the graded files were inside it"] + safe_unzip(inner, tempdir)
+            root = tempdir
+        elif path.is_dir():
+            notes = zips_left_alone(path)
+            root = path
+        else:
+            raise SubmissionError(f"{path.name} is neither a folder nor a zip file")
+        return _locate_in(root, notes, tempdir)
+    except BaseException as exc:
+        # the unpacked files go on every path (zip bomb, conflicting entries, a bug here)
+        if tempdir is not None:
+            shutil.rmtree(tempdir, ignore_errors=True)
+        if isinstance(exc, SubmissionError) or not isinstance(exc, Exception):
+            raise
+        raise SubmissionError(f"the submission could not be unpacked or read ({type(exc).__name__}: {exc})")
+
+
+def _locate_in(root, notes, tempdir):
     folder = find_folder(root)
     located = Located(folder=folder, notes=notes, tempdir=tempdir)
     for name in MODULES:
@@ -257,6 +270,7 @@ def safe_unzip(zpath, dest):
         if len(infos) > MAX_ZIP_FILES:
             raise SubmissionError(f"the zip holds {len(infos)} entries (limit {MAX_ZIP_FILES})")
         total = 0
+        seen = set()
         for info in infos:
             name = info.filename
             parts = Path(name.replace("\\", "/")).parts
@@ -277,13 +291,29 @@ def safe_unzip(zpath, dest):
             if dest not in target.parents:
                 notes.append(f"{name} ignored: unsafe path in the zip")
                 continue
-            target.parent.mkdir(parents=True, exist_ok=True)
-            with zf.open(info) as src, open(target, "wb") as out:
-                remaining = MAX_FILE_BYTES * 8
-                while chunk := src.read(1 << 16):
-                    remaining -= len(chunk)
-                    total += len(chunk)  # what really comes out, whatever the header declared
-                    if remaining < 0 or total > MAX_ZIP_BYTES:
-                        raise SubmissionError("the zip is too large once unpacked")
-                    out.write(chunk)
+            if target in seen:
+                notes.append(f"{name} ignored: the zip holds this name twice (the first one is used)")
+                continue
+            try:
+                target.parent.mkdir(parents=True, exist_ok=True)
+                # O_EXCL: never write through something already there (another entry's folder or file)
+                fd = os.open(target, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o644)
+            except OSError:  # FileExistsError, NotADirectoryError, IsADirectoryError, ...
+                notes.append(f"{name} ignored: it conflicts with another entry of the zip "
+                             "(a file and a folder of the same name?)")
+                continue
+            seen.add(target)
+            try:
+                with open(fd, "wb") as out, zf.open(info) as src:
+                    remaining = MAX_FILE_BYTES * 8
+                    while chunk := src.read(1 << 16):
+                        remaining -= len(chunk)
+                        total += len(chunk)  # what really comes out, whatever the header declared
+                        if remaining < 0 or total > MAX_ZIP_BYTES:
+                            raise SubmissionError("the zip is too large once unpacked")
+                        out.write(chunk)
+            except (zipfile.BadZipFile, zlib.error, EOFError, NotImplementedError, RuntimeError, ValueError,
+                    OSError) as exc:  # bad CRC, encrypted, unknown compression, truncated
+                target.unlink(missing_ok=True)
+                notes.append(f"{name} ignored: it could not be unpacked ({type(exc).__name__}: {exc})")
     return notes

@@ -47,6 +47,18 @@ def _run(fn, inputs, dout=None):
     return results, grads
 
 
+def plain(fn):
+    """An oracle without gradients in the layer checker's shape: (outputs as a list, {})."""
+
+    def run(*args, dout=None, **kw):
+        out = fn(*args, **kw)
+        return (list(out) if isinstance(out, tuple) else [out]), {}
+
+    run.__name__ = fn.__name__
+    run.raw = fn
+    return run
+
+
 def conv2d(x, w, b=None, dout=None, **kw):
     return _run(lambda x, w, b: F.conv2d(x, w, b, **kw), {"x": x, "w": w, "b": b}, dout)
 
@@ -112,6 +124,7 @@ def pool_indices(x, kernel_size, stride=None, padding=0):
     return out.numpy().copy(), idx.numpy().copy()
 
 
+@plain
 def dilate_kernel(w, dilation):
     dh, dw = pair(dilation)
     f, c, kh, kw = w.shape
@@ -141,6 +154,7 @@ def receptive_field(kernel_sizes, strides=None, dilations=None):
     return result
 
 
+@plain
 def conv2d_toeplitz(w, input_size, stride=1, padding=0, dilation=1):
     """T such that T @ x.ravel() == conv2d(x, w).ravel(): conv2d of every basis image."""
     c, h, wd = input_size
@@ -149,34 +163,67 @@ def conv2d_toeplitz(w, input_size, stride=1, padding=0, dilation=1):
     return out.reshape(c * h * wd, -1).T.contiguous().numpy()
 
 
+@plain
 def im2col(x, kernel_size, stride=1, padding=0, dilation=1):
     return F.unfold(tensor(x), kernel_size, dilation=dilation, padding=padding, stride=stride).numpy()
 
 
+@plain
 def col2im(cols, output_size, kernel_size, stride=1, padding=0, dilation=1):
     return F.fold(tensor(cols), output_size, kernel_size, dilation=dilation, padding=padding,
                   stride=stride).numpy()
 
 
+@plain
 def fc_to_conv(weight, bias, input_size):
     c, h, w = input_size
     wc = tensor(weight).reshape(weight.shape[0], c, h, w).numpy().copy()
     return wc, (None if bias is None else np.array(bias, copy=True))
 
 
-FCN_KEYS = ("w1", "b1", "w2", "b2", "w3", "b3", "w4", "b4")
+# The FCN of fcn.py's docstring, the one description the oracle's network and the grader's parameter
+# shapes come from: (kind, weight, bias, kernel size, keyword arguments) per layer, relu after all but
+# the last. Widths (F1, F2, F3, K) come from the case; kind "tconv" weights are (C_in, C_out, KH, KW).
+FCN_LAYERS = (
+    ("conv", "w1", "b1", 3, {"padding": 1}),
+    ("pool", None, None, 2, {"stride": 2}),
+    ("conv", "w2", "b2", 3, {"padding": 1}),
+    ("tconv", "w3", "b3", 4, {"stride": 2, "padding": 1}),  # output_padding (H % 2, W % 2): back to H x W
+    ("conv", "w4", "b4", 1, {}),
+)
+FCN_KEYS = tuple(k for layer in FCN_LAYERS for k in layer[1:3] if k)
+
+
+def fcn_shapes(channels, widths):
+    """{key: shape} of the FCN's parameters for ``channels`` input channels and ``widths`` (F1, F2, F3, K),
+    in FCN_KEYS order."""
+    shapes, c, widths = {}, channels, list(widths)
+    for kind, w, b, k, _ in FCN_LAYERS:
+        if kind == "pool":
+            continue
+        f = widths.pop(0)
+        shapes[w] = (c, f, k, k) if kind == "tconv" else (f, c, k, k)
+        shapes[b] = (f,)
+        c = f
+    return shapes
 
 
 def fcn(x, params, dout=None):
-    """The FCN fixed in fcn.py's docstring, in torch."""
+    """The FCN of FCN_LAYERS, in torch."""
     h, w = x.shape[2], x.shape[3]
 
     def net(x, **p):
-        h1 = F.relu(F.conv2d(x, p["w1"], p["b1"], padding=1))
-        p1 = F.max_pool2d(h1, 2, stride=2)
-        h2 = F.relu(F.conv2d(p1, p["w2"], p["b2"], padding=1))
-        u3 = F.relu(F.conv_transpose2d(h2, p["w3"], p["b3"], stride=2, padding=1, output_padding=(h % 2, w % 2)))
-        return F.conv2d(u3, p["w4"], p["b4"])
+        for i, (kind, wk, bk, k, kw) in enumerate(FCN_LAYERS):
+            if kind == "pool":
+                x = F.max_pool2d(x, k, **kw)
+                continue
+            if kind == "tconv":
+                x = F.conv_transpose2d(x, p[wk], p[bk], output_padding=(h % 2, w % 2), **kw)
+            else:
+                x = F.conv2d(x, p[wk], p[bk], **kw)
+            if i < len(FCN_LAYERS) - 1:
+                x = F.relu(x)
+        return x
 
     return _run(net, {"x": x, **params}, dout)
 
@@ -185,18 +232,3 @@ def pair(v):
     if isinstance(v, (tuple, list)):
         return int(v[0]), int(v[1])
     return int(v), int(v)
-
-
-def time_conv2d(make_inputs, repeats, kw, clock=None):
-    """Best-of-``repeats`` seconds of F.conv2d, fresh inputs each time; ``clock``: time.perf_counter
-    (wall, the default) or time.process_time (CPU time of this process: torch runs one thread here)."""
-    import time
-
-    clock = clock or time.perf_counter
-    best = float("inf")
-    for i in range(repeats):
-        x, w, b = (tensor(a) for a in make_inputs(i))
-        start = clock()
-        F.conv2d(x, w, b, **kw)
-        best = min(best, clock() - start)
-    return best

@@ -13,6 +13,7 @@ folder itself is made unwritable for other users (isolation.guard_results_folder
 """
 
 import os
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -23,46 +24,67 @@ from .environment import fingerprint
 from .results import add_extra_data, placeholder, run, validate, write_atomic
 from .sandbox import Limits, worker_python
 from .table import load
+from .text import one_line
 
 
 @dataclass
 class Outcome:
     data: dict  # results.json content
     parts: dict = field(default_factory=dict)  # part id -> PartResult
-    notes: list = field(default_factory=list)
+    notes: list = field(default_factory=list)  # grader notes, as data (each one line, sanitised)
     status: str = "ok"  # ok | error
     sandbox_user: object = None  # the SandboxUser student code ran as (None: this process's user)
+    seed: int = None  # the secret the hidden cases' inputs came from (`grade --seed` reproduces the grading)
+
+    @property
+    def isolation_notes(self):
+        """The notes that say the isolation is weaker than intended."""
+        return [n for n in self.notes if n.startswith("isolation reduced")]
 
 
 def limits_from(table, **overrides):
     lim = Limits()
-    for key, value in {**table.limits, **overrides}.items():
+    env = {"grading_seconds": os.environ.get("CONVGRADE_GRADING_SECONDS")}  # the environment wins over the table
+    for key, value in {**table.limits, **{k: v for k, v in env.items() if v}, **overrides}.items():
         if value is not None and hasattr(lim, key):
             setattr(lim, key, type(getattr(lim, key))(value))
     return lim
 
 
 def grade(submission, results_path=None, table=None, parts=None, limits=None, user="auto", python=None,
-          reveal=False):
+          reveal=False, trusted=False, seed=None):
     """Grade ``submission`` (folder or zip); write ``results_path`` if given.
 
     user: "auto" (a sandbox user of its own where root, see isolation.py), a
-    SandboxUser, or None (run student code as this process's user).
+    SandboxUser, or None (run student code as this process's user: the caller
+    vouches for the code, as the students' check.py does for their own).
     reveal: show hidden cases in full (course staff only, never on Gradescope).
+    seed: the secret the hidden cases' inputs come from (default: $CONVGRADE_SEED, else a new random one);
+    it is recorded in results.json's staff-only ``extra_data`` so that a grading can be reproduced.
+    trusted: with user "auto" and neither root nor working user namespaces
+    (bubblewrap), grade anyway, with the grader's own permissions.
 
     Raises isolation.SandboxUnavailable, leaving the score-0 placeholder, where
-    root could not get an unprivileged user: student code never runs as root.
+    root could not get an unprivileged user (student code never runs as root),
+    and where not root, with no user namespace, unless ``trusted``.
     """
+    start = time.monotonic()
     table = (table or load()).select(parts or [])
     if results_path:
         results_path = Path(results_path).absolute()
         write_atomic(results_path, placeholder("Grading did not finish; please contact the course staff."))
     limits = limits or limits_from(table)
+    deadline = start + limits.grading_seconds  # one deadline for the whole grading, every round trip
+    # The oracle (torch) and every grader module are loaded before any student code runs: nothing
+    # a submission does to files on disk can change what grades it (results come from this memory).
+    from . import oracle, parts as _parts  # noqa: F401
     notes = []
     acquired = None
     if user == "auto":
         user, note = isolation.acquire()
         acquired = user
+        if user is None:  # not root: the worker's isolation is a user namespace (bwrap), or nothing
+            note = isolation.unprivileged_note(limits, python, trusted)
         if note:
             notes.append(note)
     grader = None
@@ -75,18 +97,22 @@ def grade(submission, results_path=None, table=None, parts=None, limits=None, us
         try:
             located = locate(submission)
         except SubmissionError as exc:
-            data = validate(with_environment(unreadable(table, str(exc)), None, python), table)
+            message = one_line(exc, 1000)
+            data = validate(with_environment(unreadable(table, message), None, python), table)
             if results_path:
                 write_atomic(results_path, data)
-            return Outcome(data, {}, notes + [str(exc)], status="error", sandbox_user=user)
-        notes += located.notes
-        grader = Grader(located, limits=limits, user=user, python=python)
+            return Outcome(data, {}, notes + [message], status="error", sandbox_user=user)
+        notes += [one_line(n) for n in located.notes]  # they name files of the submission
+        if seed is None and os.environ.get("CONVGRADE_SEED"):
+            seed = int(os.environ["CONVGRADE_SEED"])
+        grader = Grader(located, limits=limits, user=user, python=python, deadline=deadline, seed=seed)
         if results_path:
-            grader.sandbox.private.append(str(results_path.parent))
-        data, collected = run(table, grader.run_part, reveal=reveal,
-                              summary=lambda d, c: summary(d, c, merged(notes, grader.sandbox.isolation_notes),
-                                                           table))
-        notes = merged(notes, grader.sandbox.isolation_notes)
+            grader.private.append(str(results_path.parent))
+        graded = grader.grade(table.parts)
+        notes = merged(notes, grader.isolation_notes)
+        data, collected = run(table, lambda part: graded[part.id], reveal=reveal,
+                              summary=lambda d, c: summary(d, c, notes, table))
+        data["extra_data"] = {**data.get("extra_data", {}), "hidden_seed": grader.seed}
     finally:
         # every student process dies before anything is written
         if grader is not None:
@@ -100,23 +126,24 @@ def grade(submission, results_path=None, table=None, parts=None, limits=None, us
             gone = isolation.reap(user, clean=True)
     if not gone:
         raise RuntimeError(f"processes of the sandbox user {user.name} survived SIGKILL; results not written")
-    validate(with_environment(data, grader.sandbox, python), table)
+    validate(with_environment(data, grader, python), table)
     if results_path:
         write_atomic(results_path, data)
-    return Outcome(data, collected, notes, sandbox_user=user)
+    return Outcome(data, collected, notes, sandbox_user=user, seed=grader.seed)
 
 
-def with_environment(data, sandbox, python=None):
+def with_environment(data, grader, python=None):
     """Record the grader's and the worker's Python, numpy and torch (staff-only extra_data):
-    what the worker reported in its hello, else (no worker started) a probe of its interpreter."""
-    if sandbox is not None:
-        record = fingerprint(sandbox.environment, sandbox.python)
+    what a worker reported in its hello, else (no worker started) a probe of its interpreter."""
+    if grader is not None:
+        record = fingerprint(grader.environment, grader.sandbox.python)
     else:
         record = fingerprint(None, python or worker_python())
     return add_extra_data(data, "environment", record)
 
 
 def merged(notes, more):
+    more = [one_line(n) for n in more]
     return notes + [n for n in more if n not in notes]
 
 

@@ -14,7 +14,10 @@ hides all of that in a mount namespace, and reports back what it can still
 read (``Sandbox.isolation_notes``). See SECURITY.md.
 """
 
+import dataclasses
+import functools
 import json
+import math
 import os
 import select
 import shutil
@@ -45,6 +48,15 @@ def provided_common():
     raise FileNotFoundError("the provided common.py was not found next to the grader")
 
 
+def default_grading_seconds():
+    """Seconds for a whole grading, start-up included ($CONVGRADE_GRADING_SECONDS, else 480): well inside
+    Gradescope's 10 minutes, which score 0 with every test hidden when they run out."""
+    for var in ("CONVGRADE_GRADING_SECONDS", "CONVGRADE_GRADING_BUDGET"):
+        if os.environ.get(var):
+            return float(os.environ[var])
+    return 480.0
+
+
 @dataclass
 class Limits:
     call_timeout: float = 20.0  # seconds of wall clock per call
@@ -54,13 +66,22 @@ class Limits:
     processes: int = 16  # only enforced for a dedicated sandbox user
     file_bytes: int = 8 * 2**20  # any single file, the output log included
     open_files: int = 64
-    reply_bytes: int = 256 * 2**20
+    # A reply may hold max(reply_min_bytes, reply_factor x the bytes the call is expected to return) of
+    # arrays; the declared sizes are checked before a byte of the payload is read.
+    reply_min_bytes: int = 4 * 2**20
+    reply_factor: float = 8.0
+    grading_seconds: float = field(default_factory=default_grading_seconds)  # the whole grading (run.grade)
     output_chars: int = 2000  # captured stdout/stderr shown per call
     scratch_bytes: int = 32 * 2**20  # private /tmp, /var/tmp, /dev/shm (mount namespace only)
     # isolation layers; switched off only by tests that exercise the layers beneath
     seccomp: bool = True
     mount_isolation: bool = True
     network_namespace: bool = True
+    ipc_namespace: bool = True
+    # "auto": start the worker under bubblewrap (an allow-list root in new mount, PID, IPC, network and,
+    # without root, user namespaces) where bwrap is installed and works; "none": the worker's own
+    # namespaces and tmpfs deny-list (what runs where bwrap is missing or refused)
+    wrapper: str = "auto"
 
 
 class CallError(Exception):
@@ -101,6 +122,7 @@ class Sandbox:
     workdir: Path = None
     notes: list = field(default_factory=list)
     private: list = field(default_factory=list)  # more paths to hide from student code (e.g. results)
+    deadline: float = None  # time.monotonic() by which every round trip must be over (the whole grading's)
 
     def __post_init__(self):
         self.python = self.python or worker_python()
@@ -112,9 +134,15 @@ class Sandbox:
         self.isolation_notes = []  # what is weaker than intended, for the output
         self.environment = {}  # the worker's Python and numpy, from its hello (environment.py)
         self.generation = 0  # counts worker starts: a Cache handle is only valid in its own worker
+        self._origin_bytes = {}  # cache handle -> bytes of the forward's inputs (echoed with the backward)
         self._own_workdir = self.workdir is None
         self.workdir = Path(self.workdir or tempfile.mkdtemp(prefix="convgrade-sandbox-"))
-        self._populate()
+        try:
+            self._populate()
+        except BaseException:
+            if self._own_workdir:
+                shutil.rmtree(self.workdir, ignore_errors=True)
+            raise
 
     # ------------------------------------------------------------- set-up
     def _populate(self):
@@ -147,7 +175,8 @@ class Sandbox:
             "open_files": self.limits.open_files,
             "uid": self.user.uid if self.user else None, "gid": self.user.gid if self.user else None,
             "seccomp": bool(self.limits.seccomp), "mount_isolation": bool(self.limits.mount_isolation),
-            "isolate_network": bool(self.limits.network_namespace),
+            "isolate_network": bool(self.limits.network_namespace), "isolate_ipc": bool(self.limits.ipc_namespace),
+            "wrapped": self.wrapped,
             "hide": [str(p) for p in private], "scratch": SCRATCH, "scratch_bytes": self.limits.scratch_bytes,
             "probe_read": probe_read, "probe_write": probe_write,
         }
@@ -163,9 +192,12 @@ class Sandbox:
         self.log = self.workdir / "output.log"
         fd = os.open(self.log, os.O_WRONLY | os.O_CREAT | os.O_APPEND | os.O_CLOEXEC, 0o600)
         self.log_offset = self._log_size()
+        command = [self.python, "-I", "-c", WORKER_SOURCE]
+        if self.wrapped:
+            command = bwrap_command(self.python, self.rundir, self.limits, self._carve_outs()) + command
         try:
             self.proc = subprocess.Popen(
-                [self.python, "-I", "-c", WORKER_SOURCE],
+                command,
                 stdin=subprocess.DEVNULL, stdout=fd, stderr=fd, cwd=self.rundir, env=env,
                 pass_fds=(req_r, rep_w), start_new_session=True, close_fds=True,
             )
@@ -176,15 +208,35 @@ class Sandbox:
         self.req, self.rep = req_w, rep_r
         self.generation += 1
         os.set_blocking(self.req, False)
-        hello = self._receive(self.limits.import_timeout, "starting the worker")
-        self.isolation = {k: hello.result.get(k) for k in ("uid", "network", "filesystem", "seccomp")}
+        try:
+            hello = self._receive(self._time_left(self.limits.import_timeout, "starting the worker"),
+                                  "starting the worker")
+        except CallError:
+            self.kill()
+            raise
+        self.isolation = {k: hello.result.get(k) for k in ("uid", "network", "filesystem", "seccomp", "ipc",
+                                                           "processes")}
         self._isolation_notes(hello.result)
         self.environment = {k: str(hello.result[k])[:64] for k in ("python", "implementation", "numpy", "machine")
                             if isinstance(hello.result.get(k), str)}
 
+    @property
+    def wrapped(self):
+        """Does the worker start under bubblewrap (decided once per sandbox)?"""
+        if getattr(self, "_wrapped", None) is None:
+            lim = self.limits
+            self._wrapped = bool(lim.wrapper == "auto" and lim.mount_isolation and lim.network_namespace
+                                 and lim.ipc_namespace and bwrap_works(self.python))
+        return self._wrapped
+
+    def _carve_outs(self):
+        """Paths inside the allow-listed ones that student code must still not see (torch, site-packages of
+        the base interpreter, ...): empty tmpfs over them."""
+        return [str(p) for p in private_paths(self.files.values(), self.private)]
+
     def _isolation_notes(self, hello):
         notes = []
-        if self.user is None:
+        if self.user is None and not (self.wrapped and os.geteuid() != 0):
             notes.append(REDUCED if os.geteuid() != 0 else
                          "isolation reduced: student code runs as root (no sandbox user was given)")
         if self.user is not None and hello.get("uid") != self.user.uid:
@@ -192,7 +244,7 @@ class Sandbox:
         if hello.get("network") != "namespace" and hello.get("seccomp") != "on":
             notes.append("isolation reduced: student code has network access "
                          "(neither a network namespace nor seccomp was available)")
-        if self.user is not None and hello.get("filesystem") != "mount namespace":
+        if self.user is not None and hello.get("filesystem") not in ("mount namespace", "allow-list root"):
             notes.append("isolation reduced: no mount namespace, student code is kept from the grader's "
                           "files by permissions only")
         for p in hello.get("problems") or []:
@@ -210,12 +262,16 @@ class Sandbox:
             self._start()
 
     # ------------------------------------------------------------- calls
-    def call(self, module, func, args=(), kwargs=None, keep=None, expect_len=None, timeout=None):
+    def call(self, module, func, args=(), kwargs=None, keep=None, expect_len=None, timeout=None,
+             expect_bytes=None):
         """Call ``module.func(*args, **kwargs)`` in the worker.
 
         args/kwargs values: numpy arrays, ``Cache`` handles, or JSON-able values.
         keep: index of the returned tuple element to keep in the worker (the
         layer's cache); the reply then carries a handle for it.
+        expect_bytes: how many bytes of arrays the call should return (the reply
+        may hold ``reply_factor`` times that, at least ``reply_min_bytes``, plus
+        the echo of the inputs); by default the size of the inputs.
         """
         if module in self.failed_imports:
             raise CallError(self.failed_imports[module], kind="import")
@@ -243,24 +299,65 @@ class Sandbox:
             "kwargs": {k: spec(v) for k, v in (kwargs or {}).items()},
             "keep": keep, "expect_len": expect_len,
         }
-        return self._roundtrip(header, arrays, timeout or self.limits.call_timeout,
-                               f"{module}.{func}()", module=module)
+        inputs = sum(a.nbytes for a in arrays) + sum(self._origin_bytes.get(v.handle, 0) for v in
+                                                       list(args) + list((kwargs or {}).values())
+                                                       if isinstance(v, Cache))
+        cap = self.reply_cap(inputs if expect_bytes is None else expect_bytes) + 2 * inputs  # + the echoes
+        reply = self._roundtrip(header, arrays, timeout or self.limits.call_timeout, f"{module}.{func}()",
+                                module=module, max_bytes=cap)
+        if reply.cache is not None:
+            self._origin_bytes[reply.cache.handle] = sum(a.nbytes for a in arrays)
+        return reply
 
-    def ping(self, arrays=()):
-        """An empty round trip (used to measure the sandbox overhead)."""
+    def reply_cap(self, expect_bytes):
+        """Bytes of arrays a reply may carry for a call expected to return ``expect_bytes``."""
+        return int(max(self.limits.reply_min_bytes, self.limits.reply_factor * max(int(expect_bytes), 0)))
+
+    def ping(self, arrays=(), echo=False, extra_shapes=()):
+        """A round trip that runs nothing: ``arrays`` go to the worker; with ``echo`` they come back, with
+        zero arrays of ``extra_shapes`` (the traffic of a call that returns such outputs)."""
         self._ensure()
-        return self._roundtrip({"op": "ping"}, list(arrays), self.limits.call_timeout, "ping")
+        header = {"op": "ping", "echo": bool(echo), "extra_shapes": [list(s) for s in extra_shapes]}
+        back = (sum(a.nbytes for a in arrays) if echo else 0) + sum(8 * math.prod(s) for s in extra_shapes)
+        return self._roundtrip(header, list(arrays), self.limits.call_timeout, "ping", max_bytes=self.reply_cap(back))
 
-    def _roundtrip(self, header, arrays, timeout, what, module=None):
+    def clean_twin(self):
+        """A second sandbox of the same kind (interpreter, limits, hidden paths, deadline) that holds no
+        student file and never imports one: it runs as the grader's user, since no student code ever runs
+        in it (and so it cannot be touched by the student's uid, nor kill its processes when it ends)."""
+        return Sandbox(files={}, limits=dataclasses.replace(self.limits), python=self.python, user=None,
+                       private=list(self.private), deadline=self.deadline)
+
+    def _time_left(self, timeout, what):
+        """min(timeout, what is left of the whole grading); raises once the grading's time is up."""
+        if self.deadline is None:
+            return timeout
+        left = self.deadline - time.monotonic()
+        if left <= 0:
+            raise CallError(f"{what} was not run: the time for the whole grading "
+                            f"({self.limits.grading_seconds:g} s) ran out", kind="deadline")
+        return min(timeout, left)
+
+    def _roundtrip(self, header, arrays, timeout, what, module=None, max_bytes=None):
         start = time.perf_counter()
-        deadline = start + timeout
+        try:
+            allowed = self._time_left(timeout, what)
+        except CallError:
+            self.kill()
+            raise
+        cut = allowed < timeout  # the grading's deadline, not the per-call limit, ends this call
+        deadline = start + allowed
         self._reset_log()
         try:
             self._send(wire.pack(header, arrays), deadline, what)
-            reply = self._receive(deadline - time.perf_counter(), what, header.get("op"))
+            reply = self._receive(deadline - time.perf_counter(), what, header.get("op"), max_bytes=max_bytes)
         except CallError as err:
             err.output = self._read_output()
             self.kill()
+            if err.kind == "timeout" and cut:
+                err.kind = "deadline"
+                err.args = (f"{what} did not finish before the time for the whole grading "
+                            f"({self.limits.grading_seconds:g} s) ran out",)
             if module and err.kind == "timeout" and header.get("op") == "call":
                 self._maybe_mark_import_timeout(module)
             raise
@@ -316,10 +413,31 @@ class Sandbox:
             got += len(chunk)
         return b"".join(chunks)
 
-    def _receive(self, timeout, what, op=None):
+    def _read_into(self, n, deadline, what):
+        """Exactly n bytes into one preallocated buffer (no chunk list, no join: the payload is held once)."""
+        buf = bytearray(n)
+        view = memoryview(buf)
+        got = 0
+        while got < n:
+            left = deadline - time.perf_counter()
+            if left <= 0:
+                raise CallError(f"{what} did not finish within the time limit", kind="timeout")
+            readable, _, _ = select.select([self.rep], [], [], left)
+            if not readable:
+                continue
+            k = os.readv(self.rep, [view[got:got + (1 << 20)]])
+            if not k:
+                raise CallError(self._crash_message(what), kind="crash")
+            got += k
+        return view
+
+    def _receive(self, timeout, what, op=None, max_bytes=None):
         """One reply, read with a deadline and size caps, and checked before anyone uses it:
-        whatever student code writes to the channel can at worst fail this call."""
+        whatever student code writes to the channel can at worst fail this call. The sizes the
+        header declares are checked against ``max_bytes`` before a byte of the payload is read,
+        and the payload is read into one buffer of exactly that size."""
         deadline = time.perf_counter() + max(timeout, 0.001)
+        max_bytes = self.reply_cap(0) if max_bytes is None else max_bytes
         (n,) = struct.unpack(">Q", self._read(8, deadline, what))
         if n > wire.MAX_HEADER:
             raise CallError("the worker sent an oversized reply", kind="protocol")
@@ -332,9 +450,10 @@ class Sandbox:
             raise
         except Exception:  # noqa: BLE001 - ValueError, RecursionError, ...
             raise CallError("the worker sent a malformed reply", kind="protocol")
-        if sum(sizes) > self.limits.reply_bytes:
-            raise CallError("the result is too large to send back", kind="protocol")
-        payload = self._read(sum(sizes), deadline, what)
+        if sum(sizes) > max_bytes:
+            raise CallError(f"the result is too large to send back ({sum(sizes) / 2**20:.1f} MB of arrays; "
+                            f"at most {max_bytes / 2**20:.1f} MB are accepted for this call)", kind="protocol")
+        payload = self._read_into(sum(sizes), deadline, what)
         try:
             arrays = wire.unpack_arrays(header, payload)
         except Exception:  # noqa: BLE001
@@ -517,6 +636,162 @@ def kill_uid(uid, rounds=250):
                 pass
         time.sleep(0.02)
     return not pids_of_uid(uid)
+
+
+# ----------------------------------------------------------------- bubblewrap
+BWRAP_PATHS = "/usr/bin:/bin:/usr/sbin:/sbin"
+_BWRAP_OK = {}
+
+
+def bwrap_binary():
+    """bubblewrap where installed (never one from a folder the caller can write: only system paths),
+    unless $CONVGRADE_BWRAP is 0/off."""
+    if os.environ.get("CONVGRADE_BWRAP", "").lower() in ("0", "off", "no", "false"):
+        return None
+    return shutil.which("bwrap", path=BWRAP_PATHS)
+
+
+@functools.cache
+def bwrap_features(binary):
+    try:
+        text = subprocess.run([binary, "--help"], capture_output=True, text=True, timeout=10).stdout
+    except (OSError, subprocess.SubprocessError):
+        return frozenset()
+    return frozenset(w for w in ("--size", "--perms", "--disable-userns", "--unshare-cgroup-try", "--die-with-parent")
+                     if w in text)
+
+
+@functools.cache
+def interpreter_paths(python):
+    """What the worker's interpreter needs: (folders to bind read-only, folders to hide inside them).
+
+    Asked of the interpreter itself: its venv, its standard library, the shared-library folders;
+    the base interpreter's own site-packages are hidden (a system-wide torch would live there)."""
+    probe = ("import json, os, sys, sysconfig, numpy\n"
+             "v = sysconfig.get_paths()\n"
+             "b = sysconfig.get_paths(vars={'base': sys.base_prefix, 'platbase': sys.base_prefix})\n"
+             "print(json.dumps({'exe': os.path.realpath(sys.executable), 'prefix': sys.prefix,\n"
+             "  'base': sys.base_prefix, 'numpy': os.path.dirname(numpy.__file__),\n"
+             "  'stdlib': [v['stdlib'], v['platstdlib'], b['stdlib'], b['platstdlib']],\n"
+             "  'site': [v['purelib'], v['platlib']], 'base_site': [b['purelib'], b['platlib']],\n"
+             "  'dynload': [p for p in sys.path if p.endswith('lib-dynload')],\n"
+             "  'multiarch': sysconfig.get_config_var('MULTIARCH') or '',\n"
+             "  'libdir': sysconfig.get_config_var('LIBDIR') or ''}))\n")
+    out = subprocess.run([python, "-I", "-c", probe], capture_output=True, text=True, timeout=60,
+                         env={"PATH": "/usr/bin:/bin"})
+    if out.returncode != 0:
+        raise RuntimeError(f"the worker interpreter {python} does not run: {out.stderr.strip()[-300:]}")
+    info = json.loads(out.stdout)
+    real = os.path.realpath
+    binds = {real(info["exe"]), real(info["prefix"]), real(info["numpy"])}
+    binds |= {real(p) for p in info["stdlib"] + info["dynload"] + info["site"] if p}
+    ma = info["multiarch"]
+    libdir = info["libdir"] if _inside(real(info["libdir"] or "/"), real(info["base"])) and real(
+        info["base"]) not in ("/usr", "/usr/local", "/") else ""  # libpython of a self-built interpreter
+    for lib in ("/lib", "/lib64", "/usr/lib64", f"/usr/lib/{ma}" if ma else "", f"/lib/{ma}" if ma else "",
+                libdir):
+        if lib and os.path.isdir(lib) and not os.path.islink(lib):
+            binds.add(real(lib))
+    if os.path.exists("/etc/ld.so.cache"):
+        binds.add("/etc/ld.so.cache")
+    own_site = {real(p) for p in info["site"]}
+    hide = sorted({real(p) for p in info["base_site"] if p} - own_site)
+    hide += [real(p) for p in ("/usr/lib/python3/dist-packages", "/usr/local/lib") if os.path.isdir(p)]
+    binds = sorted(p for p in binds if os.path.exists(p) and p != "/")
+    binds = [p for p in binds if not any(_inside(p, q) and p != q and not os.path.islink(q) for q in binds)]
+    # links the loader and the interpreter go through (merged /usr: /lib -> usr/lib, /lib64 -> usr/lib64)
+    links = {}
+    for p in ("/lib", "/lib64", "/bin", "/sbin", python):
+        for _ in range(40):  # every link on the way from the interpreter's name to the file
+            if not os.path.islink(p):
+                break
+            links[p] = os.readlink(p)
+            p = os.path.join(os.path.dirname(p), links[p])
+    return binds, sorted(set(hide)), links
+
+
+def bwrap_command(python, rundir, limits, carve_outs=()):
+    """The bwrap prefix that starts the worker in an allow-list root: new mount, PID (its own /proc),
+    IPC, network and UTS namespaces, a user namespace when not root; only the interpreter, numpy, the
+    shared libraries, the run folder (read-only), a private small /tmp and /dev/shm, and bwrap's
+    minimal /dev exist. As root the worker keeps CAP_SETUID/CAP_SETGID only, to drop to its sandbox
+    user itself (then it has no capability left)."""
+    binary = bwrap_binary()
+    features = bwrap_features(binary)
+    binds, hide, links = interpreter_paths(python)
+    cmd = [binary, "--unshare-pid", "--unshare-ipc", "--unshare-net", "--unshare-uts"]
+    if "--unshare-cgroup-try" in features:
+        cmd.append("--unshare-cgroup-try")
+    cmd += ["--die-with-parent"] if "--die-with-parent" in features else []
+    if os.geteuid() == 0:
+        cmd += ["--cap-add", "CAP_SETUID", "--cap-add", "CAP_SETGID"]
+    else:
+        cmd += ["--unshare-user"]
+        if "--disable-userns" in features:
+            cmd.append("--disable-userns")
+    cmd += ["--proc", "/proc", "--dev", "/dev"]
+    size = ["--size", str(int(limits.scratch_bytes))] if "--size" in features else []
+    for d in ("/tmp", "/var/tmp", "/dev/shm"):
+        cmd += ["--perms", "1777"] + size + ["--tmpfs", d] if "--size" in features else ["--tmpfs", d]
+    made = {"/", "/tmp", "/var/tmp", "/dev/shm", "/dev", "/proc"}
+
+    def parents(path):
+        """bwrap would create missing parents 0700: the sandbox user must pass through them."""
+        out = []
+        for parent in reversed(Path(path).parents):
+            p = str(parent)
+            if p not in made and not any(_inside(p, b) for b in binds if b != path):
+                out += ["--perms", "0755", "--dir", p]
+                made.add(p)
+        return out
+
+    for path in binds:
+        if os.path.islink(path):
+            continue
+        cmd += parents(path) + ["--ro-bind", path, path]
+    for link, target in links.items():
+        if not any(_inside(link, b) for b in binds):
+            cmd += ["--symlink", target, link]
+    for path in sorted(set(hide) | {str(p) for p in carve_outs}):
+        inside = any(_inside(path, b) and path != b for b in binds)
+        if os.path.isdir(path) and inside and not any(_inside(b, path) for b in binds):
+            cmd += ["--tmpfs", path]
+    cmd += parents(rundir) + ["--ro-bind", str(rundir), str(rundir), "--chdir", str(rundir), "--"]
+    return cmd
+
+
+def bwrap_works(python):
+    """Does bwrap start this interpreter here (it fails where the kernel or a container refuses the
+    namespaces, e.g. Docker's default seccomp profile)? Asked once per interpreter and user."""
+    binary = bwrap_binary()
+    if binary is None or not {"--perms", "--die-with-parent"} <= bwrap_features(binary):
+        return False  # too old a bubblewrap: the worker's own namespaces instead
+    key = (binary, python, os.geteuid())
+    if key not in _BWRAP_OK:
+        try:
+            folder = tempfile.mkdtemp(prefix="convgrade-bwrap-probe-")
+            try:
+                os.chmod(folder, 0o755)
+                cmd = bwrap_command(python, folder, Limits()) + [python, "-I", "-c", "import numpy"]
+                res = subprocess.run(cmd, capture_output=True, timeout=60, stdin=subprocess.DEVNULL,
+                                     env={"PATH": "/usr/bin:/bin"})
+                _BWRAP_OK[key] = res.returncode == 0
+                if res.returncode != 0:
+                    BWRAP_PROBLEMS[key] = res.stderr.decode(errors="replace").strip()[-300:]
+            finally:
+                shutil.rmtree(folder, ignore_errors=True)
+        except (OSError, subprocess.SubprocessError, RuntimeError, ValueError) as exc:
+            _BWRAP_OK[key] = False
+            BWRAP_PROBLEMS[key] = str(exc)[:300]
+    return _BWRAP_OK[key]
+
+
+BWRAP_PROBLEMS = {}
+
+
+def _inside(path, other):
+    path, other = str(path), str(other)
+    return path == other or path.startswith(other.rstrip("/") + "/")
 
 
 # ----------------------------------------------------------------- what student code must not see

@@ -64,8 +64,8 @@ def pack(header, arrays=()):
 
 
 def load_npy(blob):
-    """One plain numeric array from .npy bytes, checked before anything is allocated."""
-    f = io.BytesIO(blob)
+    """One plain numeric array from .npy bytes (or a memoryview of them), checked before anything is allocated."""
+    f = io.BytesIO(bytes(blob[:1 << 16]))  # the header only: a view of the data is never copied whole
     version = np.lib.format.read_magic(f)
     if version == (1, 0):
         shape, fortran, dtype = np.lib.format.read_array_header_1_0(f)
@@ -79,7 +79,7 @@ def load_npy(blob):
         raise ValueError("bad array shape")
     count = math.prod(shape)
     offset = f.tell()
-    if count * dtype.itemsize != len(blob) - offset:
+    if offset >= 1 << 16 or count * dtype.itemsize != len(blob) - offset:
         raise ValueError("array data does not match its header")
     flat = np.frombuffer(blob, dtype=dtype, count=count, offset=offset)
     if fortran:
@@ -149,7 +149,7 @@ def apply_limits(cfg):
         cap(resource.RLIMIT_NPROC, cfg.get("processes"))
 
 
-CLONE_NEWNS, CLONE_NEWNET = 0x00020000, 0x40000000
+CLONE_NEWNS, CLONE_NEWNET, CLONE_NEWIPC = 0x00020000, 0x40000000, 0x08000000
 MS_NOSUID, MS_NODEV, MS_NOEXEC, MS_REMOUNT, MS_BIND, MS_REC, MS_PRIVATE = 2, 4, 8, 32, 4096, 16384, 1 << 18
 MS_RDONLY = 1
 
@@ -279,14 +279,25 @@ _SYSCALLS = {
         rt_sigqueueinfo=129, rt_tgsigqueueinfo=297, execveat=322, process_vm_readv=310,
         process_vm_writev=311, io_uring_setup=425, clone3=435, pidfd_send_signal=424, pidfd_open=434,
         pidfd_getfd=438, unshare=272, setns=308, bpf=321, perf_event_open=298, userfaultfd=323,
-        keyctl=250, add_key=248, request_key=249, mount=165, umount2=166, pivot_root=155, chroot=161)),
+        keyctl=250, add_key=248, request_key=249, mount=165, umount2=166, pivot_root=155, chroot=161,
+        shmget=29, shmat=30, shmctl=31, semget=64, semop=65, semctl=66, shmdt=67, msgget=68, msgsnd=69,
+        msgrcv=70, msgctl=71, semtimedop=220, mq_open=240, mq_unlink=241, mq_timedsend=242,
+        mq_timedreceive=243, mq_notify=244, mq_getsetattr=245, setsid=112, setpgid=109)),
     "aarch64": (0xC00000B7, dict(
         socket=198, clone=220, execve=221, kill=129, ptrace=117, tkill=130, tgkill=131,
         rt_sigqueueinfo=138, rt_tgsigqueueinfo=240, execveat=281, process_vm_readv=270,
         process_vm_writev=271, io_uring_setup=425, clone3=435, pidfd_send_signal=424, pidfd_open=434,
         pidfd_getfd=438, unshare=97, setns=268, bpf=280, perf_event_open=241, userfaultfd=282,
-        keyctl=219, add_key=217, request_key=218, mount=40, umount2=39, pivot_root=41, chroot=51)),
+        keyctl=219, add_key=217, request_key=218, mount=40, umount2=39, pivot_root=41, chroot=51,
+        mq_open=180, mq_unlink=181, mq_timedsend=182, mq_timedreceive=183, mq_notify=184, mq_getsetattr=185,
+        msgget=186, msgctl=187, msgrcv=188, msgsnd=189, semget=190, semctl=191, semtimedop=192, semop=193,
+        shmget=194, shmctl=195, shmat=196, shmdt=197, setsid=157, setpgid=154)),
 }
+
+
+IPC_SYSCALLS = ("shmget", "shmat", "shmctl", "shmdt", "semget", "semop", "semctl", "semtimedop", "msgget",
+                "msgsnd", "msgrcv", "msgctl", "mq_open", "mq_unlink", "mq_timedsend", "mq_timedreceive",
+                "mq_notify", "mq_getsetattr")
 
 
 def seccomp_program(machine, pid):
@@ -295,7 +306,9 @@ def seccomp_program(machine, pid):
     Denied with EPERM: new processes (clone without CLONE_THREAD, fork, vfork;
     clone3 says ENOSYS so that threads fall back to clone), exec, sockets,
     signals to any process but this one, ptrace and cross-process memory,
-    namespaces and mounts, and a few kernel interfaces numpy never needs.
+    namespaces and mounts, SysV IPC (shared memory, semaphores, message queues) and POSIX message
+    queues (no channel to another grading), setsid/setpgid (the worker stays in the process group the
+    grader signals), and a few kernel interfaces numpy never needs.
     Other ABIs (i386 int 0x80, x32) are refused outright."""
     if machine not in _SYSCALLS:
         return None
@@ -307,7 +320,7 @@ def seccomp_program(machine, pid):
                         "process_vm_writev", "tkill", "rt_sigqueueinfo", "rt_tgsigqueueinfo", "pidfd_open",
                         "pidfd_send_signal", "pidfd_getfd", "unshare", "setns", "bpf", "perf_event_open",
                         "userfaultfd", "keyctl", "add_key", "request_key", "mount", "umount2", "pivot_root",
-                        "chroot", "io_uring_setup") if n in nr]
+                        "chroot", "io_uring_setup", *IPC_SYSCALLS, "setsid", "setpgid") if n in nr]
     prog, fixups = [], []
 
     def emit(code, k=0, jt=0, jf=0):
@@ -473,8 +486,10 @@ def serve(req_fd, reply_fd, cfg):
         op = header.get("op")
         reply_arrays = []
         try:
-            if op == "ping":
+            if op == "ping":  # with echo: the traffic of a call (inputs back, plus outputs of the given shapes)
                 reply = {"ok": True, "echo": len(arrays)}
+                if header.get("echo"):
+                    reply_arrays = list(arrays) + [np.zeros(tuple(s)) for s in header.get("extra_shapes", [])]
             elif op == "import":
                 name = header["module"]
                 modules[name] = importlib.import_module(name)
@@ -557,15 +572,22 @@ def fingerprint():
 def main():
     cfg = json.loads(os.environ.pop("CONVGRADE_WORKER_CONFIG", "{}"))
     req_fd, reply_fd = int(cfg["req_fd"]), int(cfg["reply_fd"])
-    state = {"network": "shared", "filesystem": "permissions only", "seccomp": "off", "problems": []}
+    state = {"network": "shared", "filesystem": "permissions only", "seccomp": "off", "ipc": "shared",
+             "processes": "visible", "problems": []}
     apply_limits(cfg)
-    if os.getuid() == 0:
+    if cfg.get("wrapped"):
+        # bubblewrap made the namespaces and the allow-list root before this interpreter started
+        state.update(network="namespace", filesystem="allow-list root", ipc="namespace", processes="namespace")
+    elif os.getuid() == 0:
         net = CLONE_NEWNET if cfg.get("isolate_network", True) else 0
         mnt = CLONE_NEWNS if cfg.get("mount_isolation", True) else 0
-        if net | mnt and unshare(net | mnt) == "":
-            done = net | mnt
-        else:  # one may be refused where the other is not
-            done = sum(f for f in (net, mnt) if f and unshare(f) == "")
+        ipc = CLONE_NEWIPC if cfg.get("isolate_ipc", True) else 0
+        if net | mnt | ipc and unshare(net | mnt | ipc) == "":
+            done = net | mnt | ipc
+        else:  # one may be refused where another is not
+            done = sum(f for f in (net, mnt, ipc) if f and unshare(f) == "")
+        if done & CLONE_NEWIPC:
+            state["ipc"] = "namespace"
         if done & CLONE_NEWNET:
             state["network"] = "namespace"
         if done & CLONE_NEWNS:

@@ -16,40 +16,28 @@ from pathlib import Path
 
 import pytest
 
+from autograder.table import MODULES, load
+
 ROOT = Path(__file__).resolve().parent.parent
-MODULES = ["conv", "pooling", "dilated", "toeplitz", "transposed", "upsample", "fcn"]
 PNG = b"\x89PNG\r\n\x1a\n"
 
-TABLE = """\
-limits: {call_timeout: 4, import_timeout: 15}  # short hangs, generous worker start-up under load
-parts:
-  - id: conv_forward
-    number: "1.1"
-    title: conv2d_forward
-    module: conv
-    check: conv_forward
-    weight: 40
-    cases:
-      - {x: [2, 3, 5, 5], w: [4, 3, 3, 3], stride: 1, padding: 1, seed: 1}
-      - {x: [1, 2, 6, 6], w: [3, 2, 3, 3], stride: 2, padding: 0, seed: 2, hidden: true}
-  - id: conv_backward
-    number: "1.2"
-    title: conv2d_backward
-    module: conv
-    check: conv_backward
-    weight: 40
-    cases:
-      - {x: [2, 3, 5, 5], w: [4, 3, 3, 3], stride: 1, padding: 1, seed: 11}
-      - {x: [2, 2, 7, 7], w: [3, 2, 3, 3], stride: 2, padding: 1, seed: 12, hidden: true}
-  - id: receptive_field
-    number: "3.3"
-    title: receptive_field
-    module: dilated
-    check: receptive_field
-    weight: 20
-    cases:
-      - {kernel_sizes: [3, 3, 3], dilations: [1, 2, 4], seed: 0}
-"""
+WEIGHTS = {"conv_forward": 40, "conv_backward": 40, "receptive_field": 20}  # this test's own small table
+
+
+def small_table():
+    """Three parts of the real table, with one visible and at most one hidden case each, and short limits
+    (short hangs, generous worker start-up under load)."""
+    table = load().select(list(WEIGHTS))
+    for part in table.parts:
+        part.weight = WEIGHTS[part.id]
+        part.cases = part.visible_cases[:1] + [c for c in part.cases if c.get("hidden")][:1]
+    table.limits = {"call_timeout": 4, "import_timeout": 15}
+    return table.to_yaml()
+
+
+TABLE = small_table()
+TOTAL = sum(WEIGHTS.values())
+
 
 METADATA = """\
 submission_1001:
@@ -101,7 +89,7 @@ def export(tmp_path_factory):
     put_solutions(exp / "submission_1001")
     stubs = exp / "submission_1002"
     stubs.mkdir()
-    for m in MODULES + ["common"]:
+    for m in [*MODULES, "common"]:
         shutil.copyfile(ROOT / "assignment" / f"{m}.py", stubs / f"{m}.py")
     buggy = exp / "submission_1003"
     put_solutions(buggy)
@@ -170,16 +158,16 @@ def test_grades_csv(graded):
     assert bug["names"] == "Bea Buggy; Partner Two" and bug["sids"] == "1003; 1013"
     assert zipped["names"] == "Zed Zipped"  # a Ruby-tagged field does not break the metadata
     for r in (ref, zipped):
-        assert float(r["total"]) == 100 and r["status"] == "ok", r
+        assert float(r["total"]) == TOTAL and r["status"] == "ok", r
         assert (r["conv_forward"], r["conv_backward"], r["receptive_field"]) == ("40", "40", "20")
     assert float(stub["total"]) == 0 and stub["status"] == "ok"
-    assert 0 < float(bug["total"]) < 100 and bug["status"] == "ok"
+    assert 0 < float(bug["total"]) < TOTAL and bug["status"] == "ok"
     assert bug["conv_forward"] == "40" and float(bug["conv_backward"]) < 40 and bug["receptive_field"] == "20"
     assert float(bad["total"]) == 0 and bad["status"] == "ok"  # its crash and hang failed its own cases only
     unreadable = rows["1006"]
     assert unreadable["status"] == "error" and float(unreadable["total"]) == 0 and unreadable["names"] == ""
     assert "could not be read" in unreadable["message"]
-    assert all(r["max"] == "100" for r in rows.values())
+    assert all(float(r["max"]) == TOTAL for r in rows.values())
     for i in rows:
         data = json.loads((out / i / "results.json").read_text())
         assert data["score"] == float(rows[i]["total"]) and len(data["tests"]) == 3

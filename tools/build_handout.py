@@ -28,6 +28,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path[:0] = [p for p in (str(ROOT), str(ROOT / "tools")) if p not in sys.path]
 
+import docs  # noqa: E402
 import make_stubs  # noqa: E402
 
 from autograder.table import MODULES, load  # noqa: E402
@@ -67,25 +68,11 @@ def visible_cases_yaml(table):
     return CASES_HEADER + table.visible_only().to_yaml()
 
 
-def parts_table(table):
-    """The README's table of graded parts (points and case counts, no case details)."""
-    rows = ["| # | part | file | points | visible cases | hidden cases |",
-            "| --- | --- | --- | ---: | ---: | ---: |"]
-    for p in table.parts:
-        hidden = len(p.cases) - len(p.visible_cases)
-        rows.append(f"| {p.number} | {p.title} | {p.module}.py | {p.weight:g} | {len(p.visible_cases)} | {hidden} |")
-    rows.append(f"| | **total** | | **{table.total:g}** | | |")
-    return "\n".join(rows)
-
-
 def readme_with_table(text, table):
-    """Fill the block between <!-- parts-table --> and <!-- /parts-table -->."""
-    start, end = "<!-- parts-table -->", "<!-- /parts-table -->"
-    if start not in text or end not in text:
-        return text
-    head, rest = text.split(start, 1)
-    _, tail = rest.split(end, 1)
-    return f"{head}{start}\n{parts_table(table)}\n{end}{tail}"
+    """The student README with its generated blocks (parts table, upload list) filled for ``table``."""
+    for name, body in docs.blocks(table)[ASSIGNMENT / "README.md"].items():
+        text = docs.fill(text, name, body)
+    return text
 
 
 def contents():
@@ -155,12 +142,7 @@ def build(out=ROOT / "dist" / "handout.zip", check_stubs=True):
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--out", default=str(ROOT / "dist" / "handout.zip"))
-    parser.add_argument("--update-readme", action="store_true",
-                        help="also refresh the parts table in assignment/README.md (the zip always gets a fresh one)")
     args = parser.parse_args(argv)
-    if args.update_readme:
-        readme = ASSIGNMENT / "README.md"
-        readme.write_text(readme_with_table(readme.read_text(encoding="utf-8"), full_table()), encoding="utf-8")
     out = build(args.out)
     with zipfile.ZipFile(out) as zf:
         n = len(zf.namelist())

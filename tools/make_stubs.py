@@ -29,7 +29,7 @@ SOLUTIONS = ROOT / "solutions"
 ASSIGNMENT = ROOT / "assignment"
 PROVIDED = ["common"]
 
-BEGIN = re.compile(r"^(\s*)# BEGIN SOLUTION\s*$")
+BEGIN = re.compile(r"^(\s*)# BEGIN SOLUTION\s*$", re.M)
 END = re.compile(r"^\s*# END SOLUTION\s*$")
 HINT = re.compile(r"^\s*# HINT:\s?(.*)$")
 STUB = re.compile(r"^\s*# STUB:\s?(.*)$")
@@ -74,10 +74,29 @@ def stub_source(text, filename="<source>"):
     return "".join(out)
 
 
+def solution_modules():
+    """The solution files that hold solution markers: the ones students get as stubs."""
+    return sorted(p.stem for p in SOLUTIONS.glob("*.py")
+                  if p.stem not in PROVIDED and BEGIN.search(p.read_text(encoding="utf-8")))
+
+
+def unknown_modules():
+    """Solution modules with markers that the case table grades nowhere (a part entry is missing),
+    and graded modules without a solution file."""
+    found = solution_modules()
+    return [m for m in found if m not in MODULES], [m for m in MODULES if m not in found]
+
+
 def expected_files():
     """{filename: text} of everything make_stubs writes into assignment/."""
+    ungraded, unsolved = unknown_modules()
+    if ungraded or unsolved:
+        raise SystemExit("make_stubs: " + "; ".join(
+            ([f"solutions/{m}.py has solution markers but no part of autograder/cases.yaml grades it "
+              "(add its part entry)" for m in ungraded]) +
+            ([f"the case table grades {m}.py but solutions/{m}.py has no solution markers" for m in unsolved])))
     files = {}
-    for name in MODULES:
+    for name in solution_modules():
         path = SOLUTIONS / f"{name}.py"
         files[path.name] = stub_source(path.read_text(encoding="utf-8"), str(path))
     for name in PROVIDED:

@@ -46,7 +46,8 @@ def grade_one(kind, name):
             m = mutants.load(mutants.HERE / f"{name}.py")
             _, lost = mutants.grade_lost(mutants.build(m, Path(tmp) / "submission"), allowed=m.expected)
         else:
-            _, lost = mutants.grade_lost(mutants.styles()[name], allowed=SPEED_PARTS if name == "loops" else ())
+            folder = mutants.build_style(mutants.styles()[name], Path(tmp) / "submission")
+            _, lost = mutants.grade_lost(folder, allowed=SPEED_PARTS if name == "loops" else ())
     return kind, name, lost, time.perf_counter() - start
 
 

@@ -399,10 +399,9 @@ try:
     found.append("tcp")
 except OSError:
     pass
-try:
+try:  # a datagram sent into a namespace's own loopback goes nowhere: the test's UDP socket tells
     u = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
     u.sendto(b"leak", ("127.0.0.1", @UDP_PORT@))
-    found.append("udp")
 except OSError:
     pass
 try:

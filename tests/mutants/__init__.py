@@ -97,7 +97,7 @@ def catalogue():
 
 
 def reference_copy(folder):
-    """A copy of the seven graded reference files in ``folder`` (created)."""
+    """A copy of the graded reference files in ``folder`` (created)."""
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
     for m in GRADED:
@@ -119,8 +119,18 @@ def build(mutant, folder):
 
 
 def styles():
-    """The alternative correct submissions: {name: folder}."""
-    return {p.name: p for p in sorted(STYLES.iterdir()) if p.is_dir() and (p / "conv.py").exists()}
+    """The alternative correct submissions: {name: folder of the modules that style writes its own way}."""
+    return {p.name: p for p in sorted(STYLES.iterdir()) if p.is_dir() and any(p.glob("*.py"))}
+
+
+def build_style(style, folder):
+    """The submission of a style (a name or its folder): the reference, with the style's own files over it.
+    A module the style does not write is the reference's, so a new graded module needs no new style file."""
+    src = Path(style) if not isinstance(style, str) or "/" in style else STYLES / style
+    folder = reference_copy(folder)
+    for f in sorted(src.glob("*.py")):
+        shutil.copyfile(f, folder / f.name)
+    return folder
 
 
 # Parts graded on wall-clock speed. On an overloaded machine (more busy processes than

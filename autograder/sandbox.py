@@ -824,7 +824,7 @@ def secret_files():
 def private_paths(submission_files=(), extra=()):
     """Directories the worker covers with an empty tmpfs in its mount namespace."""
     out = {grader_root(), Path(os.getcwd()).resolve()}
-    out |= {p if p.is_dir() else p.parent for p in secret_files()}  # the package among them
+    out |= {p if os.path.isdir(p) else p.parent for p in secret_files()}  # the package among them
     if os.environ.get("AUTOGRADER_ROOT"):
         out.add(Path(os.environ["AUTOGRADER_ROOT"]))
     out |= {Path(p).resolve().parent for p in submission_files}

@@ -222,13 +222,29 @@ def test_worker_reports_full_isolation_as_root():
         isolation.release(user)
 
 
-def test_not_root_grades_and_says_isolation_is_reduced(monkeypatch):
+def test_not_root_without_user_namespaces_refuses_unless_trusted(monkeypatch, tmp_path):
+    """Not root and no bubblewrap: untrusted code is refused (the placeholder stays); --trusted grades
+    it and says the isolation is reduced. (A real non-root grader: tests/test_hostile_infra.py.)"""
     monkeypatch.setattr(isolation.os, "geteuid", lambda: 4242)
-    outcome = run.grade(ROOT / "solutions", parts=["receptive_field"], limits=short_limits())
+    results = tmp_path / "results.json"
+    with pytest.raises(isolation.SandboxUnavailable, match="--trusted"):
+        run.grade(ROOT / "solutions", results_path=results, parts=["receptive_field"],
+                  limits=short_limits(wrapper="none"))
+    assert json.loads(results.read_text())["score"] == 0
+    outcome = run.grade(ROOT / "solutions", parts=["receptive_field"], limits=short_limits(wrapper="none"),
+                        trusted=True)
     assert outcome.data["score"] == pytest.approx(2)
     assert outcome.sandbox_user is None
     assert any(n.startswith("isolation reduced: the grader is not running as root") for n in outcome.notes)
     assert "isolation reduced" in outcome.data["output"]
+
+
+@pytest.mark.skipif(not sandbox.bwrap_works(sandbox.worker_python()), reason="bubblewrap does not work here")
+def test_not_root_with_user_namespaces_grades_without_reduced_isolation(monkeypatch):
+    monkeypatch.setattr(isolation.os, "geteuid", lambda: 4242)
+    outcome = run.grade(ROOT / "solutions", parts=["receptive_field"], limits=short_limits())
+    assert outcome.data["score"] == pytest.approx(2)
+    assert not [n for n in outcome.notes if n.startswith("isolation reduced")], outcome.notes
 
 
 @ROOT_ONLY

@@ -22,6 +22,7 @@ solution marker, a hidden case, or a path under solutions/.
 import argparse
 import io
 import sys
+import os
 import zipfile
 from pathlib import Path
 
@@ -125,7 +126,8 @@ def build(out=ROOT / "dist" / "handout.zip", check_stubs=True):
     files = contents()
     audit(files)
     out = Path(out)
-    out.parent.mkdir(parents=True, exist_ok=True)
+    out.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+    os.chmod(out.parent, 0o700)  # dist/ (which also holds the autograder zip) for its owner only
     buf = io.BytesIO()
     with zipfile.ZipFile(buf, "w", compression=zipfile.ZIP_DEFLATED) as zf:
         for name in sorted(files):
@@ -134,7 +136,10 @@ def build(out=ROOT / "dist" / "handout.zip", check_stubs=True):
             info.compress_type = zipfile.ZIP_DEFLATED
             zf.writestr(info, files[name])
     tmp = out.with_name(out.name + ".tmp")
-    tmp.write_bytes(buf.getvalue())
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    os.fchmod(fd, 0o600)
+    with os.fdopen(fd, "wb") as f:
+        f.write(buf.getvalue())
     tmp.replace(out)
     return out
 

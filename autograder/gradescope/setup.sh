@@ -12,8 +12,9 @@ SANDBOX_USER=${CONVGRADE_SANDBOX_USER:-convgrade-sandbox}
 
 export DEBIAN_FRONTEND=noninteractive
 apt-get update
-# procps: pkill in run_autograder; passwd: useradd
-apt-get install -y --no-install-recommends python3 python3-venv python3-pip procps passwd
+# procps: pkill in run_autograder; passwd: useradd; util-linux: ipcrm; bubblewrap: the worker's
+# allow-list root (where the container refuses its namespaces, the grader falls back and says so)
+apt-get install -y --no-install-recommends python3 python3-venv python3-pip procps passwd util-linux bubblewrap
 
 umask 022
 python3 -m venv "$ROOT/grader-venv"

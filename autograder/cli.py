@@ -4,6 +4,8 @@
     python -m autograder gradescope          # what run_autograder calls
     python -m autograder list                # parts, weights, case counts
     python -m autograder grade-all SOURCE --out DIR [--jobs N] [--force]   # a whole Gradescope export
+    python -m autograder environment [--check]  # Python, numpy, torch of grader and worker vs the pins
+    python -m autograder cleanup              # as root: remove the sandbox users and slot locks
 """
 
 import argparse
@@ -70,12 +72,45 @@ def cmd_grade(args):
                                   "isolation": outcome.isolation_notes})
     console = Console(width=args.width) if args.width else Console()
     print_table(outcome, console, verbose="all" if args.verbose else True, table=selected)
+    if args.verbose:
+        print_environment(outcome.data.get("extra_data", {}).get("environment"), console)
     if args.verbose and outcome.seed is not None:
         console.print(f"hidden cases drawn from seed {outcome.seed} (`--seed {outcome.seed}` grades the same inputs)",
                       highlight=False, soft_wrap=True)
     if args.results:
         console.print(f"results written to {args.results}", highlight=False)
     return 0
+
+
+def print_environment(record, console):
+    """The environment record of a grading (environment.fingerprint): staff output only."""
+    from .environment import describe
+
+    if not record:
+        return
+    console.rule("environment")
+    for line in describe(record):
+        console.print(line, markup=False, highlight=False, soft_wrap=True)
+
+
+def cmd_environment(args):
+    """Python, numpy and torch of the grader and the worker, against the pinned versions."""
+    from .environment import fingerprint, pin_problems
+    from .sandbox import worker_python
+
+    record = fingerprint(None, worker_python())
+    print_environment(record, Console())
+    if args.check and pin_problems(record):
+        print("environment check FAILED: numpy or torch is not the pinned version (see 'differs' above)",
+              file=sys.stderr)
+        return 1
+    return 0
+
+
+def cmd_cleanup(args):
+    from .cleanup import main as cleanup_main
+
+    return cleanup_main()
 
 
 def cmd_gradescope(args):
@@ -86,7 +121,9 @@ def cmd_gradescope(args):
     results = root / "results" / "results.json"
     table = load()
     outcome = grade(root / "submission", results_path=results, table=table)
-    print_table(outcome, Console(width=120), verbose=False, table=table)
+    console = Console(width=120)
+    print_table(outcome, console, verbose=False, table=table)
+    print_environment(outcome.data.get("extra_data", {}).get("environment"), console)  # staff-only log
     return 0
 
 
@@ -147,5 +184,10 @@ def main(argv=None):
     ga.add_argument("--trusted", action="store_true",
                     help="the submissions are trusted: grade them even where they cannot be isolated")
     ga.set_defaults(func=cmd_grade_all)
+    en = sub.add_parser("environment", help="Python, numpy and torch of the grader and the worker vs the pins")
+    en.add_argument("--check", action="store_true", help="exit 1 unless numpy and torch are the pinned versions")
+    en.set_defaults(func=cmd_environment)
+    cl = sub.add_parser("cleanup", help="as root: remove the sandbox users and slot locks grading created")
+    cl.set_defaults(func=cmd_cleanup)
     args = parser.parse_args(argv)
     return args.func(args)

@@ -136,6 +136,7 @@ class Grader:
         self.private = []  # more paths to hide from student code (e.g. the results folder)
         self.sandbox = self._sandbox()
         self.isolation_notes = []
+        self.environment = {}  # the worker's Python and numpy, from the hello of a worker that ran
 
     def _sandbox(self):
         # Every round trip with the worker ends by the grading's deadline (Sandbox.deadline).
@@ -166,6 +167,8 @@ class Grader:
         return case_for(self.seed, part, index, case)
 
     def _retire(self, sandbox):
+        if sandbox.environment:  # what its worker reported (environment.py): kept for results.json
+            self.environment = dict(sandbox.environment)
         for n in sandbox.isolation_notes:
             if n not in self.isolation_notes:
                 self.isolation_notes.append(n)

@@ -72,12 +72,24 @@ def placeholder(message):
             "execution_time": 0.0, "tests": []}
 
 
+def add_extra_data(data, key, value):
+    """Put ``value`` under results.json's ``extra_data`` (Gradescope stores it with the submission
+    and shows it to staff only; JSONTestRunner leaves unknown top-level keys alone)."""
+    extra = data.setdefault("extra_data", {})
+    if not isinstance(extra, dict):
+        raise ValueError("extra_data must be an object")
+    extra[key] = value
+    return data
+
+
 def validate(data, table=None):
     """Raise ValueError unless ``data`` is a well-formed results.json for this table."""
     if not isinstance(data, dict) or not isinstance(data.get("tests"), list):
         raise ValueError("results must be an object with a tests list")
     if not isinstance(data.get("score"), (int, float)):
         raise ValueError("score must be a number")
+    if not isinstance(data.get("extra_data", {}), dict):
+        raise ValueError("extra_data must be an object")
     for t in data["tests"]:
         for key in ("name", "score", "max_score", "status"):
             if key not in t:

@@ -134,6 +134,7 @@ class Sandbox:
         self.failed_imports = {}
         self.isolation = {}  # what the worker reported about its isolation at start
         self.isolation_notes = []  # what is weaker than intended, for the output
+        self.environment = {}  # the worker's Python and numpy, from its hello (environment.py)
         self.generation = 0  # counts worker starts: a Cache handle is only valid in its own worker
         self._origin_bytes = {}  # cache handle -> bytes of the forward's inputs (echoed with the backward)
         self._own_workdir = self.workdir is None
@@ -218,6 +219,8 @@ class Sandbox:
         self.isolation = {k: hello.result.get(k) for k in ("uid", "network", "filesystem", "seccomp", "ipc",
                                                            "processes")}
         self._isolation_notes(hello.result)
+        self.environment = {k: str(hello.result[k])[:64] for k in ("python", "implementation", "numpy", "machine")
+                            if isinstance(hello.result.get(k), str)}
 
     @property
     def wrapped(self):

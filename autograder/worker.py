@@ -150,6 +150,13 @@ def serve(req_fd, reply_fd, cfg):
         send(reply_fd, data)
 
 
+def fingerprint():
+    """What this worker runs student code with, for the grader's environment record
+    (autograder/environment.py): sent in the hello, before any student code is imported."""
+    return {"python": ".".join(map(str, sys.version_info[:3])), "implementation": sys.implementation.name,
+            "numpy": np.__version__, "machine": os.uname().machine}
+
+
 def main():
     cfg = json.loads(os.environ.pop("CONVGRADE_WORKER_CONFIG", "{}"))
     req_fd, reply_fd = int(cfg["req_fd"]), int(cfg["reply_fd"])
@@ -194,7 +201,7 @@ def main():
     here = os.getcwd()
     sys.path[:] = [p for p in sys.path if p and os.path.abspath(p) != here] + [here]
     sys.dont_write_bytecode = True
-    send(reply_fd, pack({"ok": True, "ready": True, "uid": os.getuid(), **state}))
+    send(reply_fd, pack({"ok": True, "ready": True, "uid": os.getuid(), **state, **fingerprint()}))
     serve(req_fd, reply_fd, cfg)
     # the grader closed the channel: leave at once, without atexit hooks, finalizers or thread joins
     os._exit(0)

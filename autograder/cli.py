@@ -12,39 +12,44 @@ import sys
 from pathlib import Path
 
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table as RichTable
 
 from .table import load
 
 
-def print_table(outcome, console, verbose=False, table=None):
+def print_table(outcome, console, verbose=False, table=None, reveal=False):
+    """The score table, one short line per part, then (``verbose``: the failing parts; "all": every part)
+    the full feedback of each part as plain text, neither wrapped nor cut."""
     data = outcome.data
     rt = RichTable(title="convgrade", show_lines=False)
-    rt.add_column("#", justify="right")
-    rt.add_column("part")
-    rt.add_column("score", justify="right")
-    rt.add_column("", justify="center")
-    rt.add_column("first problem", overflow="fold")
+    rt.add_column("#", justify="right", no_wrap=True)
+    rt.add_column("part", no_wrap=True)
+    rt.add_column("score", justify="right", no_wrap=True)
+    rt.add_column("", justify="center", no_wrap=True)
+    rt.add_column("first problem (details below)", no_wrap=True, overflow="ellipsis")
+    by_number = {p.number: p.id for p in (table.parts if table else [])}
     for test in data["tests"]:
-        pid = next((p.id for p in (table.parts if table else []) if p.number == test.get("number")), None)
-        result = outcome.parts.get(pid)
+        result = outcome.parts.get(by_number.get(test.get("number")))
         ok = test["status"] == "passed"
         first = result.first_problem() if result is not None else (test.get("output", "").splitlines() or [""])[0]
         name = test["name"].split(" ", 1)[-1]
         rt.add_row(test.get("number", ""), name, f"{test['score']:g}/{test['max_score']:g}",
-                   "[green]pass[/green]" if ok else "[red]FAIL[/red]", first)
+                   "[green]pass[/green]" if ok else "[red]FAIL[/red]", escape(first))
     total = data["score"]
     max_total = sum(t["max_score"] for t in data["tests"])
     rt.add_section()
     rt.add_row("", "total", f"[bold]{total:.1f}/{max_total:g}[/bold]", "", "")
     console.print(rt)
     for note in outcome.notes:
-        console.print(f"[yellow]note:[/yellow] {note}", markup=True, highlight=False)
+        console.print(f"[yellow]note:[/yellow] {escape(note)}", markup=True, highlight=False)
     if verbose:
         for test in data["tests"]:
             if verbose == "all" or test["status"] != "passed":
-                console.rule(test["name"])
-                console.print(test.get("output", ""), markup=False, highlight=False)
+                console.rule(escape(test["name"]))
+                result = outcome.parts.get(by_number.get(test.get("number")))
+                text = result.feedback(reveal=reveal, fmt="text") if result is not None else test.get("output", "")
+                console.print(text, markup=False, highlight=False, soft_wrap=True)
 
 
 def cmd_grade(args):
@@ -59,7 +64,7 @@ def cmd_grade(args):
     outcome = grade(args.path, results_path=args.results, table=table, parts=args.parts,
                     reveal=args.reveal_hidden)
     console = Console(width=args.width) if args.width else Console()
-    print_table(outcome, console, verbose="all" if args.verbose else True, table=selected)
+    print_table(outcome, console, verbose="all" if args.verbose else True, table=selected, reveal=args.reveal_hidden)
     if args.results:
         console.print(f"results written to {args.results}", highlight=False)
     return 0

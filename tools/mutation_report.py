@@ -91,7 +91,7 @@ def main(argv=None):
     matrix.add_column("module", no_wrap=True)
     for p in parts:
         matrix.add_column(p.number, justify="right")
-    matrix.add_column("verdict")
+    matrix.add_column("verdict", no_wrap=True)
 
     killed = styled_ok = 0
     problems = []
@@ -132,7 +132,7 @@ def main(argv=None):
             matrix.add_row(f"style: {name}", "all", *cells, verdict)
 
     console.print(matrix)
-    told = Table(title="mistakes named to the student (visible feedback; * = the mutant's NAMED)",
+    told = Table(title="mistakes named to the student (the feedback students see; * = the mutant's NAMED)",
                  title_justify="left")
     told.add_column("mutant", no_wrap=True)
     told.add_column("mistakes named, by part")

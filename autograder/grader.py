@@ -98,7 +98,7 @@ def describe_case(part, case):
         parts.append("stride not given (the default)")
     parts.append({"ties": "integer inputs with ties", "constant": "all inputs equal"}.get(case.get("kind"), ""))
     g = geometry_of_case(part, case)
-    if g is not None and (g.kind in ("pool", "unpool") or part.oracle == "col2im") and g.overlaps:
+    if g is not None and g.kind in ("pool", "unpool", "fold") and g.overlaps:
         parts.append("overlapping windows")
     return ", ".join(p for p in parts if p)
 

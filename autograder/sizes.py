@@ -10,7 +10,7 @@ from dataclasses import dataclass
 
 from .inputs import pair
 
-KINDS = ("conv", "pool", "tconv", "scale", "unpool", "dilate")
+KINDS = ("conv", "pool", "tconv", "scale", "unpool", "dilate", "fold")
 
 
 @dataclass
@@ -53,7 +53,7 @@ def geometry(run):
     x = inputs.get("x")
     if "input_size" in opts:  # conv2d_toeplitz: (C, H, W)
         size = tuple(int(v) for v in opts["input_size"][1:])
-    elif "output_size" in opts and kind == "conv":  # col2im: the image the patches come from
+    elif "output_size" in opts and kind == "fold":  # col2im: the image the patches come from
         size = pair(opts["output_size"])
     elif x is not None and getattr(x, "ndim", 0) == 4:
         size = tuple(x.shape[2:])
@@ -89,6 +89,8 @@ def expected_size(g):
         return tuple((g.size[a] - 1) * g.stride[a] - 2 * g.padding[a] + g.kernel[a] for a in range(2))
     if g.kind == "dilate":
         return tuple(g.dilation[a] * (g.kernel[a] - 1) + 1 for a in range(2))
+    if g.kind == "fold":
+        return g.size
     return None
 
 
@@ -101,6 +103,10 @@ def formula_lines(run):
     if g is None or (g.size is None and g.kind != "dilate"):
         return []
     lines = []
+    if g.kind == "fold":
+        blocks = [g.conv_out(a) for a in range(2)]
+        return [f"output size: output_size = {g.size}; the columns hold L = {blocks[0]}*{blocks[1]} = "
+                f"{blocks[0] * blocks[1]} blocks, (n + 2*p - d*(k-1) - 1) // s + 1 along each axis"]
     for a, (n, k, s, p, d) in enumerate(AXES):
         if g.kind in ("conv", "pool"):
             out = g.conv_out(a)
@@ -141,7 +147,7 @@ def overlapping(g):
 def geometry_of_case(part, case):
     """The kernel/stride/dilation of a case from the table alone (no inputs drawn): enough to say whether
     its windows overlap. None for a part without a ``size`` kind or a kernel."""
-    if getattr(part, "size", "") not in ("conv", "pool", "unpool"):
+    if getattr(part, "size", "") not in ("conv", "pool", "unpool", "fold"):
         return None
     w = next((case[s["shape"]] for n, s in part.inputs.items() if n == "w" and s and "shape" in s
               and s["shape"] in case), None)

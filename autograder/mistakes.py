@@ -356,6 +356,28 @@ def _crop_fixed(run, value, got):
     return extra[0] == extra[1] and extra[0] % 2 == 0 and extra[0] < 0
 
 
+def interior(g, out_size):
+    """(rows, cols) of the input pixels that every kernel tap reads in some window: (k-1)*d - p .. (n_out-1)*s - p."""
+    return tuple(np.arange(g.size[a])[(np.arange(g.size[a]) >= g.dilation[a] * (g.kernel[a] - 1) - g.padding[a])
+                                      & (np.arange(g.size[a]) <= (out_size[a] - 1) * g.stride[a] - g.padding[a])]
+                 for a in range(2))
+
+
+@mistake("dx_border_zero", ["dx"], "the border of dx left at zero",
+         "dx is right inside and ZERO on the border, where some taps of the kernel have no window: a border "
+         "pixel still gets the gradient of every window that reads it (scatter each window's share into a "
+         "zero-padded dx and crop it, or check the bounds tap by tap)")
+def _dx_border_zero(run, value, got):
+    e, g = run.expected[value], geometry(run)
+    if not (arr(got) and got.shape == e.shape):
+        return False
+    rows, cols = interior(g, run.dout.shape[2:])
+    inside = np.zeros(e.shape[2:], dtype=bool)
+    inside[np.ix_(rows, cols)] = True
+    bad = ~np.isclose(got, e, rtol=1e-6, atol=1e-7)
+    return bool(inside.any() and bad.any() and not bad[..., inside].any() and (got[bad] == 0).all())
+
+
 def conv_dx(run, stride, dilation):
     """conv2d's dx folded back with ``stride`` and ``dilation`` (col2im of w^T dout), cropped by the padding."""
     o, g = oracle(), geometry(run)

@@ -204,12 +204,19 @@ def render(result, reveal=False, fmt="text"):
     return ("\n\n" if md else "\n").join(out)
 
 
+HIDDEN_KIND = {"error": " (the code raised an exception)", "timeout": " (a call timed out)",
+               "crash": " (the worker process died)", "import": " (the module could not be imported)",
+               "missing": " (the file could not be used)", "skipped": " (not run)"}
+
+
 def render_case(part, c, reveal, md, budget):
     status = status_of(c)
     full = reveal or not c.hidden
     if c.hidden and not full and not shows_config(part):
         head = f"case {c.index} (hidden): {status}"
         return [md_escape(head) if md else head]
+    if not full and not c.passed:
+        status += HIDDEN_KIND.get(c.kind, "")  # what kind of failure, never its text
     tag = " (hidden)" if c.hidden else ""
     head = f"case {c.index}{tag}: {c.label}: "
     if md:

@@ -20,17 +20,25 @@ from .table import load
 from .text import clean, markup
 
 
-def print_table(outcome, console, verbose=False, table=None):
+def print_table(outcome, console, verbose=False, table=None, reveal=False):
+    """The score table, one short line per part, then (``verbose``: the failing parts; "all": every part)
+    the full feedback of each part as plain text, neither wrapped nor cut."""
     data = outcome.data
     rt = RichTable(title="convgrade", show_lines=False)
-    rt.add_column("#", justify="right")
-    rt.add_column("part")
-    rt.add_column("score", justify="right")
-    rt.add_column("", justify="center")
-    rt.add_column("first problem", overflow="fold")
+    # Number, score and status always show in full; the part's title and the first problem give way
+    # (ellipsis) on a narrow terminal, and the full feedback follows the table anyway.
+    # (rich shrinks every no_wrap column alike once a row is too wide: the two long ones get a max_width
+    # that leaves room for the others.)
+    room = max(24, console.width - 3 - 9 - 4 - 16)  # 16: borders and padding of five columns
+    rt.add_column("#", justify="right", no_wrap=True, min_width=3)
+    rt.add_column("part", no_wrap=True, overflow="ellipsis", max_width=max(12, room * 2 // 5))
+    rt.add_column("score", justify="right", no_wrap=True, min_width=9)
+    rt.add_column("", justify="center", no_wrap=True, min_width=4)
+    rt.add_column("first problem (details below)", no_wrap=True, overflow="ellipsis",
+                  max_width=max(12, room - max(12, room * 2 // 5)))
+    by_number = {p.number: p.id for p in (table.parts if table else [])}
     for test in data["tests"]:
-        pid = next((p.id for p in (table.parts if table else []) if p.number == test.get("number")), None)
-        result = outcome.parts.get(pid)
+        result = outcome.parts.get(by_number.get(test.get("number")))
         ok = test["status"] == "passed"
         first = result.first_problem() if result is not None else (test.get("output", "").splitlines() or [""])[0]
         name = test["name"].split(" ", 1)[-1]
@@ -47,7 +55,9 @@ def print_table(outcome, console, verbose=False, table=None):
         for test in data["tests"]:
             if verbose == "all" or test["status"] != "passed":
                 console.rule(markup(test["name"]))
-                console.print(clean(test.get("output", ""), 100_000), markup=False, highlight=False)
+                result = outcome.parts.get(by_number.get(test.get("number")))
+                text = result.feedback(reveal=reveal, fmt="text") if result is not None else test.get("output", "")
+                console.print(clean(text, 1_000_000), markup=False, highlight=False, soft_wrap=True)
 
 
 def cmd_grade(args):
@@ -71,7 +81,7 @@ def cmd_grade(args):
         write_atomic(args.notes, {"status": outcome.status, "notes": outcome.notes,
                                   "isolation": outcome.isolation_notes})
     console = Console(width=args.width) if args.width else Console()
-    print_table(outcome, console, verbose="all" if args.verbose else True, table=selected)
+    print_table(outcome, console, verbose="all" if args.verbose else True, table=selected, reveal=args.reveal_hidden)
     if args.verbose:
         print_environment(outcome.data.get("extra_data", {}).get("environment"), console)
     if args.verbose and outcome.seed is not None:

@@ -7,6 +7,10 @@ runner are avoided by construction: no subTest (failures would vanish), no
 skip (the test would vanish), nothing in setUpClass (the file would end up
 empty). Each test method runs its part through the grader, which never raises
 for student behaviour, so every part appears exactly once.
+
+Each test's output is Markdown (``output_format: md``, set in the runner's
+post-processor: gradescope-utils has no option for it), with a comparison table
+per failing case; so is the top-level summary, which lists the mistakes named.
 """
 
 import io
@@ -28,7 +32,7 @@ def make_test(part, run_part, collected, reveal=False):
         result = run_part(part)
         collected[part.id] = result
         set_score(result.score)
-        print(result.feedback(reveal=reveal))
+        print(result.feedback(reveal=reveal, fmt="md"))
 
     test.__doc__ = f"{part.number} {part.title}"
     test = partial_credit(part.weight)(test)
@@ -56,6 +60,9 @@ def run(table, run_part, summary=lambda data, collected: "", reveal=False):
         data["execution_time"] = round(time.perf_counter() - start, 2)
         data["score"] = round(sum(t.get("score", 0.0) for t in data["tests"]), 4)
         data["output"] = summary(data, collected)
+        data["output_format"] = "md"
+        for t in data["tests"]:
+            t["output_format"] = "md"
 
     stream = io.StringIO()
     JSONTestRunner(stream=stream, visibility="visible", stdout_visibility="hidden", post_processor=post).run(

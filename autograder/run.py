@@ -17,7 +17,7 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from . import isolation
+from . import feedback, isolation
 from .grader import Grader, PartResult
 from .locate import SubmissionError, locate
 from .environment import fingerprint
@@ -166,4 +166,4 @@ def summary(data, collected, notes, table):
     lines += [f"Note: {n}" for n in notes if n]
     if os.environ.get("CONVGRADE_EXTRA_OUTPUT"):
         lines.append(os.environ["CONVGRADE_EXTRA_OUTPUT"])
-    return "\n".join(lines)
+    return feedback.overview(lines, [r for r in collected.values() if isinstance(r, PartResult)])

@@ -23,8 +23,7 @@ from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 GRADER = HERE / "_grader"
-NEEDED = {"numpy": "numpy", "torch": "torch", "yaml": "PyYAML", "rich": "rich",
-          "gradescope_utils": "gradescope-utils"}
+NEEDED = {"yaml": "PyYAML", "rich": "rich", "gradescope_utils": "gradescope-utils"}  # numpy, torch: below
 
 
 def say(*lines):
@@ -41,10 +40,19 @@ def environment_problem():
         return f"check.py needs Python 3.10 or newer (this is {sys.version.split()[0]})."
     if not (GRADER / "autograder" / "cases.yaml").is_file():
         return f"the grader is missing ({GRADER}): unpack the whole handout zip again."
+    fatal = [a.text for a in grader_environment().local_advice() if a.fatal]  # numpy or torch missing
     missing = [pkg for mod, pkg in NEEDED.items() if importlib.util.find_spec(mod) is None]
     if missing:
-        return ("missing Python packages: " + ", ".join(missing) + ".\nInstall them into the Python you run "
-                "check.py with:  python -m pip install -r requirements.txt   (see README.md)")
+        fatal.append("missing Python packages: " + ", ".join(missing) + ". Install them into the Python you run "
+                     "check.py with:  python -m pip install -r requirements.txt   (see README.md)")
+    if fatal:
+        return "\n".join(fatal)
+    try:  # the grader needs it later anyway: fail here, with what to do, not in the middle of grading
+        import torch  # noqa: F401
+    except Exception as exc:  # noqa: BLE001 - a broken install raises anything
+        env = grader_environment()
+        return (f"torch is installed but cannot be imported ({type(exc).__name__}: {str(exc)[:200]}). "
+                f"Reinstall the CPU-only build:  python -m pip uninstall -y torch && {env.torch_install_command()}")
     # The worker runs your code with `python -I`, which ignores per-user site-packages.
     probe = subprocess.run([sys.executable, "-I", "-c", "import numpy"], capture_output=True, timeout=120)
     if probe.returncode != 0:
@@ -52,6 +60,29 @@ def environment_problem():
                 "Use a virtual environment:  python -m venv .venv && . .venv/bin/activate && "
                 "pip install -r requirements.txt")
     return None
+
+
+def grader_environment():
+    """_grader/autograder/environment.py (standard library only): the versions Gradescope uses."""
+    spec = importlib.util.spec_from_file_location("_convgrade_environment", GRADER / "autograder" / "environment.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def environment_warnings(modules):
+    """What differs from Gradescope's Python, numpy and torch, and syntax newer than its Python."""
+    env = grader_environment()
+    out = [a.text for a in env.local_advice() if not a.fatal]
+    for m in modules:
+        file = HERE / f"{m}.py"
+        try:
+            where = env.newer_syntax(file.read_text(encoding="utf-8"), file.name)
+        except (OSError, UnicodeDecodeError):
+            continue
+        if where:
+            out.append(f"{file.name} {where}: Gradescope runs Python {env.PYTHON}, where this is a syntax error.")
+    return out
 
 
 def part_ids(table, wanted):
@@ -103,6 +134,7 @@ def main(argv=None):
         os.environ.pop(var, None)
     from rich.console import Console
 
+    from autograder.locate import UPLOAD_ADVICE
     from autograder.table import MODULES, load
 
     console = Console()
@@ -120,6 +152,9 @@ def main(argv=None):
         say(f"check.py: unknown part(s): {exc.args[0]}. Known: {', '.join(p.id for p in table.parts)}")
         return 2
 
+    warnings = environment_warnings(MODULES)
+    for w in warnings:
+        say(f"warning: {w}")
     # Grade exactly what you upload: a private copy of the graded files.
     workdir = Path(tempfile.mkdtemp(prefix="convgrade-check-"))
     try:
@@ -143,8 +178,11 @@ def main(argv=None):
     console.print(f"\n[bold]{got:g} / {total:g}[/bold] points on the visible cases. Gradescope also runs "
                   "hidden cases (it shows only pass/fail for those), so your score there can be lower.",
                   highlight=False)
-    console.print("Upload to Gradescope: " + " ".join(f"{m}.py" for m in MODULES)
-                  + " (the files themselves, not a folder, not common.py).", highlight=False)
+    if warnings:
+        console.print("warning: this is not the environment Gradescope grades with (see the warning"
+                      + ("s" if len(warnings) > 1 else "") + " at the top: what to install)", highlight=False)
+    console.print("Upload to Gradescope: " + " ".join(f"{m}.py" for m in MODULES) + ". " + UPLOAD_ADVICE,
+                  highlight=False)
     return 0
 
 

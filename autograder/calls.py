@@ -3,12 +3,13 @@
 The grader passes the leading arrays positionally and every option by keyword (ASSIGNMENT.md). The
 worker echoes every input array after the call, so a change made in place is caught; a backward also
 echoes the arrays its forward received (through the cache handle), so a backward that writes into the
-forward's x is caught too.
+forward's x is caught too. What the call printed is kept (``output``) for the feedback of visible cases.
 """
 
 import numpy as np
 
-from .compare import RTOL_OUT, compare_array, decode, type_name
+from .codec import decode
+from .compare import RTOL_OUT, compare_array, type_name
 
 
 class Failed(Exception):
@@ -40,6 +41,7 @@ class Call:
         reply = sb.call(self.module, self.func, [v for _, v in named_args], kwargs, keep=keep,
                         expect_len=len(returns) if tupled else None)
         self.value = decode(reply.result["result"], reply.arrays)
+        self.output = reply.output  # what the call printed (shown for visible cases only)
         self.cache = reply.cache
         self.echo = [decode(d, reply.arrays) for d in reply.result.get("echo", [])]
         self.origin_echo = {int(h): [decode(d, reply.arrays) for d in ds]

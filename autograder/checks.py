@@ -1,7 +1,8 @@
 """The checkers of the parts that are not layers: a list of ints, and a speed measurement.
 
 Every other part is checked by layer.check_layer from its table entry alone. These take the part
-entry too, and call the function it names (``forward:``), never a literal module.
+entry too, and call the function it names (``forward:``), never a literal module. A checker returns
+its problems as a list of lines (or a feedback.Report); none: the case passed.
 """
 
 import time
@@ -9,7 +10,8 @@ import time
 import numpy as np
 
 from .calls import Call, Failed, expect
-from .compare import decode, type_name
+from .codec import decode
+from .compare import type_name
 from .cpu import best_time, cpu_spent, worker_cpu
 from .layer import CaseRun, check_layer, oracle
 from .oracle_cache import calibration
@@ -47,9 +49,11 @@ def check_gemm_efficiency(sb, part, case):
     values, so nothing the student's code does can lower it or see the timed inputs early. Each timed
     call's result is compared with torch on the same inputs; a time that is not above the overhead, or
     implausibly far below torch's, fails the case."""
-    problems = check_layer(sb, part, case)
-    if problems:
-        return [f"{part.forward.rpartition('.')[2]} must first be correct on this case:"] + problems
+    report = check_layer(sb, part, case)
+    if report.lines:
+        report.lines[:0] = [f"{part.forward.rpartition('.')[2]} must first be correct on this case:"]
+        report.credit = 0.0
+        return report
     repeats = int(case.get("repeats", 5))
     # Fresh inputs for every timed run, from the grading's secret: never known before the grading.
     seed = int(case.get("secret_seed", case.get("seed", 0)))

@@ -4,6 +4,8 @@
     python -m autograder gradescope          # what run_autograder calls
     python -m autograder list                # parts, weights, case counts
     python -m autograder grade-all SOURCE --out DIR [--jobs N] [--force]   # a whole Gradescope export
+    python -m autograder environment [--check]  # Python, numpy, torch of grader and worker vs the pins
+    python -m autograder cleanup              # as root: remove the sandbox users and slot locks
 """
 
 import argparse
@@ -18,17 +20,25 @@ from .table import load
 from .text import clean, markup
 
 
-def print_table(outcome, console, verbose=False, table=None):
+def print_table(outcome, console, verbose=False, table=None, reveal=False):
+    """The score table, one short line per part, then (``verbose``: the failing parts; "all": every part)
+    the full feedback of each part as plain text, neither wrapped nor cut."""
     data = outcome.data
     rt = RichTable(title="convgrade", show_lines=False)
-    rt.add_column("#", justify="right")
-    rt.add_column("part")
-    rt.add_column("score", justify="right")
-    rt.add_column("", justify="center")
-    rt.add_column("first problem", overflow="fold")
+    # Number, score and status always show in full; the part's title and the first problem give way
+    # (ellipsis) on a narrow terminal, and the full feedback follows the table anyway.
+    # (rich shrinks every no_wrap column alike once a row is too wide: the two long ones get a max_width
+    # that leaves room for the others.)
+    room = max(24, console.width - 3 - 9 - 4 - 16)  # 16: borders and padding of five columns
+    rt.add_column("#", justify="right", no_wrap=True, min_width=3)
+    rt.add_column("part", no_wrap=True, overflow="ellipsis", max_width=max(12, room * 2 // 5))
+    rt.add_column("score", justify="right", no_wrap=True, min_width=9)
+    rt.add_column("", justify="center", no_wrap=True, min_width=4)
+    rt.add_column("first problem (details below)", no_wrap=True, overflow="ellipsis",
+                  max_width=max(12, room - max(12, room * 2 // 5)))
+    by_number = {p.number: p.id for p in (table.parts if table else [])}
     for test in data["tests"]:
-        pid = next((p.id for p in (table.parts if table else []) if p.number == test.get("number")), None)
-        result = outcome.parts.get(pid)
+        result = outcome.parts.get(by_number.get(test.get("number")))
         ok = test["status"] == "passed"
         first = result.first_problem() if result is not None else (test.get("output", "").splitlines() or [""])[0]
         name = test["name"].split(" ", 1)[-1]
@@ -45,7 +55,9 @@ def print_table(outcome, console, verbose=False, table=None):
         for test in data["tests"]:
             if verbose == "all" or test["status"] != "passed":
                 console.rule(markup(test["name"]))
-                console.print(clean(test.get("output", ""), 100_000), markup=False, highlight=False)
+                result = outcome.parts.get(by_number.get(test.get("number")))
+                text = result.feedback(reveal=reveal, fmt="text") if result is not None else test.get("output", "")
+                console.print(clean(text, 1_000_000), markup=False, highlight=False, soft_wrap=True)
 
 
 def cmd_grade(args):
@@ -69,13 +81,46 @@ def cmd_grade(args):
         write_atomic(args.notes, {"status": outcome.status, "notes": outcome.notes,
                                   "isolation": outcome.isolation_notes})
     console = Console(width=args.width) if args.width else Console()
-    print_table(outcome, console, verbose="all" if args.verbose else True, table=selected)
+    print_table(outcome, console, verbose="all" if args.verbose else True, table=selected, reveal=args.reveal_hidden)
+    if args.verbose:
+        print_environment(outcome.data.get("extra_data", {}).get("environment"), console)
     if args.verbose and outcome.seed is not None:
         console.print(f"hidden cases drawn from seed {outcome.seed} (`--seed {outcome.seed}` grades the same inputs)",
                       highlight=False, soft_wrap=True)
     if args.results:
         console.print(f"results written to {args.results}", highlight=False)
     return 0
+
+
+def print_environment(record, console):
+    """The environment record of a grading (environment.fingerprint): staff output only."""
+    from .environment import describe
+
+    if not record:
+        return
+    console.rule("environment")
+    for line in describe(record):
+        console.print(line, markup=False, highlight=False, soft_wrap=True)
+
+
+def cmd_environment(args):
+    """Python, numpy and torch of the grader and the worker, against the pinned versions."""
+    from .environment import fingerprint, pin_problems
+    from .sandbox import worker_python
+
+    record = fingerprint(None, worker_python())
+    print_environment(record, Console())
+    if args.check and pin_problems(record):
+        print("environment check FAILED: numpy or torch is not the pinned version (see 'differs' above)",
+              file=sys.stderr)
+        return 1
+    return 0
+
+
+def cmd_cleanup(args):
+    from .cleanup import main as cleanup_main
+
+    return cleanup_main()
 
 
 def cmd_gradescope(args):
@@ -86,7 +131,9 @@ def cmd_gradescope(args):
     results = root / "results" / "results.json"
     table = load()
     outcome = grade(root / "submission", results_path=results, table=table)
-    print_table(outcome, Console(width=120), verbose=False, table=table)
+    console = Console(width=120)
+    print_table(outcome, console, verbose=False, table=table)
+    print_environment(outcome.data.get("extra_data", {}).get("environment"), console)  # staff-only log
     return 0
 
 
@@ -148,5 +195,10 @@ def main(argv=None):
     ga.add_argument("--trusted", action="store_true",
                     help="the submissions are trusted: grade them even where they cannot be isolated")
     ga.set_defaults(func=cmd_grade_all)
+    en = sub.add_parser("environment", help="Python, numpy and torch of the grader and the worker vs the pins")
+    en.add_argument("--check", action="store_true", help="exit 1 unless numpy and torch are the pinned versions")
+    en.set_defaults(func=cmd_environment)
+    cl = sub.add_parser("cleanup", help="as root: remove the sandbox users and slot locks grading created")
+    cl.set_defaults(func=cmd_cleanup)
     args = parser.parse_args(argv)
     return args.func(args)

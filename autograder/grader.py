@@ -2,7 +2,10 @@
 
 ``Grader.run_part`` never raises for anything a submission does: every
 failure in student code fails that case only, and becomes a line of feedback
-(visible cases) or a bare FAILED (hidden cases).
+(visible cases) or a status with the case's configuration and the mistake
+recognised (hidden cases; feedback.py renders both). A case earns a share of
+its part's points (``credit``): all of it when it passed, the forward's share
+when only a part's forward is right (``forward_share`` in the table).
 """
 
 import dataclasses
@@ -15,10 +18,13 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from . import feedback
+from .feedback import Report, call_error_text
 from .parts import CHECKERS, Failed
 from .sandbox import CallError, Limits, Sandbox
+from .sizes import geometry_of_case
 from .table import META_KEYS
-from .text import fenced, indented, one_line
+from .text import one_line
 
 # Gradescope stops a run at its global timeout (10 minutes by default) and then scores it 0, so time-outs
 # must not add up to that: every call that hangs costs call_timeout (20 s) and there are ~75 cases. One
@@ -37,6 +43,16 @@ class CaseResult:
     info: list = field(default_factory=list)
     seconds: float = 0.0
     kind: str = "ok"  # ok | wrong | error | timeout | deadline | crash | protocol | import | missing | skipped
+    credit: float = None  # share of the case earned (0..1); None: 1 if passed else 0
+    mistakes: list = field(default_factory=list)  # names of the mistakes recognised (mistakes.py)
+    advice: list = field(default_factory=list)  # general advice lines (shown without a mistake)
+    rows: list = field(default_factory=list)  # comparison rows of the wrong values (feedback.mismatch_row)
+    printed: list = field(default_factory=list)  # [(function, text)] printed by the student's calls
+    stages: list = field(default_factory=list)  # [(stage, passed)] of a part graded forward + backward
+
+    def __post_init__(self):
+        if self.credit is None:
+            self.credit = 1.0 if self.passed else 0.0
 
 
 @dataclass
@@ -53,30 +69,20 @@ class PartResult:
     def score(self):
         if not self.cases:
             return 0.0
-        return round(self.part.weight * self.passed / len(self.cases), 4)
+        return round(self.part.weight * sum(c.credit for c in self.cases) / len(self.cases), 4)
 
-    def feedback(self, reveal=False):
-        """The text a student sees for this part (``reveal``: staff only, hidden cases in full)."""
-        n = len(self.cases)
-        lines = [f"{self.passed} of {n} cases passed ({self.score:g} / {self.part.weight:g} points)"]
-        for c in self.cases:
-            tag = " (hidden)" if c.hidden else ""
-            status = "passed" if c.passed else "FAILED"
-            if c.hidden and not reveal:
-                lines.append(f"case {c.index}{tag}: {status}")
-                continue
-            lines.append(f"case {c.index}{tag}: {c.label}: {status}")
-            lines += [indented(t) for t in c.info]
-            lines += [indented(t) for t in c.lines]  # student text never starts a line where grader lines do
-        return "\n".join(lines)
+    def feedback(self, reveal=False, fmt="text"):
+        """The text a student sees for this part (``reveal``: staff only, hidden cases in full);
+        fmt: "text" (terminal) or "md" (Gradescope)."""
+        return feedback.render(self, reveal=reveal, fmt=fmt)
 
-    def first_problem(self):
-        for c in self.cases:
-            if not c.passed:
-                if c.hidden:
-                    return f"case {c.index} (hidden) failed"
-                return one_line(c.lines[0], 120) if c.lines else f"case {c.index} failed"
-        return ""
+    def first_problem(self, width=60):
+        """One short line for the score table."""
+        return feedback.first_problem(self, width)
+
+    def named(self, reveal=False):
+        """The mistakes this part's feedback names to the student (to course staff with ``reveal``)."""
+        return feedback.named(self, reveal)
 
 
 def describe_case(part, case):
@@ -93,6 +99,9 @@ def describe_case(part, case):
     if "stride" in part.options and "stride" not in case:
         parts.append("stride not given (the default)")
     parts.append({"ties": "integer inputs with ties", "constant": "all inputs equal"}.get(case.get("kind"), ""))
+    g = geometry_of_case(part, case)
+    if g is not None and g.kind in ("pool", "unpool", "fold") and g.overlaps:
+        parts.append("overlapping windows")
     return ", ".join(p for p in parts if p)
 
 
@@ -136,6 +145,7 @@ class Grader:
         self.private = []  # more paths to hide from student code (e.g. the results folder)
         self.sandbox = self._sandbox()
         self.isolation_notes = []
+        self.environment = {}  # the worker's Python and numpy, from the hello of a worker that ran
 
     def _sandbox(self):
         # Every round trip with the worker ends by the grading's deadline (Sandbox.deadline).
@@ -166,6 +176,8 @@ class Grader:
         return case_for(self.seed, part, index, case)
 
     def _retire(self, sandbox):
+        if sandbox.environment:  # what its worker reported (environment.py): kept for results.json
+            self.environment = dict(sandbox.environment)
         for n in sandbox.isolation_notes:
             if n not in self.isolation_notes:
                 self.isolation_notes.append(n)
@@ -204,23 +216,24 @@ class Grader:
         sandbox.notes.clear()
         try:
             with np.errstate(all="ignore"):
-                lines = CHECKERS[part.check](sandbox, part, case)
-            res.passed, res.kind = not lines, ("ok" if not lines else "wrong")
-            res.lines = list(lines)
+                found = CHECKERS[part.check](sandbox, part, case)
+            take_report(res, found if isinstance(found, Report) else Report(lines=list(found)))
         except Failed as f:
             res.lines, res.kind = list(f.lines), "wrong"
         except CallError as err:
-            res.kind = err.kind
-            res.lines = [call_error_text(err, sandbox.limits)]
-            if err.output.strip():
-                res.lines.append(fenced(err.output, self.limits.output_chars))
+            report = Report(lines=[call_error_text(err, sandbox.limits)], kind=err.kind)
+            report.printed_by(part.forward.rpartition(".")[2], err.output)
+            take_report(res, report)
         except Exception as exc:  # a bug in the grader, or an oracle refusing a table entry
             res.kind = "error"
             res.lines = ["internal grader error on this case; please tell the course staff: "
                          + one_line(f"{type(exc).__name__}: {exc}", 300)]
             if os.environ.get("CONVGRADE_DEBUG"):
                 traceback.print_exc()
-        res.info = list(sandbox.notes)
+        res.info += list(sandbox.notes)
+        cause = feedback.import_cause(res.lines, self.located.problems)
+        if cause:
+            res.lines.append(cause)
         res.seconds = time.perf_counter() - start
         return res
 
@@ -228,13 +241,14 @@ class Grader:
         self._retire(self.sandbox)
 
 
-def call_error_text(err, limits):
-    msg = one_line(str(err), 1500)  # exception text of student code: one line, it cannot forge grader lines
-    if err.kind == "timeout":
-        return f"{msg} ({limits.call_timeout:g} s per call; an infinite loop, or a very slow implementation?)"
-    if err.kind == "error":
-        where = f" (at {one_line(err.where, 200)})" if err.where else ""
-        if msg.startswith("NotImplementedError"):
-            return msg.split(":", 1)[-1].strip() or "not implemented yet (NotImplementedError)"
-        return f"your code raised {msg}{where}"
-    return msg
+def take_report(res, report):
+    """Copy a checker's Report into the CaseResult."""
+    res.lines = list(report.lines)
+    res.credit = report.earned
+    res.passed = not report.lines
+    res.kind = report.kind or ("ok" if res.passed else "wrong")
+    res.mistakes, res.advice, res.rows = list(report.mistakes), list(report.advice), list(report.rows)
+    res.info, res.printed, res.stages = list(report.info), list(report.printed), list(report.stages)
+
+
+__all__ = ["CaseResult", "Grader", "PartResult", "call_error_text", "describe_case"]

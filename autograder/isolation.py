@@ -28,7 +28,9 @@ import tempfile
 import time
 from pathlib import Path
 
-from .sandbox import PACKAGE, REDUCED, SCRATCH, SandboxUser, kill_uid, worker_python
+from .confine import PACKAGE, SCRATCH
+from .procs import kill_uid
+from .sandbox import REDUCED, SandboxUser, worker_python
 
 SANDBOX_USER = os.environ.get("CONVGRADE_SANDBOX_USER", "convgrade-sandbox")
 MAX_SLOTS = int(os.environ.get("CONVGRADE_SANDBOX_SLOTS", "16"))
@@ -68,9 +70,12 @@ def sandbox_user(name=SANDBOX_USER):
     return SandboxUser(entry.pw_name, entry.pw_uid, entry.pw_gid), ""
 
 
+LOCK_DIRS = (Path("/run/convgrade"), Path(tempfile.gettempdir()) / "convgrade-root-locks")
+
+
 def lock_dir():
     """A root-only folder for the slot locks (never one the sandbox users can write)."""
-    for d in (Path("/run/convgrade"), Path(tempfile.gettempdir()) / "convgrade-root-locks"):
+    for d in LOCK_DIRS:
         try:
             d.mkdir(mode=0o700, parents=True, exist_ok=True)
             st = os.lstat(d)
@@ -124,7 +129,7 @@ UNTRUSTED = ("not root and no user namespace here (bubblewrap missing, or the ke
 def unprivileged_note(limits, python=None, trusted=False):
     """Not root: '' where the worker gets a user namespace with an allow-list root (bwrap); the reduced
     note where it does not and the caller said the code is trusted; else SandboxUnavailable."""
-    from .sandbox import bwrap_works
+    from .confine import bwrap_works
 
     python = python or worker_python()
     if (limits.wrapper == "auto" and limits.mount_isolation and limits.network_namespace
@@ -243,16 +248,16 @@ def _contains(folder, path):
 
 
 def protect():
-    """As root, make the grader's own files unreachable for every other user.
+    """As root, make the grader's own files unreachable for the sandbox users.
 
-    chmod go-rwx on the grader package (the case table with the hidden cases
-    lives there) and on the grader's venv (torch): one folder each, so nothing
-    below can be opened by path either. The worker's interpreter must stay
-    usable by the sandbox user, so a folder holding it is left alone (the
-    worker's self-check then reports torch as readable). Costs nothing for the
-    grader (root); a non-root user can no longer run that venv or read the
-    package, which only matters on a machine where graders run as root and
-    someone else shares the checkout. Returns notes for the output."""
+    chmod o-rwx (``restrict``) on the grader package (the case table with the
+    hidden cases lives there) and on the grader's venv (torch): one folder
+    each, so nothing below can be opened by path either. The owner and the
+    owner's group keep their access (the sandbox users are in neither), so a
+    TA's own checkout stays usable for the TA. The worker's interpreter must
+    stay usable by the sandbox user, so a folder holding it is left alone (the
+    worker's self-check then reports torch as readable). Returns notes for
+    the output."""
     if os.geteuid() != 0:
         return []
     notes = []
@@ -266,12 +271,36 @@ def protect():
             notes.append(f"isolation reduced: {t} holds the worker's interpreter, so it stays readable")
             continue
         try:
-            st = os.stat(t)
-            if st.st_mode & 0o077:
-                os.chmod(t, stat.S_IMODE(st.st_mode) & ~0o077)
+            restrict(t)
         except OSError as exc:
             notes.append(f"isolation reduced: could not protect {t}: {exc}")
     return notes
+
+
+def restrict(path):
+    """Take away the 'other' permissions of ``path`` (a folder: nothing below can be opened by path
+    either), and the group's too when a sandbox user could hold that group. The owner and the owner's
+    group keep their access: a TA's checkout stays usable for the TA after grading as root. Sandbox
+    users are never in the group: each has a group of its own (useradd --user-group), the worker
+    drops every supplementary group (setgroups([])), and gid 0 is refused (sandbox_user)."""
+    st = os.stat(path)
+    mask = 0o077 if sandbox_may_hold(st.st_gid) else 0o007
+    if st.st_mode & mask:
+        os.chmod(path, stat.S_IMODE(st.st_mode) & ~mask)
+
+
+def sandbox_may_hold(gid):
+    """True when a sandbox user could run with group ``gid`` (its own group, or a listed member)."""
+    def ours(name):
+        return name == SANDBOX_USER or (name.startswith(f"{SANDBOX_USER}-") and name[len(SANDBOX_USER) + 1:].isdigit())
+
+    try:
+        group = grp.getgrgid(gid)
+    except KeyError:
+        return True  # a group without a name: assume the worst
+    if ours(group.gr_name) or any(ours(m) for m in group.gr_mem):
+        return True
+    return any(ours(e.pw_name) and e.pw_gid == gid for e in pwd.getpwall())
 
 
 def guard_results_folder(folder):

@@ -1,7 +1,9 @@
 """Find the graded files of a submission and check them before anything runs.
 
 A submission is a folder or a zip; the files sit flat or one folder down (a
-zipped folder, Gradescope's unzip). Names are case-sensitive. Static checks,
+zipped folder, Gradescope's unzip). A folder holding no graded file but one
+zip (an uploaded zip that reached the submission folder as it is) is graded
+as that zip would be (``lone_zip``). Names are case-sensitive. Static checks,
 each with a clear message that fails only the parts needing that file:
 missing file, unreadable or undecodable source, syntax error, forbidden import
 (found in the parsed imports, so a comment that mentions torch is fine).
@@ -27,6 +29,9 @@ MAX_FILE_BYTES = 1 << 20  # one source file
 MAX_ZIP_FILES = 500
 MAX_ZIP_BYTES = 50 << 20  # uncompressed
 PROVIDED = {"common"}
+# What students are told to upload: check.py prints it, both READMEs say it (tests/test_submission_zip.py).
+UPLOAD_ADVICE = ("Upload the graded files themselves, or one zip holding them (flat or in one folder). "
+                 "Never upload common.py: the grader uses its own.")
 # Names a submission file may not take: they would shadow the standard library,
 # numpy, the grader, or Python's start-up hooks.
 RESERVED = set(sys.stdlib_module_names) | set(FORBIDDEN) | {
@@ -62,8 +67,12 @@ def locate(path, workdir=None):
             tempdir = Path(tempfile.mkdtemp(prefix="convgrade-unzip-", dir=workdir))
             notes = safe_unzip(path, tempdir)
             root = tempdir
+        elif path.is_dir() and (inner := lone_zip(path)) is not None:
+            tempdir = Path(tempfile.mkdtemp(prefix="convgrade-unzip-", dir=workdir))
+            notes = [f"{inner.name} was unpacked: the graded files were inside it"] + safe_unzip(inner, tempdir)
+            root = tempdir
         elif path.is_dir():
-            notes = []
+            notes = zips_left_alone(path)
             root = path
         else:
             raise SubmissionError(f"{path.name} is neither a folder nor a zip file")
@@ -109,6 +118,36 @@ def _locate_in(root, notes, tempdir):
     for file in folder.glob("*.pth") if folder.is_dir() else []:
         located.notes.append(f"{file.name} ignored (.pth files are never loaded)")
     return located
+
+
+def lone_zip(folder):
+    """The one zip file in ``folder`` when the folder holds no graded file (flat or one folder
+    down) and no other zip, else None. Symbolic links are never followed."""
+    zips = zips_instead_of_files(folder)
+    return zips[0] if len(zips) == 1 else None
+
+
+def zips_left_alone(folder):
+    """A note when a folder without graded files holds several zips (none is unpacked)."""
+    zips = zips_instead_of_files(folder)
+    if len(zips) < 2:
+        return []
+    return [f"{len(zips)} zip files and no graded file found ({', '.join(z.name for z in zips[:5])}), so none was "
+            "unpacked: " + UPLOAD_ADVICE]
+
+
+def zips_instead_of_files(folder):
+    """The regular zip files at the top of ``folder`` when it holds no graded file, else []."""
+    folder = Path(folder)
+    if any(os.path.lexists(find_folder(folder) / f"{m}.py") for m in MODULES):
+        return []
+    zips = []
+    for entry in sorted(folder.iterdir()):
+        if ignored_name(entry.name) or not entry.name.lower().endswith(".zip"):
+            continue
+        if stat.S_ISREG(os.lstat(entry).st_mode) and zipfile.is_zipfile(entry):
+            zips.append(entry)
+    return zips
 
 
 def find_folder(root):

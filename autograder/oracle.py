@@ -72,9 +72,10 @@ def max_pool2d(x, dout=None, kernel_size=1, stride=None, padding=0):
                 {"x": x}, dout)
 
 
-def avg_pool2d(x, dout=None, kernel_size=1, stride=None, padding=0):
-    return _run(lambda x: F.avg_pool2d(x, kernel_size, stride=stride, padding=padding, count_include_pad=True),
-                {"x": x}, dout)
+def avg_pool2d(x, dout=None, kernel_size=1, stride=None, padding=0, count_include_pad=True):
+    """count_include_pad=True is the contract; False is what a known mistake computes (mistakes.py)."""
+    return _run(lambda x: F.avg_pool2d(x, kernel_size, stride=stride, padding=padding,
+                                       count_include_pad=count_include_pad), {"x": x}, dout)
 
 
 def nearest_upsample(x, dout=None, scale_factor=1):

@@ -204,17 +204,21 @@ class Memo:
             run.expected = dict(expected)
             return run.expected
         if name == "variant":
-            inputs, options = (list(args) + [None, None])[:2]
+            inputs, options, backward = (list(args) + [None, None, True])[:3]
             inputs, options = kwargs.get("inputs", inputs), kwargs.get("options", options)
-            key = ["variant", *base, run.dout is None, content(inputs or {}), content(options or {})]
+            backward = kwargs.get("backward", backward)
+            key = ["variant", *base, run.dout is None, content(inputs or {}), content(options or {}), bool(backward)]
 
             def variant():  # the oracle may refuse a mistake's options (a negative size): kept as such
                 try:
-                    return step(run, inputs, options), None
+                    return step(run, inputs, options, backward), None
                 except Exception as exc:  # noqa: BLE001 - re-raised below, for every submission alike
                     return None, f"{type(exc).__name__}: {exc}"
             values, refused = self.get(key, variant)
             if refused is not None:
                 raise ValueError(refused)
             return dict(values)
+        if name == "memo":  # a mistake's own computation on the evidence (never on what the student returned)
+            key, compute = (list(args) + [kwargs.get("key"), kwargs.get("compute")])[:2]
+            return self.get(["memo", *base, run.dout is None, content(key)], lambda: (step(run, key, compute), None))[0]
         return step(run, *args, **kwargs)

@@ -7,6 +7,10 @@ runner are avoided by construction: no subTest (failures would vanish), no
 skip (the test would vanish), nothing in setUpClass (the file would end up
 empty). Each test method runs its part through the grader, which never raises
 for student behaviour, so every part appears exactly once.
+
+Each test's output is Markdown (``output_format: md``, set in the runner's
+post-processor: gradescope-utils has no option for it), with a comparison table
+per failing case; so is the top-level summary, which lists the mistakes named.
 """
 
 import io
@@ -28,7 +32,7 @@ def make_test(part, run_part, collected, reveal=False):
         result = run_part(part)
         collected[part.id] = result
         set_score(result.score)
-        print(result.feedback(reveal=reveal))
+        print(result.feedback(reveal=reveal, fmt="md"))
 
     test.__doc__ = f"{part.number} {part.title}"
     test = partial_credit(part.weight)(test)
@@ -56,6 +60,9 @@ def run(table, run_part, summary=lambda data, collected: "", reveal=False):
         data["execution_time"] = round(time.perf_counter() - start, 2)
         data["score"] = round(sum(t.get("score", 0.0) for t in data["tests"]), 4)
         data["output"] = summary(data, collected)
+        data["output_format"] = "md"
+        for t in data["tests"]:
+            t["output_format"] = "md"
 
     stream = io.StringIO()
     JSONTestRunner(stream=stream, visibility="visible", stdout_visibility="hidden", post_processor=post).run(
@@ -72,12 +79,24 @@ def placeholder(message):
             "execution_time": 0.0, "tests": []}
 
 
+def add_extra_data(data, key, value):
+    """Put ``value`` under results.json's ``extra_data`` (Gradescope stores it with the submission
+    and shows it to staff only; JSONTestRunner leaves unknown top-level keys alone)."""
+    extra = data.setdefault("extra_data", {})
+    if not isinstance(extra, dict):
+        raise ValueError("extra_data must be an object")
+    extra[key] = value
+    return data
+
+
 def validate(data, table=None):
     """Raise ValueError unless ``data`` is a well-formed results.json for this table."""
     if not isinstance(data, dict) or not isinstance(data.get("tests"), list):
         raise ValueError("results must be an object with a tests list")
     if not isinstance(data.get("score"), (int, float)):
         raise ValueError("score must be a number")
+    if not isinstance(data.get("extra_data", {}), dict):
+        raise ValueError("extra_data must be an object")
     for t in data["tests"]:
         for key in ("name", "score", "max_score", "status"):
             if key not in t:

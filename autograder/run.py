@@ -17,11 +17,12 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from . import isolation
+from . import feedback, isolation
 from .grader import Grader, PartResult
 from .locate import SubmissionError, locate
-from .results import placeholder, run, validate, write_atomic
-from .sandbox import Limits
+from .environment import fingerprint
+from .results import add_extra_data, placeholder, run, validate, write_atomic
+from .sandbox import Limits, worker_python
 from .table import load
 from .text import one_line
 
@@ -97,7 +98,7 @@ def grade(submission, results_path=None, table=None, parts=None, limits=None, us
             located = locate(submission)
         except SubmissionError as exc:
             message = one_line(exc, 1000)
-            data = validate(unreadable(table, message), table)
+            data = validate(with_environment(unreadable(table, message), None, python), table)
             if results_path:
                 write_atomic(results_path, data)
             return Outcome(data, {}, notes + [message], status="error", sandbox_user=user)
@@ -125,10 +126,20 @@ def grade(submission, results_path=None, table=None, parts=None, limits=None, us
             gone = isolation.reap(user, clean=True)
     if not gone:
         raise RuntimeError(f"processes of the sandbox user {user.name} survived SIGKILL; results not written")
-    validate(data, table)
+    validate(with_environment(data, grader, python), table)
     if results_path:
         write_atomic(results_path, data)
     return Outcome(data, collected, notes, sandbox_user=user, seed=grader.seed)
+
+
+def with_environment(data, grader, python=None):
+    """Record the grader's and the worker's Python, numpy and torch (staff-only extra_data):
+    what a worker reported in its hello, else (no worker started) a probe of its interpreter."""
+    if grader is not None:
+        record = fingerprint(grader.environment, grader.sandbox.python)
+    else:
+        record = fingerprint(None, python or worker_python())
+    return add_extra_data(data, "environment", record)
 
 
 def merged(notes, more):
@@ -155,4 +166,4 @@ def summary(data, collected, notes, table):
     lines += [f"Note: {n}" for n in notes if n]
     if os.environ.get("CONVGRADE_EXTRA_OUTPUT"):
         lines.append(os.environ["CONVGRADE_EXTRA_OUTPUT"])
-    return "\n".join(lines)
+    return feedback.overview(lines, [r for r in collected.values() if isinstance(r, PartResult)])

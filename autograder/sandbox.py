@@ -3,7 +3,7 @@
 The grader never imports student code. It starts ``worker.py`` as a fresh
 interpreter in a private folder, sends it calls (arrays as .npy bytes), and
 reads the replies with a deadline and a size cap; every reply is untrusted
-bytes and checked before use (``check_reply``, ``worker.load_npy``). A crash,
+bytes and checked before use (``codec.check_reply``, ``codec.load_npy``). A crash,
 a timeout or a bad reply fails the one call; the worker is killed (its whole
 process group and, where a sandbox user exists, every process of that user)
 and started again for the next call.
@@ -15,7 +15,6 @@ read (``Sandbox.isolation_notes``). See SECURITY.md.
 """
 
 import dataclasses
-import functools
 import json
 import math
 import os
@@ -30,10 +29,13 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from . import worker as wire
+from . import codec, lockdown, worker
+from .codec import check_reply
+from .confine import PACKAGE, SCRATCH, bwrap_command, bwrap_works, private_paths, secret_files
+from .procs import kill_uid, pids_of_uid
 
-WORKER_SOURCE = Path(wire.__file__).read_text(encoding="utf-8")
-PACKAGE = Path(__file__).resolve().parent  # the grader's package (with the case table)
+# What the worker runs: its wire format and lockdown inlined ahead of its own code (it sees no grader file).
+WORKER_SOURCE = "\n\n".join(Path(m.__file__).read_text(encoding="utf-8") for m in (codec, lockdown, worker))
 REDUCED = ("isolation reduced: the grader is not running as root, so student code runs as the same "
            "user as the grader (no privilege drop, no network or mount namespace; the seccomp filter "
            "still blocks sockets, new processes and signals to the grader where the kernel allows it)")
@@ -132,6 +134,7 @@ class Sandbox:
         self.failed_imports = {}
         self.isolation = {}  # what the worker reported about its isolation at start
         self.isolation_notes = []  # what is weaker than intended, for the output
+        self.environment = {}  # the worker's Python and numpy, from its hello (environment.py)
         self.generation = 0  # counts worker starts: a Cache handle is only valid in its own worker
         self._origin_bytes = {}  # cache handle -> bytes of the forward's inputs (echoed with the backward)
         self._own_workdir = self.workdir is None
@@ -216,6 +219,8 @@ class Sandbox:
         self.isolation = {k: hello.result.get(k) for k in ("uid", "network", "filesystem", "seccomp", "ipc",
                                                            "processes")}
         self._isolation_notes(hello.result)
+        self.environment = {k: str(hello.result[k])[:64] for k in ("python", "implementation", "numpy", "machine")
+                            if isinstance(hello.result.get(k), str)}
 
     @property
     def wrapped(self):
@@ -281,7 +286,7 @@ class Sandbox:
                     raise CallError("the worker process was restarted after the forward (an earlier crash or "
                                     "timeout), so the forward's cache is gone", kind="crash")
                 return {"cache": v.handle}
-            if isinstance(v, wire.np.ndarray):
+            if isinstance(v, codec.np.ndarray):
                 arrays.append(v)
                 return {"array": len(arrays) - 1}
             if isinstance(v, dict):
@@ -346,7 +351,7 @@ class Sandbox:
         deadline = start + allowed
         self._reset_log()
         try:
-            self._send(wire.pack(header, arrays), deadline, what)
+            self._send(codec.pack(header, arrays), deadline, what)
             reply = self._receive(deadline - time.perf_counter(), what, header.get("op"), max_bytes=max_bytes)
         except CallError as err:
             err.output = self._read_output()
@@ -436,7 +441,7 @@ class Sandbox:
         deadline = time.perf_counter() + max(timeout, 0.001)
         max_bytes = self.reply_cap(0) if max_bytes is None else max_bytes
         (n,) = struct.unpack(">Q", self._read(8, deadline, what))
-        if n > wire.MAX_HEADER:
+        if n > codec.MAX_HEADER:
             raise CallError("the worker sent an oversized reply", kind="protocol")
         try:
             header = json.loads(self._read(n, deadline, what))
@@ -452,7 +457,7 @@ class Sandbox:
                             f"at most {max_bytes / 2**20:.1f} MB are accepted for this call)", kind="protocol")
         payload = self._read_into(sum(sizes), deadline, what)
         try:
-            arrays = wire.unpack_arrays(header, payload)
+            arrays = codec.unpack_arrays(header, payload)
         except Exception:  # noqa: BLE001
             raise CallError("the worker sent arrays that are not plain numeric .npy data", kind="protocol")
         problem = check_reply(header, len(arrays), op)
@@ -588,311 +593,9 @@ def worker_python():
     return sys.executable
 
 
-def pids_of_uid(uid, zombies=False):
-    """Live processes (zombies too with ``zombies``) whose real or effective uid is ``uid``."""
-    pids = []
-    for entry in os.listdir("/proc"):
-        if not entry.isdigit():
-            continue
-        try:
-            with open(f"/proc/{entry}/status") as f:
-                state = ""
-                for line in f:
-                    if line.startswith("State:"):
-                        state = line.split()[1]
-                    elif line.startswith("Uid:"):
-                        ids = line.split()
-                        if (zombies or state not in ("Z", "X")) and (int(ids[1]) == uid or int(ids[2]) == uid):
-                            pids.append(int(entry))
-                        break
-        except (OSError, ValueError, IndexError):
-            continue
-    return pids
-
-
-def kill_uid(uid, rounds=250):
-    """SIGKILL every process of ``uid`` until none is left (double forks included).
-
-    Never for the grader's own uid (that would kill the grader)."""
-    if uid in (0, os.getuid(), os.geteuid()):
-        raise ValueError(f"refusing to kill every process of uid {uid}")
-    for _ in range(rounds):
-        pids = pids_of_uid(uid)
-        if not pids:
-            # Zombies run nothing, but count against RLIMIT_NPROC of the next worker of this
-            # user until they are reaped: give their new parent (init) a moment.
-            for _ in range(100):
-                if not pids_of_uid(uid, zombies=True):
-                    break
-                time.sleep(0.02)
-            return True
-        for pid in pids:
-            try:
-                os.kill(pid, signal.SIGKILL)
-            except OSError:
-                pass
-        time.sleep(0.02)
-    return not pids_of_uid(uid)
-
-
 # ----------------------------------------------------------------- bubblewrap
-BWRAP_PATHS = "/usr/bin:/bin:/usr/sbin:/sbin"
-_BWRAP_OK = {}
-
-
-def bwrap_binary():
-    """bubblewrap where installed (never one from a folder the caller can write: only system paths),
-    unless $CONVGRADE_BWRAP is 0/off."""
-    if os.environ.get("CONVGRADE_BWRAP", "").lower() in ("0", "off", "no", "false"):
-        return None
-    return shutil.which("bwrap", path=BWRAP_PATHS)
-
-
-@functools.cache
-def bwrap_features(binary):
-    try:
-        text = subprocess.run([binary, "--help"], capture_output=True, text=True, timeout=10).stdout
-    except (OSError, subprocess.SubprocessError):
-        return frozenset()
-    return frozenset(w for w in ("--size", "--perms", "--disable-userns", "--unshare-cgroup-try", "--die-with-parent")
-                     if w in text)
-
-
-@functools.cache
-def interpreter_paths(python):
-    """What the worker's interpreter needs: (folders to bind read-only, folders to hide inside them).
-
-    Asked of the interpreter itself: its venv, its standard library, the shared-library folders;
-    the base interpreter's own site-packages are hidden (a system-wide torch would live there)."""
-    probe = ("import json, os, sys, sysconfig, numpy\n"
-             "v = sysconfig.get_paths()\n"
-             "b = sysconfig.get_paths(vars={'base': sys.base_prefix, 'platbase': sys.base_prefix})\n"
-             "print(json.dumps({'exe': os.path.realpath(sys.executable), 'prefix': sys.prefix,\n"
-             "  'base': sys.base_prefix, 'numpy': os.path.dirname(numpy.__file__),\n"
-             "  'stdlib': [v['stdlib'], v['platstdlib'], b['stdlib'], b['platstdlib']],\n"
-             "  'site': [v['purelib'], v['platlib']], 'base_site': [b['purelib'], b['platlib']],\n"
-             "  'dynload': [p for p in sys.path if p.endswith('lib-dynload')],\n"
-             "  'multiarch': sysconfig.get_config_var('MULTIARCH') or '',\n"
-             "  'libdir': sysconfig.get_config_var('LIBDIR') or ''}))\n")
-    out = subprocess.run([python, "-I", "-c", probe], capture_output=True, text=True, timeout=60,
-                         env={"PATH": "/usr/bin:/bin"})
-    if out.returncode != 0:
-        raise RuntimeError(f"the worker interpreter {python} does not run: {out.stderr.strip()[-300:]}")
-    info = json.loads(out.stdout)
-    real = os.path.realpath
-    binds = {real(info["exe"]), real(info["prefix"]), real(info["numpy"])}
-    binds |= {real(p) for p in info["stdlib"] + info["dynload"] + info["site"] if p}
-    ma = info["multiarch"]
-    libdir = info["libdir"] if _inside(real(info["libdir"] or "/"), real(info["base"])) and real(
-        info["base"]) not in ("/usr", "/usr/local", "/") else ""  # libpython of a self-built interpreter
-    for lib in ("/lib", "/lib64", "/usr/lib64", f"/usr/lib/{ma}" if ma else "", f"/lib/{ma}" if ma else "",
-                libdir):
-        if lib and os.path.isdir(lib) and not os.path.islink(lib):
-            binds.add(real(lib))
-    if os.path.exists("/etc/ld.so.cache"):
-        binds.add("/etc/ld.so.cache")
-    own_site = {real(p) for p in info["site"]}
-    hide = sorted({real(p) for p in info["base_site"] if p} - own_site)
-    hide += [real(p) for p in ("/usr/lib/python3/dist-packages", "/usr/local/lib") if os.path.isdir(p)]
-    binds = sorted(p for p in binds if os.path.exists(p) and p != "/")
-    binds = [p for p in binds if not any(_inside(p, q) and p != q and not os.path.islink(q) for q in binds)]
-    # links the loader and the interpreter go through (merged /usr: /lib -> usr/lib, /lib64 -> usr/lib64)
-    links = {}
-    for p in ("/lib", "/lib64", "/bin", "/sbin", python):
-        for _ in range(40):  # every link on the way from the interpreter's name to the file
-            if not os.path.islink(p):
-                break
-            links[p] = os.readlink(p)
-            p = os.path.join(os.path.dirname(p), links[p])
-    return binds, sorted(set(hide)), links
-
-
-def bwrap_command(python, rundir, limits, carve_outs=()):
-    """The bwrap prefix that starts the worker in an allow-list root: new mount, PID (its own /proc),
-    IPC, network and UTS namespaces, a user namespace when not root; only the interpreter, numpy, the
-    shared libraries, the run folder (read-only), a private small /tmp and /dev/shm, and bwrap's
-    minimal /dev exist. As root the worker keeps CAP_SETUID/CAP_SETGID only, to drop to its sandbox
-    user itself (then it has no capability left)."""
-    binary = bwrap_binary()
-    features = bwrap_features(binary)
-    binds, hide, links = interpreter_paths(python)
-    cmd = [binary, "--unshare-pid", "--unshare-ipc", "--unshare-net", "--unshare-uts"]
-    if "--unshare-cgroup-try" in features:
-        cmd.append("--unshare-cgroup-try")
-    cmd += ["--die-with-parent"] if "--die-with-parent" in features else []
-    if os.geteuid() == 0:
-        cmd += ["--cap-add", "CAP_SETUID", "--cap-add", "CAP_SETGID"]
-    else:
-        cmd += ["--unshare-user"]
-        if "--disable-userns" in features:
-            cmd.append("--disable-userns")
-    cmd += ["--proc", "/proc", "--dev", "/dev"]
-    size = ["--size", str(int(limits.scratch_bytes))] if "--size" in features else []
-    for d in ("/tmp", "/var/tmp", "/dev/shm"):
-        cmd += ["--perms", "1777"] + size + ["--tmpfs", d] if "--size" in features else ["--tmpfs", d]
-    made = {"/", "/tmp", "/var/tmp", "/dev/shm", "/dev", "/proc"}
-
-    def parents(path):
-        """bwrap would create missing parents 0700: the sandbox user must pass through them."""
-        out = []
-        for parent in reversed(Path(path).parents):
-            p = str(parent)
-            if p not in made and not any(_inside(p, b) for b in binds if b != path):
-                out += ["--perms", "0755", "--dir", p]
-                made.add(p)
-        return out
-
-    for path in binds:
-        if os.path.islink(path):
-            continue
-        cmd += parents(path) + ["--ro-bind", path, path]
-    for link, target in links.items():
-        if not any(_inside(link, b) for b in binds):
-            cmd += ["--symlink", target, link]
-    for path in sorted(set(hide) | {str(p) for p in carve_outs}):
-        inside = any(_inside(path, b) and path != b for b in binds)
-        if os.path.isdir(path) and inside and not any(_inside(b, path) for b in binds):
-            cmd += ["--tmpfs", path]
-    cmd += parents(rundir) + ["--ro-bind", str(rundir), str(rundir), "--chdir", str(rundir), "--"]
-    return cmd
-
-
-def bwrap_works(python):
-    """Does bwrap start this interpreter here (it fails where the kernel or a container refuses the
-    namespaces, e.g. Docker's default seccomp profile)? Asked once per interpreter and user."""
-    binary = bwrap_binary()
-    if binary is None or not {"--perms", "--die-with-parent"} <= bwrap_features(binary):
-        return False  # too old a bubblewrap: the worker's own namespaces instead
-    key = (binary, python, os.geteuid())
-    if key not in _BWRAP_OK:
-        try:
-            folder = tempfile.mkdtemp(prefix="convgrade-bwrap-probe-")
-            try:
-                os.chmod(folder, 0o755)
-                cmd = bwrap_command(python, folder, Limits()) + [python, "-I", "-c", "import numpy"]
-                res = subprocess.run(cmd, capture_output=True, timeout=60, stdin=subprocess.DEVNULL,
-                                     env={"PATH": "/usr/bin:/bin"})
-                _BWRAP_OK[key] = res.returncode == 0
-                if res.returncode != 0:
-                    BWRAP_PROBLEMS[key] = res.stderr.decode(errors="replace").strip()[-300:]
-            finally:
-                shutil.rmtree(folder, ignore_errors=True)
-        except (OSError, subprocess.SubprocessError, RuntimeError, ValueError) as exc:
-            _BWRAP_OK[key] = False
-            BWRAP_PROBLEMS[key] = str(exc)[:300]
-    return _BWRAP_OK[key]
-
-
-BWRAP_PROBLEMS = {}
-
-
-def _inside(path, other):
-    path, other = str(path), str(other)
-    return path == other or path.startswith(other.rstrip("/") + "/")
 
 
 # ----------------------------------------------------------------- what student code must not see
-SCRATCH = ["/tmp", "/var/tmp", "/dev/shm"]  # replaced by private, small tmpfs in the mount namespace
-# Hidden from student code wherever they exist (the worker's own interpreter is bound back in).
-SYSTEM_PRIVATE = ["/autograder", "/home", "/root", "/srv", "/mnt", "/media", "/opt", "/run", "/var/lib",
-                  "/var/cache", "/var/log", "/var/mail", "/var/spool", "/var/backups", "/var/opt",
-                  "/usr/local/lib", "/usr/lib/python3/dist-packages"]
 
 
-def grader_root():
-    """The folder the grader runs from: the repo checkout, or /autograder/source."""
-    return PACKAGE.parent
-
-
-def secret_files():
-    """What student code must never read: the case table (hidden cases), the grader's
-    package, and torch (an oracle, and a way around the numpy-only rule)."""
-    out = [PACKAGE / "cases.yaml", PACKAGE]
-    torch = sys.modules.get("torch")
-    if torch is not None and getattr(torch, "__file__", None):
-        out.append(Path(torch.__file__).resolve().parent)
-    if sys.prefix != sys.base_prefix:
-        out.append(Path(sys.prefix))
-    root = Path(os.environ.get("AUTOGRADER_ROOT", "/autograder"))
-    out += [root / "source", root / "results", root / "grader-venv", root / "submission_metadata.json"]
-    return out
-
-
-def private_paths(submission_files=(), extra=()):
-    """Directories the worker covers with an empty tmpfs in its mount namespace."""
-    out = {grader_root(), Path(os.getcwd()).resolve()}
-    out |= {p if p.is_dir() else p.parent for p in secret_files()}  # the package among them
-    if os.environ.get("AUTOGRADER_ROOT"):
-        out.add(Path(os.environ["AUTOGRADER_ROOT"]))
-    out |= {Path(p).resolve().parent for p in submission_files}
-    out |= {Path(p) for p in extra}
-    out |= {Path(p) for p in SYSTEM_PRIVATE}
-    return sorted(str(p) for p in out if str(p) != "/")
-
-
-def check_reply(header, n_arrays, op=None):
-    """'' when a reply has the shape the grader relies on, else what is wrong with it."""
-    budget = [100_000]
-
-    def value(d, depth=0):
-        budget[0] -= 1
-        if budget[0] < 0 or depth > 64:
-            raise ValueError("too deeply nested")
-        if not isinstance(d, dict) or not isinstance(d.get("kind"), str):
-            raise ValueError("bad value")
-        kind = d["kind"]
-        if kind == "none":
-            return
-        if kind == "array":
-            if type(d.get("index")) is not int or not 0 <= d["index"] < n_arrays:
-                raise ValueError("bad array index")
-        elif kind in ("tuple", "list"):
-            if not isinstance(d.get("items"), list):
-                raise ValueError("bad items")
-            for x in d["items"]:
-                value(x, depth + 1)
-        elif kind == "dict":
-            if not isinstance(d.get("items"), dict):
-                raise ValueError("bad items")
-            for x in d["items"].values():
-                value(x, depth + 1)
-        elif kind == "scalar":
-            v = d.get("value")
-            if isinstance(v, str):
-                float(v)
-            elif type(v) not in (int, float, bool):
-                raise ValueError("bad scalar")
-            if not isinstance(d.get("type", ""), str):
-                raise ValueError("bad scalar type")
-        elif kind == "bad":
-            if not isinstance(d.get("type", ""), str):
-                raise ValueError("bad type")
-        else:
-            raise ValueError(f"unknown kind {kind[:20]!r}")
-
-    try:
-        if not isinstance(header, dict) or not isinstance(header.get("ok"), bool):
-            return "not a reply"
-        if not header["ok"]:
-            if not isinstance(header.get("error", ""), str) or not isinstance(header.get("where", ""), str):
-                return "bad error report"
-            return ""
-        if op == "call":
-            value(header.get("result"))
-            if header.get("cache") is not None and type(header["cache"]) is not int:
-                return "bad cache handle"
-            echo = header.get("echo", [])
-            origin = header.get("origin_echo", {})
-            if not isinstance(echo, list) or not isinstance(origin, dict):
-                return "bad echo"
-            for d in echo:
-                value(d)
-            for k, ds in origin.items():
-                int(k)
-                if not isinstance(ds, list):
-                    return "bad echo"
-                for d in ds:
-                    value(d)
-        return ""
-    except (ValueError, TypeError, KeyError, RecursionError) as exc:
-        return str(exc)[:80]

@@ -14,6 +14,7 @@ import yaml
 TABLE = Path(__file__).resolve().parent / "cases.yaml"
 ORACLE = Path(__file__).resolve().parent / "oracle.py"
 VISIBILITIES = ("visible", "hidden", "after_due_date", "after_published")
+HIDDEN_FEEDBACK = ("config", "none")
 REF = re.compile(r"^[A-Za-z_]\w*\.[A-Za-z_]\w*$")
 # case keys that configure the grader, not the student's call (never shown as options)
 META_KEYS = {"seed", "secret_seed", "hidden", "repeats", "max_ratio", "torch_repeats", "kind", "bias"}
@@ -36,7 +37,10 @@ class Part:
     #                                              or one input's name: a dict of gradients keyed like it
     upstream: str = "dout"  # the backward's first argument
     grade_forward: bool = True  # False: the forward only feeds the backward (its own part grades it)
-    hints: list = field(default_factory=list)  # names in hints.HINTS, most specific first
+    forward_share: float = 0.5  # graded forward + backward: the share of each case the right forward earns
+    mistakes: list = field(default_factory=list)  # names in mistakes.MISTAKES, most specific first
+    size: str = ""  # the output-size formula (sizes.KINDS) shown on a wrong shape or a shape error
+    hidden_feedback: str = "config"  # hidden cases show: config (shapes, options, mistake) | none (status)
     check: str = "layer"  # the checker (parts.CHECKERS): the generic layer one unless the part is not a layer
     visibility: str = "visible"
 
@@ -145,8 +149,8 @@ def oracle_functions():
 def load(path=None):
     path = Path(path or TABLE)
     data = read(path)
-    from .hints import HINTS
     from .inputs import MAKERS
+    from .mistakes import MISTAKES
     from .parts import CHECKERS
 
     known = {f.name for f in fields(Part)}
@@ -164,7 +168,7 @@ def load(path=None):
                    weight=float(raw["weight"]), cases=[dict(c) for c in raw.get("cases") or []],
                    inputs={k: dict(v or {}) for k, v in (raw.get("inputs") or {}).items()})
         part = Part(**raw)
-        problems = part_problems(part, CHECKERS, oracles, HINTS, MAKERS)
+        problems = part_problems(part, CHECKERS, oracles, MISTAKES, MAKERS)
         if problems:
             raise ValueError(f"{path}: part {part.id}: " + "; ".join(problems))
         parts.append(part)
@@ -174,7 +178,9 @@ def load(path=None):
     return Table(parts, dict(data.get("limits") or {}), path)
 
 
-def part_problems(part, checkers, oracles, hints, makers):
+def part_problems(part, checkers, oracles, mistakes, makers):
+    from .sizes import KINDS
+
     problems = []
     for key in ("forward", "backward"):
         ref = getattr(part, key)
@@ -192,7 +198,13 @@ def part_problems(part, checkers, oracles, hints, makers):
         problems.append(f"grads {part.grads!r} is not an input")
     elif isinstance(part.grads, list) and set(part.grads) - set(part.inputs):
         problems.append(f"grads {sorted(set(part.grads) - set(part.inputs))} are not inputs")
-    problems += [f"unknown hint {h!r}" for h in part.hints if h not in hints]
+    problems += [f"unknown mistake {m!r} (not in mistakes.py)" for m in part.mistakes if m not in mistakes]
+    if part.size and part.size not in KINDS:
+        problems.append(f"size must be one of {KINDS}, got {part.size!r}")
+    if part.hidden_feedback not in HIDDEN_FEEDBACK:
+        problems.append(f"hidden_feedback must be one of {HIDDEN_FEEDBACK}, got {part.hidden_feedback!r}")
+    if not isinstance(part.forward_share, (int, float)) or not 0 <= part.forward_share <= 1:
+        problems.append(f"forward_share must be a number from 0 to 1, got {part.forward_share!r}")
     for name, spec in part.inputs.items():
         if "make" in spec and spec["make"] not in makers:
             problems.append(f"input {name}: unknown maker {spec['make']!r}")

@@ -97,7 +97,7 @@ ENTRY = '''
       w: {shape: w}
       b: {size: [w, 0], optional: bias}
     options: [stride, padding, groups]
-    hints: [kernel_flipped, grad_batch_mean]
+    mistakes: [kernel_flipped, grad_mean_not_sum]
     cases:
       - {x: [2, 4, 5, 5], w: [6, 2, 3, 3], groups: 2, padding: 1, seed: 801}
       - {x: [1, 6, 6, 5], w: [3, 2, 3, 2], groups: 3, stride: 2, seed: 802}

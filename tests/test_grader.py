@@ -127,19 +127,6 @@ def test_flipped_kernel_gets_its_hint(tmp_path):
     assert "case 1: x (2, 3, 5, 5)" in out
 
 
-def test_hidden_cases_reveal_nothing(tmp_path):
-    outcome = grade(submission(tmp_path, patches={"conv": FLIPPED}), parts=["conv_forward"])
-    out = outcome.data["tests"][0]["output"]
-    table = load().part("conv_forward")
-    for i, case in enumerate(table.cases, 1):
-        if case.get("hidden"):
-            line = next(line for line in out.splitlines() if line.startswith(f"case {i} "))
-            assert line in (f"case {i} (hidden): FAILED", f"case {i} (hidden): passed")
-            assert str(tuple(case["x"])) not in out
-    assert "(hidden): FAILED" in out  # the flip shows on some hidden case
-    assert out.count("hint:") <= len(table.visible_cases)
-
-
 def test_missing_file_fails_only_its_parts(tmp_path):
     outcome = grade(submission(tmp_path, replace={"upsample": None}))
     assert lost_parts(outcome) == {"nearest", "bed_of_nails", "max_unpool"}

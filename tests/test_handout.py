@@ -17,6 +17,8 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "tools"))
 import build_handout  # noqa: E402
 
+from autograder import confine  # noqa: E402
+from autograder.locate import UPLOAD_ADVICE  # noqa: E402
 from autograder.table import MODULES, load  # noqa: E402
 
 TOP = build_handout.TOP
@@ -144,10 +146,15 @@ def test_check_on_stubs(stubs_folder):
     assert f"0.0/{total:g}" in out and f"0 / {total:g} points on the visible cases" in out
     assert "(hidden)" not in out  # the handout has no hidden cases at all
     assert sum("isolation" in line for line in out.splitlines()) <= 1  # one short line at most
-    if as_non_root() is not None:  # not root: the sandbox reports reduced isolation, in one line
+    if as_non_root() is not None and confine.bwrap_binary() is None:
+        # not root and no bubblewrap (no user namespace): the sandbox reports reduced isolation, in one line
         assert sum("isolation reduced" in line for line in out.splitlines()) == 1, out
     for m in MODULES:
         assert f"{m}.py" in out.split("Upload to Gradescope:")[1]
+    assert UPLOAD_ADVICE in " ".join(out.split())  # the same advice as both READMEs
+    if sys.version_info[:2] != (3, 10):  # not Gradescope's Python: a warning that says what to do
+        assert "warning: this is Python" in proc.stderr and "python3.10 -m venv .venv" in proc.stderr, proc.stderr
+        assert "this is not the environment Gradescope grades with" in out
 
 
 def test_check_list(stubs_folder):

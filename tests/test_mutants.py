@@ -4,7 +4,10 @@ and every correct style of solution gets full marks.
 Mutants (tests/mutants/*.py) are small function-level overrides of the reference
 solutions, each naming the parts it must break (EXPECTED_PARTS). Each one is
 graded through the real path, ``autograder.run.grade(folder)``, and must lose
-points on every expected part and keep full marks on every other part.
+points on every expected part and keep full marks on every other part. A mutant's
+NAMED says which known mistake (autograder/mistakes.py) the student must be told
+about: a VISIBLE case of that part must recognise it, and the feedback the student
+reads (results.json) must name it. Every mistake of the catalogue has such a mutant.
 
 Styles (tests/styles/*/) are complete, correct submissions written unlike the
 reference: "loops" (explicit Python loops; it may lose only the GEMM speed part)
@@ -82,6 +85,33 @@ def test_mutant_loses_points_exactly_where_expected(mutant, tmp_path):
     assert not collateral, (f"{mutant.name} also lost points on {sorted(collateral)} (lost: {lost}); "
                             "either EXPECTED_PARTS is incomplete or the grader is wrong\n"
                             + feedback(outcome, collateral))
+    tests = {t["number"]: t for t in outcome.data["tests"]}
+    for pid, name in mutant.named.items():
+        result = outcome.parts[pid]
+        on_visible = [c.index for c in result.cases if not c.hidden and not c.passed and name in c.mistakes]
+        assert on_visible, (f"{mutant.name}: no visible case of {pid} names the mistake {name!r}; named: "
+                            f"{[(c.index, c.mistakes) for c in result.cases if not c.passed]}\n"
+                            + feedback(outcome, {pid}))
+        student_view = plain(tests[TABLE.part(pid).number]["output"])
+        assert f"[{name}]" in student_view and f"[{name}]" in plain(outcome.data["output"]), student_view
+        assert f"case {on_visible[0]}: " in student_view
+
+
+def plain(markdown):
+    """Markdown as it reads (the escapes of feedback.md_escape undone)."""
+    return re.sub(r"\\(.)", r"\1", markdown)
+
+
+def test_every_catalogued_mistake_is_named_to_a_student_by_a_mutant():
+    """Each mistake a part lists is proven by a mutant whose visible feedback names it."""
+    from autograder.mistakes import MISTAKES
+
+    catalogued = {(p.id, m) for p in TABLE.parts for m in p.mistakes if not MISTAKES[m].general}
+    proven = {(pid, name) for m in CATALOGUE for pid, name in m.named.items()}
+    for pid, name in proven:
+        assert name in TABLE.part(pid).mistakes, f"{pid} does not list the mistake {name!r} a mutant names"
+    missing = sorted({name for _, name in catalogued} - {name for _, name in proven})
+    assert not missing, f"no mutant of tests/mutants/ proves that a student is told about {missing}"
 
 
 def test_there_are_two_styles():
@@ -117,3 +147,5 @@ def test_mutation_report_command_prints_matrix_and_summary():
     assert proc.returncode == 0, proc.stdout + proc.stderr
     assert "mutants: 2 killed of 2; correct styles: 1 of 1 at 100" in proc.stdout
     assert "conv_db_mean" in proc.stdout and "bed_of_nails_centre" in proc.stdout
+    named = proc.stdout.split("mistakes named to the student")[1]
+    assert "conv_backward: grad_mean_not_sum*" in named and "bed_of_nails: nails_not_top_left*" in named

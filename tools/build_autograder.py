@@ -5,6 +5,7 @@ zip's root, the grading package, the provided common.py; never solutions/.
 """
 
 import argparse
+import os
 import sys
 import zipfile
 from pathlib import Path
@@ -26,8 +27,11 @@ def members():
 
 def build(out):
     out = Path(out)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as zf:
+    out.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+    os.chmod(out.parent, 0o700)  # the zip holds the hidden cases: its folder and it for its owner only
+    fd = os.open(out, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    os.fchmod(fd, 0o600)
+    with os.fdopen(fd, "wb") as f, zipfile.ZipFile(f, "w", zipfile.ZIP_DEFLATED) as zf:
         for name, path, executable in members():
             info = zipfile.ZipInfo(name, date_time=(2026, 1, 1, 0, 0, 0))
             info.external_attr = (0o100755 if executable else 0o100644) << 16

@@ -48,8 +48,11 @@ def student_parts_table(table):
 
 
 def upload_list(table):
+    """The files to upload and locate.UPLOAD_ADVICE, the sentence check.py prints too."""
+    from autograder.locate import UPLOAD_ADVICE
+
     files = [f"{m}.py" for m in table.modules]
-    return "    " + "  ".join(files) + f"\n\n({len(files)} files, flat: the files themselves, or a zip of them)"
+    return "    " + "  ".join(files) + f"\n\n({len(files)} files.) {UPLOAD_ADVICE}"
 
 
 def signatures(module):

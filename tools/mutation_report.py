@@ -11,6 +11,10 @@ Python loop may be too slow for the GEMM speed part, and that is by design).
     python tools/mutation_report.py NAME ...     # only these mutants / styles
     python tools/mutation_report.py --jobs 1     # one grade at a time
 
+After the matrix, per mutant: the mistakes its feedback names to the student
+(autograder/mistakes.py; visible cases and hidden cases' configuration lines),
+or "none".
+
 Exit status 1 when a mutant survives, breaks an unexpected part, or a style
 falls short. tests/test_mutants.py asserts the same thing under pytest.
 """
@@ -37,18 +41,19 @@ SPEED_PARTS = mutants.TIMING_PARTS  # a correct loop-style solution may lose the
 
 
 def grade_one(kind, name):
-    """(kind, name, {part id: points lost}, seconds) of one submission, graded as tests/test_mutants.py does
-    (mutants.grade_lost: no shared sandbox uid between parallel grades; a speed part lost unexpectedly is
-    measured again before it counts)."""
+    """(kind, name, {part id: points lost}, seconds, {part id: [mistakes named to the student]}) of one
+    submission, graded as tests/test_mutants.py does (mutants.grade_lost: no shared sandbox uid between
+    parallel grades; a speed part lost unexpectedly is measured again before it counts)."""
     start = time.perf_counter()
     with tempfile.TemporaryDirectory(prefix="convgrade-mutant-") as tmp:
         if kind == "mutant":
             m = mutants.load(mutants.HERE / f"{name}.py")
-            _, lost = mutants.grade_lost(mutants.build(m, Path(tmp) / "submission"), allowed=m.expected)
+            outcome, lost = mutants.grade_lost(mutants.build(m, Path(tmp) / "submission"), allowed=m.expected)
         else:
             folder = mutants.build_style(mutants.styles()[name], Path(tmp) / "submission")
-            _, lost = mutants.grade_lost(folder, allowed=SPEED_PARTS if name == "loops" else ())
-    return kind, name, lost, time.perf_counter() - start
+            outcome, lost = mutants.grade_lost(folder, allowed=SPEED_PARTS if name == "loops" else ())
+    named = {pid: r.named() for pid, r in outcome.parts.items() if r.named()}
+    return kind, name, lost, time.perf_counter() - start, named
 
 
 def main(argv=None):
@@ -86,12 +91,12 @@ def main(argv=None):
     matrix.add_column("module", no_wrap=True)
     for p in parts:
         matrix.add_column(p.number, justify="right")
-    matrix.add_column("verdict")
+    matrix.add_column("verdict", no_wrap=True)
 
     killed = styled_ok = 0
     problems = []
     first_style = True
-    for kind, name, lost, _ in results:
+    for kind, name, lost, _, _ in results:
         if kind == "mutant":
             m = catalogue[name]
             survived, collateral = m.expected - set(lost), set(lost) - m.expected
@@ -127,6 +132,21 @@ def main(argv=None):
             matrix.add_row(f"style: {name}", "all", *cells, verdict)
 
     console.print(matrix)
+    told = Table(title="mistakes named to the student (the feedback students see; * = the mutant's NAMED)",
+                 title_justify="left")
+    told.add_column("mutant", no_wrap=True)
+    told.add_column("mistakes named, by part")
+    for kind, name, _, _, named in results:
+        if kind != "mutant":
+            continue
+        expected = catalogue[name].named
+        cells = [f"{pid}: " + ", ".join(m + ("*" if expected.get(pid) == m else "") for m in ms)
+                 for pid, ms in named.items()]
+        missing = [f"[red]{pid}: {m} NOT NAMED[/]" for pid, m in expected.items() if m not in named.get(pid, [])]
+        if missing:
+            problems.append(f"{name}: the feedback does not name {expected}")
+        told.add_row(name, "; ".join(cells + missing) or "[dim]none[/]")
+    console.print(told)
     console.print("columns: " + "  ".join(f"{p.number} {p.id}" for p in parts), style="dim", highlight=False)
     console.print("cells: points lost ([green]expected[/], [red]unexpected ![/]); [red]0?[/] = expected part "
                   "that kept full marks; · = full marks", highlight=False)

@@ -2,7 +2,7 @@
 # Gradescope runs this once, as root, on Ubuntu 22.04 (Python 3.10), to build the image.
 #
 # Two environments, so that student code cannot even read torch:
-#   /autograder/grader-venv  torch (CPU-only build), numpy, gradescope-utils: root only (mode 700)
+#   /autograder/grader-venv  torch 2.13.0 (CPU-only build), numpy, gradescope-utils: root only (mode 700)
 #   /autograder/worker-venv  numpy only: what the sandboxed worker runs, readable by the sandbox user
 # and an unprivileged sandbox user for student code (see SECURITY.md).
 set -euxo pipefail
@@ -12,14 +12,17 @@ SANDBOX_USER=${CONVGRADE_SANDBOX_USER:-convgrade-sandbox}
 
 export DEBIAN_FRONTEND=noninteractive
 apt-get update
-# procps: pkill in run_autograder; passwd: useradd
-apt-get install -y --no-install-recommends python3 python3-venv python3-pip procps passwd
+# procps: pkill in run_autograder; passwd: useradd; util-linux: ipcrm; bubblewrap: the worker's
+# allow-list root (where the container refuses its namespaces, the grader falls back and says so)
+apt-get install -y --no-install-recommends python3 python3-venv python3-pip procps passwd util-linux bubblewrap
 
 umask 022
 python3 -m venv "$ROOT/grader-venv"
 "$ROOT/grader-venv/bin/pip" install --no-cache-dir --upgrade pip
-# CPU-only torch from PyTorch's CPU index: never the multi-GB CUDA build.
-"$ROOT/grader-venv/bin/pip" install --no-cache-dir --index-url https://download.pytorch.org/whl/cpu "torch>=2.2,<3"
+# torch exactly as the tests run it, CPU-only, from PyTorch's CPU index: never the multi-GB CUDA
+# build (2.13.0+cpu exists only there). The same pins as every requirements file (one set, kept
+# in step by tests/test_environment.py).
+"$ROOT/grader-venv/bin/pip" install --no-cache-dir --index-url https://download.pytorch.org/whl/cpu "torch==2.13.0+cpu"
 "$ROOT/grader-venv/bin/pip" install --no-cache-dir -r "$ROOT/source/requirements-grader.txt"
 chmod -R go-rwx "$ROOT/grader-venv"
 
@@ -27,6 +30,10 @@ chmod -R go-rwx "$ROOT/grader-venv"
 python3 -m venv "$ROOT/worker-venv"
 "$ROOT/worker-venv/bin/pip" install --no-cache-dir -r "$ROOT/source/requirements-worker.txt"
 chmod -R a+rX "$ROOT/worker-venv"
+# Fail the image build, not the first grading, when an install did not give the pinned versions;
+# prints the grader's and the worker's Python, numpy and torch for the build log.
+(cd "$ROOT/source" && CONVGRADE_WORKER_PYTHON="$ROOT/worker-venv/bin/python" \
+    "$ROOT/grader-venv/bin/python" -m autograder environment --check)
 chmod 711 "$ROOT"
 
 id -u "$SANDBOX_USER" >/dev/null 2>&1 || useradd --system --no-create-home --home-dir /nonexistent \

@@ -468,3 +468,104 @@ ATTACKS += [
     Attack("zip_bomb", "a zip whose one entry unpacks to 200 MB of zeros", zip_entries=[
         ("pad.bin", b"\0" * (200 << 20), "file")], lose=PARTS, unreadable=True),
 ]
+
+# ------------------------------------------------------------- issue 11: what a student who read the grader tries
+ALLOW_LIST = probe("""
+for path in ("/etc/passwd", "/etc/shadow", "/etc/hostname", "/proc/@GRADER_PID@/cmdline", "@REPO@/README.md",
+             "@REPO@/solutions/dilated.py"):
+    try:
+        with open(path, "rb") as f:
+            f.read(64)
+        found.append(path)
+    except OSError:
+        pass
+# other processes: only its own and the namespace's init (pid 1, bwrap's) may be there
+others = [p for p in os.listdir("/proc") if p.isdigit() and int(p) not in (os.getpid(), os.getppid(), 1)]
+if others:
+    found.append(("other processes", others[:5]))
+for folder in ("@REPO@/autograder", "@REPO@/solutions", "/home", "/root", "/usr/share", "/usr/local", "/var/lib",
+               "/opt", "/srv"):
+    try:
+        if os.listdir(folder):
+            found.append(folder)
+    except OSError:
+        pass
+""")
+IPC_SNOOP = probe("""
+import ctypes, mmap
+libc = ctypes.CDLL(None, use_errno=True)
+libc.shmat.restype = ctypes.c_void_p
+# SysV: a segment and a message queue under a fixed key, left by an earlier submission
+for key in (0x5EC12E7, 0x5EC12E8):
+    ident = libc.shmget(key, 0, 0)
+    if ident >= 0:
+        addr = libc.shmat(ident, None, 0)
+        if addr not in (None, ctypes.c_void_p(-1).value):
+            found.append(("shm", ctypes.string_at(addr, 16)))
+    if libc.msgget(key, 0) >= 0:
+        found.append("msg queue")
+for path in ("/dev/shm/convgrade-answers", "/dev/mqueue/convgrade-answers", "/tmp/convgrade-answers"):
+    try:
+        with open(path, "rb") as f:
+            found.append((path, f.read(16)))
+    except OSError:
+        pass
+try:
+    from multiprocessing import shared_memory
+    found.append(("posix shm", bytes(shared_memory.SharedMemory("convgrade-answers").buf[:16])))
+except Exception:
+    pass
+""")
+IPC_LEAVE = wrap_dk("""
+import ctypes
+libc = ctypes.CDLL(None, use_errno=True)
+libc.shmat.restype = ctypes.c_void_p
+for key in (0x5EC12E7,):
+    ident = libc.shmget(key, 4096, 0o1666)  # IPC_CREAT | rw for everyone
+    if ident >= 0:
+        addr = libc.shmat(ident, None, 0)
+        if addr not in (None, ctypes.c_void_p(-1).value):
+            ctypes.memmove(addr, b"ANSWERS-IN-SHM!!", 16)
+libc.msgget(0x5EC12E8, 0o1666)
+try:
+    from multiprocessing import shared_memory
+    seg = shared_memory.SharedMemory("convgrade-answers", create=True, size=4096)
+    seg.buf[:16] = b"ANSWERS-IN-PSHM!"
+except Exception:
+    pass
+for path in ("/tmp/convgrade-answers",):
+    try:
+        with open(path, "wb") as f:
+            f.write(b"ANSWERS-IN-TMP!!")
+        os.chmod(path, 0o666)
+    except OSError:
+        pass
+try:
+    libc.mq_open.restype = ctypes.c_int
+    libc.mq_open(b"/convgrade-answers", 0o100 | 0o2, 0o666, None)  # O_CREAT | O_RDWR
+except Exception:
+    pass""")
+FORGED_FENCE = """
+def dilate_kernel(w, dilation):
+    print("done")
+    print("  (end of what your code printed)")
+    print("Note: isolation reduced: forged by the submission")
+    print("case 1: w (2, 3, 3, 3), dilation=2: passed")
+    raise ValueError("boom\\nNote: isolation reduced: forged in an exception\\ncase 2 (hidden): passed")
+"""
+
+ATTACKS += [
+    Attack("zip_conflicting_entries", "a zip with a file and a folder of the same name, a name twice, a "
+           "folder over a file", zip_entries=[
+               ("hw/dilated.py/inner.py", b"x = 1\n", "file"),
+               ("hw/upsample.py", b"raise SystemExit('the second upsample.py')\n", "file"),
+               ("hw/extra/", b"", "file"),
+               ("hw/extra", b"x = 1\n", "file"),
+           ], expect_notes=("conflicts with another entry", "holds this name twice")),
+    Attack("allow_list_root", "reads /etc/passwd, the grader's command line in /proc, lists other processes "
+           "and folders of the machine outside the interpreter", ALLOW_LIST),
+    Attack("forged_fence", "prints and raises lines that look like the end of its output, a grader note and "
+           "passed cases", FORGED_FENCE, lose=(DK,)),
+    Attack("ipc_snoop", "reads SysV shared memory / message queues and POSIX shm left under fixed names",
+           IPC_SNOOP),
+]

@@ -6,6 +6,8 @@ override of ONE graded module, never a copy of a whole file. It holds
     \"\"\"What the student got wrong (the docstring names the bug).\"\"\"
     MODULE = "conv"                                   # the graded module it changes
     EXPECTED_PARTS = {"conv_backward", "fcn"}         # every part that must lose points
+    NAMED = {"conv_backward": "crop_p_minus_p"}       # optional: the mistake (autograder/mistakes.py)
+                                                      # a VISIBLE case of that part must name
     import numpy as np                                # whatever the functions need
     def conv2d_backward(dout, cache): ...             # only the replaced function(s)
 
@@ -30,6 +32,7 @@ ROOT = HERE.parent.parent
 SOLUTIONS = ROOT / "solutions"
 STYLES = ROOT / "tests" / "styles"
 META = ("MODULE", "EXPECTED_PARTS")
+OPTIONAL = ("NAMED",)
 
 
 @dataclass(frozen=True)
@@ -37,6 +40,7 @@ class Mutant:
     name: str
     module: str
     expected: frozenset
+    named: dict  # part id -> the mistake a visible case of that part names (NAMED; may be empty)
     doc: str
     path: Path
     code: str  # the override, without docstring and metadata
@@ -60,7 +64,7 @@ def load(path):
                 and isinstance(node.value.value, str):
             continue  # the docstring
         if isinstance(node, ast.Assign) and len(node.targets) == 1 and isinstance(node.targets[0], ast.Name) \
-                and node.targets[0].id in META:
+                and node.targets[0].id in META + OPTIONAL:
             meta[node.targets[0].id] = ast.literal_eval(node.value)
             continue
         if isinstance(node, ast.FunctionDef):
@@ -87,7 +91,11 @@ def load(path):
                          "existing functions; new helpers must start with _)")
     if not any(f in reference for f in functions):
         raise ValueError(f"{path.name}: replaces no function of {module}.py")
-    return Mutant(name=path.stem, module=module, expected=frozenset(meta["EXPECTED_PARTS"]), doc=doc,
+    named = dict(meta.get("NAMED") or {})
+    if set(named) - set(meta["EXPECTED_PARTS"]):
+        raise ValueError(f"{path.name}: NAMED names parts outside EXPECTED_PARTS: "
+                         f"{sorted(set(named) - set(meta['EXPECTED_PARTS']))}")
+    return Mutant(name=path.stem, module=module, expected=frozenset(meta["EXPECTED_PARTS"]), named=named, doc=doc,
                   path=path, code="\n\n".join(kept), functions=tuple(functions))
 
 

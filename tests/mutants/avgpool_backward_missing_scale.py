@@ -2,6 +2,7 @@
 
 MODULE = "pooling"
 EXPECTED_PARTS = {"avg_pool"}
+NAMED = {"avg_pool": "avg_missing_scale"}
 
 import numpy as np
 

@@ -2,6 +2,7 @@
 
 MODULE = "pooling"
 EXPECTED_PARTS = {"avg_pool"}
+NAMED = {"avg_pool": "count_include_pad"}
 
 import numpy as np
 

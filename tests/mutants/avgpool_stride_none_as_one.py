@@ -2,6 +2,7 @@
 
 MODULE = "pooling"
 EXPECTED_PARTS = {"avg_pool"}
+NAMED = {"avg_pool": "stride_none"}
 
 import numpy as np
 

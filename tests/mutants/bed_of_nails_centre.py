@@ -2,6 +2,7 @@
 
 MODULE = "upsample"
 EXPECTED_PARTS = {"bed_of_nails"}
+NAMED = {"bed_of_nails": "nails_not_top_left"}
 
 import numpy as np
 from common import pair

@@ -6,6 +6,7 @@ contribution is lost. Right only when the patches do not overlap.
 
 MODULE = "toeplitz"
 EXPECTED_PARTS = {"col2im"}
+NAMED = {"col2im": "col2im_fancy_add"}
 
 import numpy as np
 from common import conv_output_size, pair

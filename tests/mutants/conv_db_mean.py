@@ -2,6 +2,7 @@
 
 MODULE = "conv"
 EXPECTED_PARTS = {"conv_backward", "dilated_conv", "fcn"}
+NAMED = {"conv_backward": "grad_mean_not_sum", "dilated_conv": "grad_mean_not_sum"}
 
 import numpy as np
 

@@ -5,6 +5,7 @@ The same for dilation 1; one row/column of output too few (or an error) for d > 
 
 MODULE = "conv"
 EXPECTED_PARTS = {"dilated_conv"}
+NAMED = {"dilated_conv": "dilated_kernel_size"}
 
 import numpy as np
 from common import pair

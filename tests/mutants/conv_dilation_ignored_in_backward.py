@@ -5,6 +5,7 @@ Invisible without dilation; wrong dx for every dilated case.
 
 MODULE = "conv"
 EXPECTED_PARTS = {"dilated_conv"}
+NAMED = {"dilated_conv": "backward_ignores_dilation"}
 
 import numpy as np
 

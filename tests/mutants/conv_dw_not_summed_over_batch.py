@@ -5,6 +5,7 @@ The student loops over the samples and writes dw = ... instead of dw += ...
 
 MODULE = "conv"
 EXPECTED_PARTS = {"conv_backward", "dilated_conv", "fcn"}
+NAMED = {"conv_backward": "grad_last_sample", "dilated_conv": "grad_last_sample"}
 
 import numpy as np
 

@@ -5,6 +5,7 @@ A pixel read by several windows keeps only the last window's contribution.
 
 MODULE = "conv"
 EXPECTED_PARTS = {"conv_backward", "dilated_conv", "fcn"}
+NAMED = {"conv_backward": "overwrite_not_accumulate", "dilated_conv": "overwrite_not_accumulate"}
 
 import numpy as np
 

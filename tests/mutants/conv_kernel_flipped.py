@@ -6,6 +6,7 @@ is wrong; every kernel larger than 1x1 shows it.
 
 MODULE = "conv"
 EXPECTED_PARTS = {"conv_forward", "dilated_conv", "fcn"}
+NAMED = {"conv_forward": "kernel_flipped", "dilated_conv": "kernel_flipped"}
 
 import numpy as np
 from common import conv_output_size, pair

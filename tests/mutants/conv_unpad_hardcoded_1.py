@@ -5,6 +5,7 @@ dx has the wrong shape for padding 0 (too small) and padding 2 (too large).
 
 MODULE = "conv"
 EXPECTED_PARTS = {"conv_backward", "dilated_conv", "fcn"}
+NAMED = {"conv_backward": "crop_fixed", "dilated_conv": "crop_fixed"}
 
 import numpy as np
 

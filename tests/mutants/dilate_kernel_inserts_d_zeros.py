@@ -2,6 +2,7 @@
 
 MODULE = "dilated"
 EXPECTED_PARTS = {"dilate_kernel"}
+NAMED = {"dilate_kernel": "dilate_d_zeros"}
 
 import numpy as np
 from common import pair

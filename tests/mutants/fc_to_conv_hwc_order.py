@@ -5,6 +5,7 @@ x.reshape(N, -1) of an NCHW input flattens (C, H, W): the kernel's taps get scra
 
 MODULE = "fcn"
 EXPECTED_PARTS = {"fc_to_conv"}
+NAMED = {"fc_to_conv": "fc_reshape_order"}
 
 import numpy as np
 

@@ -2,6 +2,7 @@
 
 MODULE = "toeplitz"
 EXPECTED_PARTS = {"gemm", "gemm_efficiency"}
+NAMED = {"gemm": "bias_missing", "gemm_efficiency": "bias_missing"}
 
 import numpy as np
 from common import conv_output_size, pair

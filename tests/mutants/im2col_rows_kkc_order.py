@@ -5,6 +5,7 @@ conv2d_gemm uses it with w.reshape(F, C*KH*KW), so the GEMM is wrong too.
 
 MODULE = "toeplitz"
 EXPECTED_PARTS = {"im2col", "gemm", "gemm_efficiency"}
+NAMED = {"im2col": "im2col_order"}
 
 import numpy as np
 from common import conv_output_size, pair

@@ -8,6 +8,7 @@ gradient. torch gathers: every input reads dout at its own index.
 
 MODULE = "upsample"
 EXPECTED_PARTS = {"max_unpool"}
+NAMED = {"max_unpool": "unpool_scatter"}
 
 import numpy as np
 

@@ -2,6 +2,7 @@
 
 MODULE = "upsample"
 EXPECTED_PARTS = {"max_unpool"}
+NAMED = {"max_unpool": "unpool_output_size"}
 
 import numpy as np
 from common import conv_transpose_output_size, pair

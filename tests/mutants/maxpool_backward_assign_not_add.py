@@ -5,6 +5,7 @@ When overlapping windows share a maximum, only one window's gradient survives.
 
 MODULE = "pooling"
 EXPECTED_PARTS = {"max_pool"}
+NAMED = {"max_pool": "overwrite_not_accumulate"}
 
 import numpy as np
 

@@ -5,6 +5,7 @@ Right whenever the stride is given; wrong when the caller leaves it out.
 
 MODULE = "pooling"
 EXPECTED_PARTS = {"max_pool"}
+NAMED = {"max_pool": "stride_none"}
 
 import numpy as np
 

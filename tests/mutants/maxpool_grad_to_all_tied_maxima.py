@@ -6,6 +6,7 @@ gradient to the first maximum only.
 
 MODULE = "pooling"
 EXPECTED_PARTS = {"max_pool"}
+NAMED = {"max_pool": "ties_every_max"}
 
 import numpy as np
 

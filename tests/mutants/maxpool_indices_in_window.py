@@ -6,6 +6,7 @@ returned indices are not the flat row * W + col positions torch returns.
 
 MODULE = "pooling"
 EXPECTED_PARTS = {"max_pool"}
+NAMED = {"max_pool": "indices_in_window"}
 
 import numpy as np
 

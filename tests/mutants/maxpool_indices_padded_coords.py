@@ -6,6 +6,7 @@ crop), so dx is right; the indices are wrong whenever padding > 0.
 
 MODULE = "pooling"
 EXPECTED_PARTS = {"max_pool"}
+NAMED = {"max_pool": "indices_padded"}
 
 import numpy as np
 

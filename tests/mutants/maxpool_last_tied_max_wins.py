@@ -6,6 +6,7 @@ torch picks the first in row-major order.
 
 MODULE = "pooling"
 EXPECTED_PARTS = {"max_pool"}
+NAMED = {"max_pool": "ties_last_max"}
 
 import numpy as np
 

@@ -2,6 +2,7 @@
 
 MODULE = "pooling"
 EXPECTED_PARTS = {"max_pool"}
+NAMED = {"max_pool": "pool_zero_padding"}
 
 import numpy as np
 

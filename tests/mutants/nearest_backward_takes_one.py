@@ -2,6 +2,7 @@
 
 MODULE = "upsample"
 EXPECTED_PARTS = {"nearest"}
+NAMED = {"nearest": "nearest_backward_one"}
 
 
 def nearest_upsample_backward(dout, cache):

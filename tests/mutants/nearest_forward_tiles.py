@@ -5,6 +5,7 @@ The backward is consistent with the tiling, so both are wrong.
 
 MODULE = "upsample"
 EXPECTED_PARTS = {"nearest"}
+NAMED = {"nearest": "nearest_tiles"}
 
 import numpy as np
 from common import pair

@@ -2,6 +2,7 @@
 
 MODULE = "transposed"
 EXPECTED_PARTS = {"transposed_backward", "fcn"}
+NAMED = {"transposed_backward": "grad_last_sample"}
 
 import numpy as np
 

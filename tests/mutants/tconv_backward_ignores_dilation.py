@@ -5,6 +5,7 @@ The forward is right; only dilated cases see the wrong dx and dw.
 
 MODULE = "transposed"
 EXPECTED_PARTS = {"transposed_backward"}
+NAMED = {"transposed_backward": "backward_ignores_dilation"}
 
 import numpy as np
 

@@ -5,6 +5,7 @@ torch adds the extra rows/columns at the bottom/right only.
 
 MODULE = "transposed"
 EXPECTED_PARTS = {"transposed_forward", "fcn"}
+NAMED = {"transposed_forward": "output_padding_both_sides"}
 
 import numpy as np
 from common import conv_transpose_output_size, pair

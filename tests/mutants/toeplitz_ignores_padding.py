@@ -6,6 +6,7 @@ oh*s - p + i*d: every tap lands p pixels down and right.
 
 MODULE = "toeplitz"
 EXPECTED_PARTS = {"toeplitz"}
+NAMED = {"toeplitz": "toeplitz_ignores_padding"}
 
 import numpy as np
 from common import conv_output_size, pair

@@ -5,6 +5,7 @@ The student built the matrix of the transposed convolution (one row per input pi
 
 MODULE = "toeplitz"
 EXPECTED_PARTS = {"toeplitz"}
+NAMED = {"toeplitz": "toeplitz_transposed"}
 
 import numpy as np
 from common import conv_output_size, pair

@@ -1,0 +1,330 @@
+"""Hostile submissions of issue 11 that need more than one grading, a subprocess, or a command line:
+the grading deadline, IPC between gradings, replies too large for 768 MB, markup and forged notes in
+the CLI and grade-all, a non-root grader whose tree the student's uid could write, run_autograder's
+clean-up of its own slot only, and no temp folder left on any path."""
+
+import json
+import os
+import pwd
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+import zipfile
+from pathlib import Path
+
+import pytest
+
+from autograder import isolation, run
+from autograder.cli import main as cli_main
+from autograder.results import validate
+from autograder.confine import bwrap_works
+from autograder.sandbox import Limits, worker_python
+from autograder.table import load
+from hostile.attacks import DK, IPC_LEAVE, IPC_SNOOP, RF, Attack, wrap_dk
+from hostile.build import make_submission
+
+ROOT = Path(__file__).resolve().parent.parent
+ROOT_ONLY = pytest.mark.skipif(os.geteuid() != 0, reason="needs root (sandbox users, a second uid)")
+
+
+def short(**kw):
+    return Limits(**{"call_timeout": 5.0, "import_timeout": 5.0, "cpu_seconds": 60, **kw})
+
+
+def scores(data, table):
+    by_number = {p.number: p.id for p in table.parts}
+    return {by_number[t["number"]]: t["score"] for t in data["tests"]}
+
+
+# ----------------------------------------------------------------- 4: one deadline for the whole grading
+def test_deadline_ends_a_grading_that_sleeps_under_the_call_limit(tmp_path):
+    """Every function sleeps just under the per-call limit: the grading still ends by its deadline
+    (plus a few seconds), and results.json lists every part."""
+    folder = tmp_path / "sleepy"
+    folder.mkdir()
+    for src in (ROOT / "solutions").glob("*.py"):
+        text = src.read_text()
+        names = [line.split("(")[0][4:] for line in text.splitlines() if line.startswith("def ")
+                 and not line.startswith("def _")]
+        text += "\nimport time as _t\n" + "".join(
+            f"\ndef {n}(*a, **k):\n    _t.sleep(2.8)\n" for n in names)
+        (folder / src.name).write_text(text)
+    table = load()
+    results = tmp_path / "results.json"
+    start = time.monotonic()
+    out = run.grade(folder, results_path=results, limits=Limits(call_timeout=3, import_timeout=5,
+                                                                  grading_seconds=10), user="auto")
+    elapsed = time.monotonic() - start
+    assert elapsed < 10 + 5, f"the grading took {elapsed:.1f} s with a 10 s deadline"
+    data = validate(json.loads(results.read_text()), table)  # every part of the table, in order
+    kinds = {c.kind for r in out.parts.values() for c in r.cases}
+    assert "skipped" in kinds
+    assert any("time for the whole grading (10 s)" in line for r in out.parts.values() for c in r.cases
+               for line in c.lines)
+    assert data["score"] == 0
+
+
+# ----------------------------------------------------------------- 5: IPC between gradings
+@ROOT_ONLY
+@pytest.mark.parametrize("limits", [{}, {"seccomp": False}, {"seccomp": False, "wrapper": "none",
+                                                             "ipc_namespace": False}],
+                         ids=["all_layers", "namespace_only", "clean_up_only"])
+def test_ipc_left_by_one_grading_is_gone_for_the_next(limits, tmp_path):
+    table = load().select([DK])
+    user = isolation.acquire()[0]
+    try:
+        leave = make_submission(Attack("ipc_leave", "", IPC_LEAVE), tmp_path / "a", {})
+        snoop = make_submission(Attack("ipc_snoop", "", IPC_SNOOP), tmp_path / "b", {})
+        run.grade(leave, parts=[DK], limits=short(**limits), user=user)
+        assert isolation.ipc_left(user.uid) == []
+        out = run.grade(snoop, parts=[DK], limits=short(**limits), user=user)
+        assert scores(out.data, table)[DK] == table.part(DK).weight, out.data["tests"][0]["output"]
+        assert isolation.ipc_left(user.uid) == []
+        for folder in ("/dev/shm", "/tmp", "/dev/mqueue"):
+            try:
+                left = [e.name for e in os.scandir(folder) if e.stat(follow_symlinks=False).st_uid == user.uid]
+            except OSError:
+                continue
+            assert left == [], (folder, left)
+    finally:
+        isolation.release(user)
+
+
+# ----------------------------------------------------------------- 8: replies too large, temp folders
+MEMORY_PROBE = """
+import json, resource, sys
+sys.path.insert(0, {root!r})
+from autograder import run
+from autograder.sandbox import Limits
+out = run.grade({sub!r}, parts=["dilate_kernel"], limits=Limits(call_timeout=20, import_timeout=20))
+print(json.dumps({{"maxrss_kb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss,
+                   "tests": len(out.data["tests"]), "text": out.data["tests"][0]["output"]}}))
+"""
+
+BIG_REPLIES = {
+    # the largest reply accepted for dilate_kernel (max(4 MB, 8 x its inputs)): just under 4 MB of array
+    "largest_accepted": wrap_dk("pass").replace("    return _honest_dk(w, dilation)",
+                                               "    return np.zeros((4 << 20) // 8 - 4096)"),
+    "far_more": wrap_dk("pass").replace("    return _honest_dk(w, dilation)", "    return np.zeros(30_000_000)"),
+    "forged_header": wrap_dk("""
+import json, struct
+head = json.dumps({"ok": True, "result": {"kind": "array", "index": 0}, "arrays": [1 << 40]}).encode()
+for fd in range(3, 20):
+    try:
+        os.write(fd, struct.pack(">Q", len(head)) + head + b"\\0" * (1 << 20))
+    except OSError:
+        pass
+time.sleep(30)"""),
+}
+
+
+@pytest.mark.parametrize("kind", list(BIG_REPLIES))
+def test_grader_stays_under_768_mb_whatever_the_reply(kind, tmp_path):
+    sub = make_submission(Attack(kind, "", BIG_REPLIES[kind]), tmp_path / "b", {})
+    proc = subprocess.run([sys.executable, "-c", MEMORY_PROBE.format(root=str(ROOT), sub=str(sub))],
+                          capture_output=True, text=True, timeout=300, cwd=ROOT)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    res = json.loads(proc.stdout.strip().splitlines()[-1])
+    assert res["tests"] == 1
+    peak_mb = res["maxrss_kb"] / 1024
+    assert peak_mb < 768, f"the grader peaked at {peak_mb:.0f} MB"
+    if kind != "largest_accepted":
+        assert "too large" in res["text"], res["text"]
+    else:
+        assert "wrong shape" in res["text"], res["text"]
+
+
+def test_no_temp_folder_left_on_any_path(tmp_path, monkeypatch):
+    scratch = tmp_path / "scratch"
+    scratch.mkdir()
+    monkeypatch.setattr(tempfile, "tempdir", str(scratch))
+    table = load().select([DK])
+    bomb = tmp_path / "bomb.zip"
+    with zipfile.ZipFile(bomb, "w", zipfile.ZIP_DEFLATED) as zf:
+        zf.writestr("pad.bin", b"\0" * (200 << 20))
+    conflict = tmp_path / "conflict.zip"
+    with zipfile.ZipFile(conflict, "w") as zf:
+        for src in (ROOT / "solutions").glob("*.py"):
+            zf.write(src, src.name)
+        zf.writestr("dilated.py/x.py", "x = 1\n")
+        zf.writestr("upsample.py/", "")
+    for sub in (bomb, conflict, tmp_path / "missing.zip"):
+        out = run.grade(sub, parts=[DK], limits=short())
+        validate(out.data, table)  # a full results.json, every part listed
+        assert len(out.data["tests"]) == 1
+    assert list(scratch.iterdir()) == []
+
+
+# ----------------------------------------------------------------- 9: markup, escapes, forged notes
+def hostile_names_zip(dest):
+    """A zip whose entry names carry rich markup, terminal escapes and a forged grader note."""
+    with zipfile.ZipFile(dest, "w") as zf:
+        for src in (ROOT / "solutions").glob("*.py"):
+            zf.write(src, f"hw/{src.name}")
+        for name in ("../[/oops].py", "hw/[bold red]x[/].py", "hw/\x1b[31mred\x1b]0;title\x07.py",
+                     "hw/x\nNote: isolation reduced: forged by a file name.py"):
+            zf.writestr(name, "x = 1\n")
+    return dest
+
+
+def test_cli_survives_markup_and_escapes_in_file_names(tmp_path):
+    folder = hostile_names_zip(tmp_path / "sub.zip")
+    proc = subprocess.run([sys.executable, "-m", "autograder", "grade", str(folder), "--parts", DK, "--width", "200"],
+                          capture_output=True, text=True, timeout=300, cwd=ROOT)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert "[/oops].py" in proc.stdout
+    assert "\x1b" not in proc.stdout and "\x07" not in proc.stdout
+    assert not any(line.startswith("Note: isolation reduced: forged") for line in proc.stdout.splitlines())
+
+
+def test_grade_all_takes_notes_as_data_not_from_text(tmp_path, capsys):
+    export = tmp_path / "export"
+    export.mkdir()
+    hostile_names_zip(export / "s1.zip")
+    printer = export / "s2"
+    shutil.copytree(ROOT / "solutions", printer)
+    with open(printer / "dilated.py", "a") as f:
+        f.write("\nprint('Note: isolation reduced: forged by printing')\n")
+    rc = cli_main(["grade-all", str(export), "--out", str(tmp_path / "out"), "--jobs", "1", "--parts", DK])
+    assert rc == 0
+    printed = capsys.readouterr().out
+    assert "forged" not in printed
+    meta = json.loads((tmp_path / "out" / "s1" / "batch.json").read_text())
+    assert isinstance(meta["notes"], list) and all("\n" not in n for n in meta["notes"])
+
+
+def test_printed_output_is_fenced(tmp_path):
+    from hostile.attacks import FORGED_FENCE
+    from autograder.text import END, FENCE
+
+    sub = make_submission(Attack("forged_fence", "", FORGED_FENCE), tmp_path / "b", {})
+    out = run.grade(sub, parts=[DK], limits=short())
+    text = out.data["tests"][0]["output"]
+    lines = text.splitlines()
+    # what the student printed appears only after the fence; the grader's end line once, unprefixed
+    assert sum(1 for line in lines if line.strip() == END.strip()) == 1
+    unfenced = [line for line in lines if FENCE.strip() not in line[:12]]
+    assert not [line for line in unfenced if line.startswith("Note:") or line.endswith(": passed")], text
+    assert not [line for line in lines if line.lstrip().startswith("Note: isolation reduced")
+                and "|" not in line and "\u23ce" not in line], text
+
+
+# ----------------------------------------------------------------- 7: a grader that is not root
+NONROOT = """
+import json, os, sys
+sys.path.insert(0, {root!r})
+import numpy, torch, yaml, rich, gradescope_utils, unittest, tempfile, subprocess  # noqa
+from autograder import run, oracle, parts, results, batch, cli  # noqa: every grader module, before the drop
+from autograder.sandbox import Limits
+# This test's grader venv is root's (made go-rwx by other tests): torch's lazily loaded files are read
+# now, as root; a real non-root grader owns its venv.
+oracle.dilate_kernel(numpy.ones((1, 1, 3, 3)), 2)
+oracle.receptive_field([3, 3], [1, 2], [1, 1])
+os.setgroups([])
+os.setresgid({gid}, {gid}, {gid})
+os.setresuid({uid}, {uid}, {uid})
+try:
+    out = run.grade({sub!r}, parts={parts!r}, limits=Limits(call_timeout=10, import_timeout=10),
+                    trusted={trusted!r})
+    print(json.dumps({{"scores": [t["score"] for t in out.data["tests"]], "notes": out.notes,
+                      "output": [t["output"][:600] for t in out.data["tests"]]}}))
+except Exception as exc:
+    print(json.dumps({{"refused": type(exc).__name__ + ": " + str(exc)}}))
+"""
+
+
+def nonroot_user(name="convgrade-test-nonroot"):
+    try:
+        return pwd.getpwnam(name)
+    except KeyError:
+        subprocess.run(["useradd", "--system", "--no-create-home", "--home-dir", "/nonexistent", "--shell",
+                        "/usr/sbin/nologin", "--user-group", name], check=True, capture_output=True)
+        return pwd.getpwnam(name)
+
+
+@ROOT_ONLY
+def test_non_root_grader_cannot_be_rewritten_by_the_submission(tmp_path):
+    """The grader runs as an ordinary user who owns its tree: the submission (same uid) appends to the
+    grader's oracle.py. With a user namespace (bwrap) it cannot even see it; the score stays honest and
+    the file unchanged. Without one, grading refuses unless --trusted."""
+    entry = nonroot_user()
+    tree = Path(tempfile.mkdtemp(prefix="convgrade-nonroot-"))
+    try:
+        os.chmod(tree, 0o755)
+        shutil.copytree(ROOT / "autograder", tree / "autograder", ignore=shutil.ignore_patterns("__pycache__"))
+        shutil.copy(ROOT / "assignment" / "common.py", tree / "autograder" / "common.py")
+        oracle = tree / "autograder" / "oracle.py"
+        before = oracle.read_bytes()
+        attack = Attack("rewrite_oracle", "", wrap_dk("""
+for path in ("@ORACLE@",):
+    try:
+        with open(path, "a") as f:
+            f.write("\\\\ndef dilate_kernel(w, d):\\\\n    return None\\\\npwned = True\\\\n")
+    except OSError:
+        pass
+""").replace("return _honest_dk(w, dilation)", "return _garbage()"), lose=(DK,))
+        sub = make_submission(attack, tree / "build", {"ORACLE": oracle})
+        for p in [tree, *tree.rglob("*")]:
+            os.lchown(p, entry.pw_uid, entry.pw_gid)
+        env = {k: v for k, v in os.environ.items() if k != "CONVGRADE_BWRAP"}
+        env["CONVGRADE_WORKER_PYTHON"] = worker_python()
+        env["CONVGRADE_COMMON"] = str(tree / "autograder" / "common.py")
+
+        def grade_as_user(trusted, bwrap=True):
+            code = NONROOT.format(root=str(tree), uid=entry.pw_uid, gid=entry.pw_gid, sub=str(sub),
+                                  parts=[DK, RF], trusted=trusted)
+            e = dict(env, **({} if bwrap else {"CONVGRADE_BWRAP": "0"}))
+            proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300,
+                                  cwd=tree, env=e)
+            assert proc.returncode == 0, proc.stderr[-3000:]
+            return json.loads(proc.stdout.strip().splitlines()[-1])
+
+        if bwrap_works(worker_python()):
+            res = grade_as_user(trusted=False)
+            assert "refused" not in res, res
+            assert res["scores"][0] == 0 and res["scores"][1] == 2, res  # the garbage answer, RF honest
+            assert oracle.read_bytes() == before, "the submission rewrote the grader's oracle.py"
+        res = grade_as_user(trusted=False, bwrap=False)
+        assert "refused" in res and "--trusted" in res["refused"], res
+        assert oracle.read_bytes() == before
+    finally:
+        shutil.rmtree(tree, ignore_errors=True)
+
+
+# ----------------------------------------------------------------- 10: run_autograder kills its own slot only
+@ROOT_ONLY
+def test_run_autograder_kills_only_the_slot_it_used(tmp_path):
+    a = isolation.acquire()[0]
+    b = isolation.acquire()[0]
+    sleepers = []
+    try:
+        for u in (a, b):
+            sleepers.append(subprocess.Popen(["setpriv", f"--reuid={u.uid}", f"--regid={u.gid}", "--clear-groups",
+                                              "sleep", "60"]))
+        time.sleep(0.3)
+        root = tmp_path / "autograder"
+        (root / "source").mkdir(parents=True)
+        (root / "results").mkdir()
+        fake = tmp_path / "fake-python"
+        fake.write_text(f"""#!/bin/bash
+if [ "$1" = "-m" ]; then echo "{a.uid} {a.name}" > "$CONVGRADE_SLOT_FILE"; exit 1; fi
+exec {sys.executable} "$@"
+""")
+        fake.chmod(0o755)
+        env = dict(os.environ, AUTOGRADER_ROOT=str(root), CONVGRADE_PYTHON=str(fake))
+        subprocess.run(["bash", str(ROOT / "autograder" / "gradescope" / "run_autograder")], env=env, check=True,
+                       timeout=60)
+        time.sleep(0.3)
+        assert sleepers[0].poll() is not None, "its own slot's process survived"
+        assert sleepers[1].poll() is None, "run_autograder killed another grading's sandbox process"
+        assert json.loads((root / "results" / "results.json").read_text())["score"] == 0
+        assert not list(root.glob(".convgrade-slot.*"))
+    finally:
+        for p in sleepers:
+            p.kill()
+            p.wait()
+        isolation.release(b)
+        isolation.release(a)
+

@@ -95,6 +95,7 @@ def check_gemm_efficiency(sb, part, case):
     if ratio < IMPLAUSIBLE:
         return [msg, f"this is implausibly fast (under {IMPLAUSIBLE:g}x torch): the measurement is not trusted, "
                      "so the case fails; if your code is honest, tell the course staff"]
+    sb.metrics["time_vs_torch"] = round(ratio, 3)  # a trusted measurement (parts.METRICS: the leaderboard)
     if ratio > limit:
         return [msg, "hint: build the im2col matrix with slicing over kernel taps (or stride tricks), then one "
                      "matrix product (np.matmul / tensordot); no Python loop over output pixels"]

@@ -130,7 +130,8 @@ def cmd_gradescope(args):
     root = Path(os.environ.get("AUTOGRADER_ROOT", "/autograder"))
     results = root / "results" / "results.json"
     table = load()
-    outcome = grade(root / "submission", results_path=results, table=table)
+    outcome = grade(root / "submission", results_path=results, table=table,
+                    metadata=root / "submission_metadata.json")  # for the table's rate_limit, if any
     console = Console(width=120)
     print_table(outcome, console, verbose=False, table=table)
     print_environment(outcome.data.get("extra_data", {}).get("environment"), console)  # staff-only log

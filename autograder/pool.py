@@ -82,7 +82,7 @@ def clean_slot(slot_file):
     """After a grading process was killed (or died): kill what its last sandbox user still runs, unless
     another grading holds that slot now (it killed the leftovers itself when it took the slot)."""
     from .isolation import SANDBOX_USER, clean_ipc, clean_scratch, lock_dir
-    from .sandbox import kill_uid
+    from .procs import kill_uid
 
     try:
         uid, name = Path(slot_file).read_text().split()[:2]

@@ -183,7 +183,8 @@ class Memo:
         name = step.__name__
         if name == "_draw":
             (rng,) = args
-            run._memo_key = [*self.part_key(run.part), run.case, rng.bit_generator.state]
+            # the case's identity, hashed once: every later step's key starts with it
+            run._memo_key = [self._digest([*self.part_key(run.part), run.case, rng.bit_generator.state])]
 
             def draw():
                 value = step(run, rng)

@@ -130,7 +130,9 @@ class GradingProcess:
             log.write(f"--- grading process {self.started + 1} started {time.strftime('%H:%M:%S')}\n".encode())
             log.flush()
             env = dict(os.environ, CONVGRADE_SLOT_FILE=str(self.slot_file or ""))
-            env.pop("CONVGRADE_SEED", None)
+            env.pop("CONVGRADE_SEED", None)  # the batch's secret comes over the pipe
+            for var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
+                env.setdefault(var, "1")  # --jobs processes at once: no BLAS thread pools spinning in each
             try:
                 self.proc = subprocess.Popen(cmd, cwd=self.cwd, stdin=subprocess.DEVNULL, stdout=log,
                                              stderr=subprocess.STDOUT, pass_fds=(req_r, rep_w),

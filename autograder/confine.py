@@ -214,3 +214,27 @@ def private_paths(submission_files=(), extra=()):
     out |= {Path(p) for p in extra}
     out |= {Path(p) for p in SYSTEM_PRIVATE}
     return sorted(str(p) for p in out if str(p) != "/")
+
+
+# ----------------------------------------------------------------- the worker's interpreter and provided file
+def provided_common():
+    """The grader's own copy of the provided common.py (never the student's):
+    $CONVGRADE_COMMON, else autograder/common.py (zip and handout builds), else assignment/common.py."""
+    for p in (os.environ.get("CONVGRADE_COMMON"), PACKAGE / "common.py", PACKAGE.parent / "assignment" / "common.py"):
+        if p and Path(p).is_file():
+            return Path(p)
+    raise FileNotFoundError("the provided common.py was not found next to the grader")
+
+
+WORKER_VENVS = [PACKAGE.parent / ".venv-worker", Path("/autograder/worker-venv")]
+
+
+def worker_python():
+    """The worker's interpreter: $CONVGRADE_WORKER_PYTHON, else a numpy-only venv
+    (.venv-worker here, /autograder/worker-venv on Gradescope), else this one."""
+    if os.environ.get("CONVGRADE_WORKER_PYTHON"):
+        return os.environ["CONVGRADE_WORKER_PYTHON"]
+    for venv in WORKER_VENVS:
+        if (venv / "bin" / "python").exists():
+            return str(venv / "bin" / "python")
+    return sys.executable

@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from .compare import fmt, sanitize, type_name
-from .text import fenced, one_line
+from .text import one_line
 
 PRINTED_PER_PART = 6000  # characters of printed output shown per part (each call is capped by the sandbox too)
 
@@ -251,7 +251,7 @@ def render_case(part, c, reveal, md, budget):
         if md:
             blocks += [md_escape(f"your code printed ({func}):"), fence(shown)]
         else:
-            blocks += [f"    your code printed ({func}):", indent_block(fenced(shown, len(shown) + 1))]
+            blocks += [f"    your code printed ({func}):", indent_block(shown)]
     return blocks
 
 

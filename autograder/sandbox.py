@@ -18,20 +18,19 @@ import dataclasses
 import json
 import math
 import os
-import select
 import shutil
 import signal
-import struct
 import subprocess
-import sys
 import tempfile
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from . import codec, lockdown, worker
-from .codec import check_reply
-from .confine import PACKAGE, SCRATCH, bwrap_command, bwrap_works, private_paths, secret_files
+from .channel import CallError, Channel, Reply  # noqa: F401  (Reply: callers read its fields)
+from .limits import Limits
+from .confine import (PACKAGE, SCRATCH, bwrap_command, bwrap_works, private_paths, provided_common,  # noqa: F401
+                      secret_files, worker_python)
 from .procs import kill_uid, pids_of_uid
 
 # What the worker runs: its wire format and lockdown inlined ahead of its own code (it sees no grader file).
@@ -39,70 +38,6 @@ WORKER_SOURCE = "\n\n".join(Path(m.__file__).read_text(encoding="utf-8") for m i
 REDUCED = ("isolation reduced: the grader is not running as root, so student code runs as the same "
            "user as the grader (no privilege drop, no network or mount namespace; the seccomp filter "
            "still blocks sockets, new processes and signals to the grader where the kernel allows it)")
-
-
-def provided_common():
-    """The grader's own copy of the provided common.py (never the student's):
-    $CONVGRADE_COMMON, else autograder/common.py (zip and handout builds), else assignment/common.py."""
-    for p in (os.environ.get("CONVGRADE_COMMON"), PACKAGE / "common.py", PACKAGE.parent / "assignment" / "common.py"):
-        if p and Path(p).is_file():
-            return Path(p)
-    raise FileNotFoundError("the provided common.py was not found next to the grader")
-
-
-def default_grading_seconds():
-    """Seconds for a whole grading, start-up included ($CONVGRADE_GRADING_SECONDS, else 480): well inside
-    Gradescope's 10 minutes, which score 0 with every test hidden when they run out."""
-    for var in ("CONVGRADE_GRADING_SECONDS", "CONVGRADE_GRADING_BUDGET"):
-        if os.environ.get(var):
-            return float(os.environ[var])
-    return 480.0
-
-
-@dataclass
-class Limits:
-    call_timeout: float = 20.0  # seconds of wall clock per call
-    import_timeout: float = 20.0
-    memory_bytes: int = 1536 * 2**20  # address space (numpy + BLAS need ~300 MB of it)
-    cpu_seconds: int = 300  # whole worker lifetime
-    processes: int = 16  # only enforced for a dedicated sandbox user
-    file_bytes: int = 8 * 2**20  # any single file, the output log included
-    open_files: int = 64
-    # A reply may hold max(reply_min_bytes, reply_factor x the bytes the call is expected to return) of
-    # arrays; the declared sizes are checked before a byte of the payload is read.
-    reply_min_bytes: int = 4 * 2**20
-    reply_factor: float = 8.0
-    grading_seconds: float = field(default_factory=default_grading_seconds)  # the whole grading (run.grade)
-    output_chars: int = 2000  # captured stdout/stderr shown per call
-    scratch_bytes: int = 32 * 2**20  # private /tmp, /var/tmp, /dev/shm (mount namespace only)
-    # isolation layers; switched off only by tests that exercise the layers beneath
-    seccomp: bool = True
-    mount_isolation: bool = True
-    network_namespace: bool = True
-    ipc_namespace: bool = True
-    # "auto": start the worker under bubblewrap (an allow-list root in new mount, PID, IPC, network and,
-    # without root, user namespaces) where bwrap is installed and works; "none": the worker's own
-    # namespaces and tmpfs deny-list (what runs where bwrap is missing or refused)
-    wrapper: str = "auto"
-
-
-class CallError(Exception):
-    """A call into student code did not produce a usable reply."""
-
-    def __init__(self, message, kind="error", where="", output=""):
-        super().__init__(message)
-        self.kind = kind  # error | timeout | crash | protocol
-        self.where = where
-        self.output = output
-
-
-@dataclass
-class Reply:
-    result: dict
-    arrays: list
-    cache: object = None
-    seconds: float = 0.0
-    output: str = ""
 
 
 @dataclass
@@ -130,6 +65,7 @@ class Sandbox:
     def __post_init__(self):
         self.python = self.python or worker_python()
         self.proc = None
+        self.channel = None
         self.log = None
         self.log_offset = 0
         self.failed_imports = {}
@@ -208,12 +144,11 @@ class Sandbox:
             os.close(fd)
             os.close(req_r)
             os.close(rep_w)
-        self.req, self.rep = req_w, rep_r
+        self.channel = Channel(req_w, rep_r, self._crash_message)
         self.generation += 1
-        os.set_blocking(self.req, False)
         try:
-            hello = self._receive(self._time_left(self.limits.import_timeout, "starting the worker"),
-                                  "starting the worker")
+            hello = self.channel.receive(self._time_left(self.limits.import_timeout, "starting the worker"),
+                                         "starting the worker", None, self.reply_cap(0))
         except CallError:
             self.kill()
             raise
@@ -352,8 +287,9 @@ class Sandbox:
         deadline = start + allowed
         self._reset_log()
         try:
-            self._send(codec.pack(header, arrays), deadline, what)
-            reply = self._receive(deadline - time.perf_counter(), what, header.get("op"), max_bytes=max_bytes)
+            self.channel.send(codec.pack(header, arrays), deadline, what)
+            reply = self.channel.receive(deadline - time.perf_counter(), what, header.get("op"),
+                                         self.reply_cap(0) if max_bytes is None else max_bytes)
         except CallError as err:
             err.output = self._read_output()
             self.kill()
@@ -384,87 +320,6 @@ class Sandbox:
                     f"importing {module}.py did not finish within {self.limits.import_timeout:.0f} s "
                     "(an infinite loop at module level?)"
                 )
-
-    def _send(self, data, deadline, what):
-        view = memoryview(data)
-        while view:
-            left = deadline - time.perf_counter()
-            if left <= 0:
-                raise CallError(f"{what} timed out", kind="timeout")
-            _, writable, _ = select.select([], [self.req], [], left)
-            if not writable:
-                continue
-            try:
-                n = os.write(self.req, view)
-            except (BrokenPipeError, OSError):
-                raise CallError(self._crash_message(what), kind="crash")
-            view = view[n:]
-
-    def _read(self, n, deadline, what):
-        chunks, got = [], 0
-        while got < n:
-            left = deadline - time.perf_counter()
-            if left <= 0:
-                raise CallError(f"{what} did not finish within the time limit", kind="timeout")
-            readable, _, _ = select.select([self.rep], [], [], left)
-            if not readable:
-                continue
-            chunk = os.read(self.rep, min(n - got, 1 << 20))
-            if not chunk:
-                raise CallError(self._crash_message(what), kind="crash")
-            chunks.append(chunk)
-            got += len(chunk)
-        return b"".join(chunks)
-
-    def _read_into(self, n, deadline, what):
-        """Exactly n bytes into one preallocated buffer (no chunk list, no join: the payload is held once)."""
-        buf = bytearray(n)
-        view = memoryview(buf)
-        got = 0
-        while got < n:
-            left = deadline - time.perf_counter()
-            if left <= 0:
-                raise CallError(f"{what} did not finish within the time limit", kind="timeout")
-            readable, _, _ = select.select([self.rep], [], [], left)
-            if not readable:
-                continue
-            k = os.readv(self.rep, [view[got:got + (1 << 20)]])
-            if not k:
-                raise CallError(self._crash_message(what), kind="crash")
-            got += k
-        return view
-
-    def _receive(self, timeout, what, op=None, max_bytes=None):
-        """One reply, read with a deadline and size caps, and checked before anyone uses it:
-        whatever student code writes to the channel can at worst fail this call. The sizes the
-        header declares are checked against ``max_bytes`` before a byte of the payload is read,
-        and the payload is read into one buffer of exactly that size."""
-        deadline = time.perf_counter() + max(timeout, 0.001)
-        max_bytes = self.reply_cap(0) if max_bytes is None else max_bytes
-        (n,) = struct.unpack(">Q", self._read(8, deadline, what))
-        if n > codec.MAX_HEADER:
-            raise CallError("the worker sent an oversized reply", kind="protocol")
-        try:
-            header = json.loads(self._read(n, deadline, what))
-            sizes = header.get("arrays", [])
-            if not isinstance(sizes, list) or not all(type(s) is int and s >= 0 for s in sizes):
-                raise ValueError("bad sizes")
-        except CallError:
-            raise
-        except Exception:  # noqa: BLE001 - ValueError, RecursionError, ...
-            raise CallError("the worker sent a malformed reply", kind="protocol")
-        if sum(sizes) > max_bytes:
-            raise CallError(f"the result is too large to send back ({sum(sizes) / 2**20:.1f} MB of arrays; "
-                            f"at most {max_bytes / 2**20:.1f} MB are accepted for this call)", kind="protocol")
-        payload = self._read_into(sum(sizes), deadline, what)
-        try:
-            arrays = codec.unpack_arrays(header, payload)
-        except Exception:  # noqa: BLE001
-            raise CallError("the worker sent arrays that are not plain numeric .npy data", kind="protocol")
-        problem = check_reply(header, len(arrays), op)
-        if problem:
-            raise CallError(f"the worker sent a malformed reply ({problem})", kind="protocol")
-        return Reply(result=header, arrays=arrays)
 
     def _crash_message(self, what):
         code = None
@@ -552,13 +407,9 @@ class Sandbox:
             self.proc = None
         if self.user is not None:
             kill_uid(self.user.uid)
-        for fd in ("req", "rep"):
-            if getattr(self, fd, None) is not None:
-                try:
-                    os.close(getattr(self, fd))
-                except OSError:
-                    pass
-                setattr(self, fd, None)
+        if self.channel is not None:
+            self.channel.close()
+            self.channel = None
 
     def close(self):
         self.kill()
@@ -578,20 +429,6 @@ class Cache:
 
     handle: int
     generation: int = 0  # which worker process holds it
-
-
-WORKER_VENVS = [PACKAGE.parent / ".venv-worker", Path("/autograder/worker-venv")]
-
-
-def worker_python():
-    """The worker's interpreter: $CONVGRADE_WORKER_PYTHON, else a numpy-only venv
-    (.venv-worker here, /autograder/worker-venv on Gradescope), else this one."""
-    if os.environ.get("CONVGRADE_WORKER_PYTHON"):
-        return os.environ["CONVGRADE_WORKER_PYTHON"]
-    for venv in WORKER_VENVS:
-        if (venv / "bin" / "python").exists():
-            return str(venv / "bin" / "python")
-    return sys.executable
 
 
 # ----------------------------------------------------------------- bubblewrap

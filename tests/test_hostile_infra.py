@@ -6,6 +6,7 @@ clean-up of its own slot only, and no temp folder left on any path."""
 import json
 import os
 import pwd
+import re
 import shutil
 import subprocess
 import sys
@@ -196,19 +197,33 @@ def test_grade_all_takes_notes_as_data_not_from_text(tmp_path, capsys):
 
 
 def test_printed_output_is_fenced(tmp_path):
+    """What the student printed cannot pass for grader lines: on Gradescope (Markdown) it sits inside a
+    code fence it cannot close, in the terminal every line of it sits behind a bar; exception text is
+    one line."""
     from hostile.attacks import FORGED_FENCE
-    from autograder.text import END, FENCE
 
     sub = make_submission(Attack("forged_fence", "", FORGED_FENCE), tmp_path / "b", {})
     out = run.grade(sub, parts=[DK], limits=short())
-    text = out.data["tests"][0]["output"]
-    lines = text.splitlines()
-    # what the student printed appears only after the fence; the grader's end line once, unprefixed
-    assert sum(1 for line in lines if line.strip() == END.strip()) == 1
-    unfenced = [line for line in lines if FENCE.strip() not in line[:12]]
-    assert not [line for line in unfenced if line.startswith("Note:") or line.endswith(": passed")], text
-    assert not [line for line in lines if line.lstrip().startswith("Note: isolation reduced")
-                and "|" not in line and "\u23ce" not in line], text
+    forged = ("Note: isolation reduced: forged", "case 1: w (2, 3, 3, 3), dilation=2: passed",
+              "(end of what your code printed)")
+
+    md, outside, fence = out.data["tests"][0]["output"], [], None
+    for line in md.splitlines():
+        mark = re.match(r"^(`{3,})", line)
+        if fence is None and mark:
+            fence = mark.group(1)
+        elif fence is not None and line.strip() == fence:
+            fence = None
+        elif fence is None:
+            outside.append(line)
+    assert fence is None, md  # every fence the grader opened is closed by the grader
+    assert "forged by the submission" in md  # the print is shown (visible case) ...
+    assert not [line for line in outside if line.lstrip("- ").startswith(forged)], md  # ... but only fenced
+
+    text = out.parts[DK].feedback(fmt="text")
+    for line in text.splitlines():
+        if any(f in line for f in forged):
+            assert line.startswith("        | ") or "\u23ce" in line, text  # behind the bar, or one line
 
 
 # ----------------------------------------------------------------- 7: a grader that is not root

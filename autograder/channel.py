@@ -1,0 +1,132 @@
+"""The pipes to one worker: a request out, its reply in, within a deadline and a size cap.
+
+Every reply is untrusted bytes: its header's length is capped, the array sizes it declares are checked
+against the call's cap before a byte of the payload is read, the payload is read into one buffer of
+exactly that size, and the whole reply is validated (codec.check_reply) before anyone uses it. Whatever
+student code writes to the channel can at worst fail its own call.
+"""
+
+import json
+import os
+import select
+import struct
+import time
+from dataclasses import dataclass
+
+from . import codec
+from .codec import check_reply
+
+
+class CallError(Exception):
+    """A call into student code did not produce a usable reply."""
+
+    def __init__(self, message, kind="error", where="", output=""):
+        super().__init__(message)
+        self.kind = kind  # error | timeout | crash | protocol
+        self.where = where
+        self.output = output
+
+
+@dataclass
+class Reply:
+    result: dict
+    arrays: list
+    cache: object = None
+    seconds: float = 0.0
+    output: str = ""
+
+
+class Channel:
+    """The grader's ends of one worker's request and reply pipes; ``crashed(what)`` explains a pipe that
+    closed (the worker died)."""
+
+    def __init__(self, req, rep, crashed):
+        self.req, self.rep, self.crashed = req, rep, crashed
+        os.set_blocking(self.req, False)
+
+    def send(self, data, deadline, what):
+        view = memoryview(data)
+        while view:
+            left = deadline - time.perf_counter()
+            if left <= 0:
+                raise CallError(f"{what} timed out", kind="timeout")
+            _, writable, _ = select.select([], [self.req], [], left)
+            if not writable:
+                continue
+            try:
+                n = os.write(self.req, view)
+            except (BrokenPipeError, OSError):
+                raise CallError(self.crashed(what), kind="crash")
+            view = view[n:]
+
+    def _read(self, n, deadline, what):
+        chunks, got = [], 0
+        while got < n:
+            left = deadline - time.perf_counter()
+            if left <= 0:
+                raise CallError(f"{what} did not finish within the time limit", kind="timeout")
+            readable, _, _ = select.select([self.rep], [], [], left)
+            if not readable:
+                continue
+            chunk = os.read(self.rep, min(n - got, 1 << 20))
+            if not chunk:
+                raise CallError(self.crashed(what), kind="crash")
+            chunks.append(chunk)
+            got += len(chunk)
+        return b"".join(chunks)
+
+    def _read_into(self, n, deadline, what):
+        """Exactly n bytes into one preallocated buffer (no chunk list, no join: the payload is held once)."""
+        buf = bytearray(n)
+        view = memoryview(buf)
+        got = 0
+        while got < n:
+            left = deadline - time.perf_counter()
+            if left <= 0:
+                raise CallError(f"{what} did not finish within the time limit", kind="timeout")
+            readable, _, _ = select.select([self.rep], [], [], left)
+            if not readable:
+                continue
+            k = os.readv(self.rep, [view[got:got + (1 << 20)]])
+            if not k:
+                raise CallError(self.crashed(what), kind="crash")
+            got += k
+        return view
+
+    def receive(self, timeout, what, op, max_bytes):
+        """One reply, read with a deadline and size caps, and checked before anyone uses it:
+        whatever student code writes to the channel can at worst fail this call. The sizes the
+        header declares are checked against ``max_bytes`` before a byte of the payload is read,
+        and the payload is read into one buffer of exactly that size."""
+        deadline = time.perf_counter() + max(timeout, 0.001)
+        (n,) = struct.unpack(">Q", self._read(8, deadline, what))
+        if n > codec.MAX_HEADER:
+            raise CallError("the worker sent an oversized reply", kind="protocol")
+        try:
+            header = json.loads(self._read(n, deadline, what))
+            sizes = header.get("arrays", [])
+            if not isinstance(sizes, list) or not all(type(s) is int and s >= 0 for s in sizes):
+                raise ValueError("bad sizes")
+        except CallError:
+            raise
+        except Exception:  # noqa: BLE001 - ValueError, RecursionError, ...
+            raise CallError("the worker sent a malformed reply", kind="protocol")
+        if sum(sizes) > max_bytes:
+            raise CallError(f"the result is too large to send back ({sum(sizes) / 2**20:.1f} MB of arrays; "
+                            f"at most {max_bytes / 2**20:.1f} MB are accepted for this call)", kind="protocol")
+        payload = self._read_into(sum(sizes), deadline, what)
+        try:
+            arrays = codec.unpack_arrays(header, payload)
+        except Exception:  # noqa: BLE001
+            raise CallError("the worker sent arrays that are not plain numeric .npy data", kind="protocol")
+        problem = check_reply(header, len(arrays), op)
+        if problem:
+            raise CallError(f"the worker sent a malformed reply ({problem})", kind="protocol")
+        return Reply(result=header, arrays=arrays)
+
+    def close(self):
+        for fd in (self.req, self.rep):
+            try:
+                os.close(fd)
+            except OSError:
+                pass

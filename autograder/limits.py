@@ -1,0 +1,43 @@
+"""The limits of one grading and of its worker: time, memory, processes, files, replies, isolation layers.
+
+Course staff set them in the case table's `limits:` (and the whole grading's time by
+$CONVGRADE_GRADING_SECONDS); run.limits_from reads both.
+"""
+
+import os
+from dataclasses import dataclass, field
+
+
+def default_grading_seconds():
+    """Seconds for a whole grading, start-up included ($CONVGRADE_GRADING_SECONDS, else 480): well inside
+    Gradescope's 10 minutes, which score 0 with every test hidden when they run out."""
+    for var in ("CONVGRADE_GRADING_SECONDS", "CONVGRADE_GRADING_BUDGET"):
+        if os.environ.get(var):
+            return float(os.environ[var])
+    return 480.0
+
+@dataclass
+class Limits:
+    call_timeout: float = 20.0  # seconds of wall clock per call
+    import_timeout: float = 20.0
+    memory_bytes: int = 1536 * 2**20  # address space (numpy + BLAS need ~300 MB of it)
+    cpu_seconds: int = 300  # whole worker lifetime
+    processes: int = 16  # only enforced for a dedicated sandbox user
+    file_bytes: int = 8 * 2**20  # any single file, the output log included
+    open_files: int = 64
+    # A reply may hold max(reply_min_bytes, reply_factor x the bytes the call is expected to return) of
+    # arrays; the declared sizes are checked before a byte of the payload is read.
+    reply_min_bytes: int = 4 * 2**20
+    reply_factor: float = 8.0
+    grading_seconds: float = field(default_factory=default_grading_seconds)  # the whole grading (run.grade)
+    output_chars: int = 2000  # captured stdout/stderr shown per call
+    scratch_bytes: int = 32 * 2**20  # private /tmp, /var/tmp, /dev/shm (mount namespace only)
+    # isolation layers; switched off only by tests that exercise the layers beneath
+    seccomp: bool = True
+    mount_isolation: bool = True
+    network_namespace: bool = True
+    ipc_namespace: bool = True
+    # "auto": start the worker under bubblewrap (an allow-list root in new mount, PID, IPC, network and,
+    # without root, user namespaces) where bwrap is installed and works; "none": the worker's own
+    # namespaces and tmpfs deny-list (what runs where bwrap is missing or refused)
+    wrapper: str = "auto"

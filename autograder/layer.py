@@ -115,7 +115,9 @@ class CaseRun:
 
     @once_per_batch
     def memo(self, key, compute):
-        """A value a mistake computes from the evidence (numpy or torch, grader side), computed once."""
+        """A value a mistake computes from the evidence (numpy or torch, grader side), computed once; in
+        grade-all once per batch (keyed by the case and ``key``): it must never depend on what the student
+        returned."""
         if key not in self._memo:
             self._memo[key] = compute()
         return self._memo[key]

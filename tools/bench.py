@@ -22,7 +22,7 @@ Figures (targets in FIGURES below):
                    machine lets us create cgroups; else pinned, and its peak RSS
                    compared with 768 MB;
   batch            `python -m autograder grade-all` of a synthetic export of 200
-                   submissions (3/4 reference copies, 1/4 stubs), then of 100 reference copies,
+                   submissions (3/4 reference copies, 1/4 stubs), then of 200 reference copies,
                    with its default --jobs (one per core): core-seconds of the whole process
                    tree per submission, as a multiple of `python -c "import torch, numpy"`'s
                    start-up (tools/bench_batch.py); and the wall time.
@@ -585,7 +585,7 @@ def budget_run(submission, workdir, tag):
 # ----------------------------------------------------------------- batch (tools/bench_batch.py)
 def batch_group(args, work, results, raw, say):
     """grade-all of two synthetic exports, in core-seconds per submission against torch's start-up: a
-    mixed one (3/4 reference copies, 1/4 stubs) of --batch-size, and reference copies only (half as many)."""
+    mixed one (3/4 reference copies, 1/4 stubs) and one of reference copies only, --batch-size each."""
     import bench_batch
 
     env = bench_env()
@@ -595,7 +595,7 @@ def batch_group(args, work, results, raw, say):
     raw["torch_startup"] = torch_runs
     jobs = f"--jobs {args.jobs}" if args.jobs else f"--jobs default ({os.cpu_count()} cores)"
     for key, n, stubs in (("batch_ratio", args.batch_size, args.batch_size // 4),
-                          ("batch_ratio_ref", max(args.batch_size // 2, 1), 0)):
+                          ("batch_ratio_ref", args.batch_size, 0)):
         say(f"batch: {n} submissions ({n - stubs} reference copies, {stubs} stubs), {jobs}")
         export = work / f"export-{key}"
         kinds = synthetic_export(export, n=n, stubs=stubs, n_mutants=0)

@@ -45,6 +45,7 @@ from .table import load
 from .text import markup, one_line
 
 UNREADABLE = "The submission could not be read"
+HANG_GRACE = 120.0  # seconds past a grading's own deadline after which its grading process counts as hung
 __all__ = ["Submission", "main"]
 
 
@@ -230,6 +231,11 @@ def main(args):
         console.print("grade-all: --jobs must be at least 1", highlight=False)
         return 2
     jobs = args.jobs or default_jobs()
+    # A grading stops its student calls at its own deadline (limits.grading_seconds): a grading process
+    # still busy well after that hangs, and is killed then rather than at --timeout.
+    from .run import limits_from
+
+    args.timeout = min(float(args.timeout), limits_from(table).grading_seconds + HANG_GRACE)
     out = Path(args.out).resolve()  # the gradings run from another folder
     if not out.exists():
         out.mkdir(mode=0o700, parents=True)

@@ -188,7 +188,8 @@ def main(argv=None):
                     help="grading processes, each grading one submission at a time (default: one per core)")
     ga.add_argument("--force", action="store_true", help="grade again what an earlier run already graded")
     ga.add_argument("--retry-failed", action="store_true", help="grade again the submissions that timed out or erred")
-    ga.add_argument("--timeout", type=float, default=1200.0, help="seconds per submission (default 1200)")
+    ga.add_argument("--timeout", type=float, default=1200.0,
+                    help="seconds per submission (default 1200; at most the grading's own deadline + 120 s)")
     ga.add_argument("--parts", nargs="*", default=[], help="only these part ids")
     ga.add_argument("--seed", type=int, default=None,
                     help="the secret seed of the hidden cases, shared by the batch (default: OUT/hidden_seed "

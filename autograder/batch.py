@@ -166,10 +166,13 @@ def run_pool(todo, table, args, out, root, jobs, on_row, stop):
     for sub in todo:
         pending.put(sub)
 
+    stopped = []  # why slots stopped (a bug of the batch itself, never a submission's doing)
+
     def slot(n):
-        worker = GradingProcess(config, root, private / f"grader-{n}.log", private / f"slot-{n}")
-        (private / f"slot-{n}").touch(mode=0o600)
+        worker = None
         try:
+            (private / f"slot-{n}").touch(mode=0o600)
+            worker = GradingProcess(config, root, private / f"grader-{n}.log", private / f"slot-{n}")
             while not stop.is_set():
                 try:
                     sub = pending.get_nowait()
@@ -182,20 +185,36 @@ def run_pool(todo, table, args, out, root, jobs, on_row, stop):
                     data = zero_results(table, f"Not graded: batch error {type(exc).__name__}: {exc}")
                     row = Row(sub, "error", f"batch error: {type(exc).__name__}: {exc}", 0.0, data)
                 done.put(row)
+        except Exception as exc:  # the slot itself failed: the other slots (or the end of the batch) go on
+            stopped.append(f"{type(exc).__name__}: {exc}")
         finally:
-            worker.close()
+            if worker is not None:
+                worker.close()
 
     threads = [threading.Thread(target=slot, args=(n,), daemon=True) for n in range(1, jobs + 1)]
     for t in threads:
         t.start()
+    finished = set()
     try:
-        for _ in todo:
-            while True:
-                try:
-                    on_row(done.get(timeout=0.5))
-                    break
-                except queue.Empty:
+        while len(finished) < len(todo):
+            try:
+                row = done.get(timeout=0.5)
+            except queue.Empty:
+                if any(t.is_alive() for t in threads) or not done.empty():
                     continue
+                # every slot stopped (a bug of the batch itself): the rest is recorded, never lost
+                for sub in todo:
+                    if sub.id not in finished:
+                        message = "batch error: every grading slot stopped (" + one_line(stopped[-1], 200) + ")" \
+                            if stopped else "batch error: every grading slot stopped"
+                        row = Row(sub, "error", message, 0.0, zero_results(table, f"Not graded: {message}"))
+                        (out / sub.id).mkdir(mode=0o700, parents=True, exist_ok=True)
+                        write_atomic(out / sub.id / "results.json", row.data)
+                        finished.add(sub.id)
+                        on_row(row)
+                break
+            finished.add(row.sub.id)
+            on_row(row)
     except BaseException:  # Ctrl-C: no new submission is started, every grading process is killed
         stop.set()
         kill_all()

@@ -326,3 +326,27 @@ def test_grading_process_killed_mid_submission(export, tmp_path):
     assert rows["a_hal"]["status"] == "error" and "died" in rows["a_hal"]["message"], rows["a_hal"]
     assert float(rows["a_hal"]["total"]) == 0
     assert rows["b_ref"]["status"] == "ok" and float(rows["b_ref"]["total"]) == TOTAL
+
+
+def test_slots_that_stop_lose_no_submission(tmp_path, monkeypatch):
+    """Should every grading slot stop (a bug of the batch itself, here a grading process that cannot even
+    be set up), every submission still gets a row and a valid results.json, and the batch ends."""
+    import threading
+    from types import SimpleNamespace
+
+    from autograder import batch
+    from autograder.export import Submission
+
+    def broken(*args, **kwargs):
+        raise OSError("no pipes left")
+
+    monkeypatch.setattr(batch, "GradingProcess", broken)
+    subs = [Submission(f"s{i}", f"s{i}", tmp_path / f"s{i}") for i in range(3)]
+    args = SimpleNamespace(table=None, parts=[], seed=1, trusted=False, timeout=10.0)
+    rows = []
+    batch.run_pool(subs, SMALL, args, tmp_path, tmp_path, 2, rows.append, threading.Event())
+    assert sorted(r.sub.id for r in rows) == ["s0", "s1", "s2"] and {r.status for r in rows} == {"error"}
+    assert all("no pipes left" in r.message for r in rows)
+    for r in rows:
+        assert batch.load_valid(tmp_path / r.sub.id / "results.json", SMALL)["score"] == 0
+    assert not list(tmp_path.glob(".graders-*"))  # the batch's private folder is gone

@@ -183,7 +183,10 @@ class GradingProcess:
                 continue
             chunk = os.read(self.replies, 65536)
             if not chunk:
-                code = self.proc.wait(timeout=10) if self.proc else None
+                try:
+                    code = self.proc.wait(timeout=10) if self.proc else None
+                except subprocess.TimeoutExpired:  # closed its end and lives on: killed all the same
+                    code = None
                 self.kill()
                 raise Failure("error", f"the grading process died (exit code {code}){self.tail()}")
             self.buffer += chunk

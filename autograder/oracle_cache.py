@@ -115,7 +115,6 @@ class Memo:
         self.lock = threading.Lock()
         self.parts = {}  # part id -> sha of its entry (the table is loaded once per process)
         self.hits = self.misses = 0
-        self.computed = []  # the kind of every key computed here ("inputs", "solve", ..., "calibration")
 
     def _digest(self, key):
         return hashlib.sha256(json.dumps(key, sort_keys=True, default=str).encode()).hexdigest()[:40]
@@ -127,14 +126,10 @@ class Memo:
             if digest in self.entries:
                 self.hits += 1
                 return self.entries[digest]
-
-        def counted():
-            self.misses += 1
-            self.computed.append(key[0])
-            return compute()
-        entry = self._shared(digest, counted) if self.folder else None
+        entry = self._shared(digest, compute) if self.folder else None
         if entry is None:
-            value, extra = counted()
+            self.misses += 1
+            value, extra = compute()
             entry = (frozen(value), extra)
         with self.lock:
             return self.entries.setdefault(digest, entry)
@@ -150,6 +145,7 @@ class Memo:
             if loaded is not None:
                 self.hits += 1
                 return loaded
+            self.misses += 1
             value, extra = compute()
             entry = (frozen(value), extra)
             arrays = []

@@ -14,6 +14,7 @@ from .codec import decode
 from .compare import type_name
 from .cpu import best_time, cpu_spent, worker_cpu
 from .layer import CaseRun, check_layer, oracle
+from .oracle_cache import calibration
 
 
 def check_receptive_field(sb, part, case):
@@ -61,17 +62,25 @@ def check_gemm_efficiency(sb, part, case):
         run.solve()
     shapes = [a.shape for _, a in runs[0].args if a is not None]
     by_cpu = worker_cpu(sb.proc) is not None
-    sb.pause()
-    try:
-        tensors = [[oracle.tensor(a) for _, a in r.args] for r in runs]
-        reference = best_time(lambda x, w, b: oracle.F.conv2d(x, w, b, **runs[0].options),
-                              lambda i: tensors[i % len(tensors)], int(case.get("torch_repeats", 4 * repeats)),
-                              clock=time.process_time if by_cpu else time.perf_counter)
-    finally:
-        sb.resume()
+    torch_repeats = int(case.get("torch_repeats", 4 * repeats))
+
+    def torch_time():
+        sb.pause()
+        try:
+            tensors = [[oracle.tensor(a) for _, a in r.args] for r in runs]
+            return best_time(lambda x, w, b: oracle.F.conv2d(x, w, b, **runs[0].options),
+                             lambda i: tensors[i % len(tensors)], torch_repeats,
+                             clock=time.process_time if by_cpu else time.perf_counter)
+        finally:
+            sb.resume()
+
+    # grade-all: one yardstick for the whole batch (oracle_cache.calibration), else measured here
+    yardstick = [part.id, shapes, sorted(runs[0].options.items()), by_cpu]
+    reference = calibration(["torch", *yardstick, torch_repeats], torch_time)
     # A time at or below the overhead is noise or a trick: measured again, it fails only if it stays so.
-    for _ in range(ATTEMPTS):
-        calls, pings = timed_calls(sb, part, runs), overhead(sb, runs, shapes, 3 * repeats)
+    for attempt in range(ATTEMPTS):
+        calls = timed_calls(sb, part, runs)
+        pings = calibration(["overhead", *yardstick, attempt], lambda: overhead(sb, runs, shapes, 3 * repeats))
         by_cpu = by_cpu and None not in calls[1] + pings[1]
         # Best call minus best ping: each minimum is the least disturbed run of its kind.
         student = min(calls[1]) - min(pings[1]) if by_cpu else min(calls[0]) - min(pings[0])
@@ -86,6 +95,7 @@ def check_gemm_efficiency(sb, part, case):
     if ratio < IMPLAUSIBLE:
         return [msg, f"this is implausibly fast (under {IMPLAUSIBLE:g}x torch): the measurement is not trusted, "
                      "so the case fails; if your code is honest, tell the course staff"]
+    sb.metrics["time_vs_torch"] = round(ratio, 3)  # a trusted measurement (parts.METRICS: the leaderboard)
     if ratio > limit:
         return [msg, "hint: build the im2col matrix with slicing over kernel taps (or stride tricks), then one "
                      "matrix product (np.matmul / tensordot); no Python loop over output pixels"]

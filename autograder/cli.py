@@ -130,7 +130,8 @@ def cmd_gradescope(args):
     root = Path(os.environ.get("AUTOGRADER_ROOT", "/autograder"))
     results = root / "results" / "results.json"
     table = load()
-    outcome = grade(root / "submission", results_path=results, table=table)
+    outcome = grade(root / "submission", results_path=results, table=table,
+                    metadata=root / "submission_metadata.json")  # for the table's rate_limit, if any
     console = Console(width=120)
     print_table(outcome, console, verbose=False, table=table)
     print_environment(outcome.data.get("extra_data", {}).get("environment"), console)  # staff-only log
@@ -183,7 +184,8 @@ def main(argv=None):
     ga = sub.add_parser("grade-all", help="grade every submission of a Gradescope export (zip or folder)")
     ga.add_argument("source", help="Gradescope's Export Submissions zip or folder, or a folder of submissions")
     ga.add_argument("--out", required=True, help="output folder: <id>/results.json, grades.csv, plots")
-    ga.add_argument("--jobs", "-j", type=int, default=None, help="submissions graded at once (default: CPUs / 2)")
+    ga.add_argument("--jobs", "-j", type=int, default=None,
+                    help="grading processes, each grading one submission at a time (default: one per core)")
     ga.add_argument("--force", action="store_true", help="grade again what an earlier run already graded")
     ga.add_argument("--retry-failed", action="store_true", help="grade again the submissions that timed out or erred")
     ga.add_argument("--timeout", type=float, default=1200.0, help="seconds per submission (default 1200)")

@@ -49,6 +49,7 @@ class CaseResult:
     rows: list = field(default_factory=list)  # comparison rows of the wrong values (feedback.mismatch_row)
     printed: list = field(default_factory=list)  # [(function, text)] printed by the student's calls
     stages: list = field(default_factory=list)  # [(stage, passed)] of a part graded forward + backward
+    metrics: dict = field(default_factory=dict)  # what the checker measured (parts.METRICS: the leaderboard)
 
     def __post_init__(self):
         if self.credit is None:
@@ -75,6 +76,14 @@ class PartResult:
         """The text a student sees for this part (``reveal``: staff only, hidden cases in full);
         fmt: "text" (terminal) or "md" (Gradescope)."""
         return feedback.render(self, reveal=reveal, fmt=fmt)
+
+    def metric(self, name, order="asc"):
+        """The part's value of a measured metric: the worst over its cases (the highest when lower is
+        better), or None unless every case measured it (a failed case measured nothing trustworthy)."""
+        values = [c.metrics.get(name) for c in self.cases]
+        if not values or any(v is None for v in values):
+            return None
+        return max(values) if order == "asc" else min(values)
 
     def first_problem(self, width=60):
         """One short line for the score table."""
@@ -214,6 +223,7 @@ class Grader:
             return res
         sandbox = self.sandbox
         sandbox.notes.clear()
+        sandbox.metrics.clear()
         try:
             with np.errstate(all="ignore"):
                 found = CHECKERS[part.check](sandbox, part, case)
@@ -231,6 +241,7 @@ class Grader:
             if os.environ.get("CONVGRADE_DEBUG"):
                 traceback.print_exc()
         res.info += list(sandbox.notes)
+        res.metrics = dict(sandbox.metrics)
         cause = feedback.import_cause(res.lines, self.located.problems)
         if cause:
             res.lines.append(cause)

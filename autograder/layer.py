@@ -9,6 +9,8 @@ passed), the credit (a part that grades forward and backward together gives the 
 wrong value (mistakes.py), and for a failed call the expected shapes and the output-size formula.
 """
 
+import functools
+
 import numpy as np
 
 from .calls import Call, Failed, check_backward_inputs, expect
@@ -32,6 +34,16 @@ class _Oracle:
 
 
 oracle = _Oracle()
+MEMO = None  # grade-all: an oracle_cache.Memo, keeping the cases' deterministic values for the whole batch
+
+
+def once_per_batch(step):
+    """A CaseRun step whose result depends only on the part, the case and the random state: computed once
+    per batch where grade-all installed a Memo (oracle_cache.py), else simply run."""
+    @functools.wraps(step)
+    def run(self, *args, **kwargs):
+        return step(self, *args, **kwargs) if MEMO is None else MEMO.step(self, step, args, kwargs)
+    return run
 
 
 def rng_for(case):
@@ -50,7 +62,7 @@ class CaseRun:
     def __init__(self, part, case, rng):
         self.part, self.case = part, case
         self.options = options_of(part, case)
-        self.inputs = make_inputs(part, case, rng, self.options)
+        self.inputs = self._draw(rng)
         self.args = sent(part, self.inputs)
         self.rng = rng
         self.dout = None
@@ -59,6 +71,11 @@ class CaseRun:
         self._memo = {}
         self.mistakes, self.advice, self.rows, self.info = [], [], [], []
 
+    @once_per_batch
+    def _draw(self, rng):
+        return make_inputs(self.part, self.case, rng, self.options)
+
+    @once_per_batch
     def solve(self):
         """The oracle's outputs (by the part's output names) and, with a backward, its gradients for an
         upstream gradient drawn now (by "dx", "dw", ... or "grads['w1']")."""
@@ -80,6 +97,7 @@ class CaseRun:
             values[name] = grads.get(key)
         return values
 
+    @once_per_batch
     def variant(self, inputs=None, options=None, backward=True):
         """The oracle's values with some inputs or options changed (same upstream gradient): what a
         known mistake computes. ``backward=False``: the outputs only (a change of the output's shape).
@@ -95,8 +113,11 @@ class CaseRun:
             self._variants[key] = (inputs, self._named(outs, grads))  # inputs kept alive: their ids are the key
         return self._variants[key][1]
 
+    @once_per_batch
     def memo(self, key, compute):
-        """A value a mistake computes from the evidence (numpy or torch, grader side), computed once."""
+        """A value a mistake computes from the evidence (numpy or torch, grader side), computed once; in
+        grade-all once per batch (keyed by the case and ``key``): it must never depend on what the student
+        returned."""
         if key not in self._memo:
             self._memo[key] = compute()
         return self._memo[key]

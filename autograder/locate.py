@@ -233,12 +233,13 @@ def forbidden_imports(tree):
     import hook, and torch is not even readable from the sandbox."""
     found = []
     aliases = set()
-    for node in ast.walk(tree):
+    nodes = [n for n in ast.walk(tree) if isinstance(n, (ast.Import, ast.ImportFrom, ast.Call))]  # one walk
+    for node in nodes:
         if isinstance(node, ast.ImportFrom) and node.module in ("importlib", "importlib.util", "importlib.machinery",
                                                                  "ctypes", "runpy", "imp", "builtins"):
             aliases |= {a.asname or a.name for a in node.names if a.name in IMPORTERS}
     importers = IMPORTERS | aliases
-    for node in ast.walk(tree):
+    for node in nodes:
         names = []
         if isinstance(node, ast.Import):
             names = [a.name for a in node.names]

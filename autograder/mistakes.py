@@ -9,6 +9,8 @@ means every gradient) and when its evidence holds: ``test(run, name, got)`` gets
 when the student's wrong value is what the mistake produces: the buggy variant recomputed on the
 grader's own inputs (torch or numpy, here, on the grader's side), or a structural fact such as "dx is
 empty along an axis whose padding is 0". It never runs student code.
+In grade-all, ``run.variant`` and ``run.memo`` are computed once per batch (oracle_cache.py): what they
+compute must come from the evidence only, never from ``got`` (compare ``got`` with it afterwards).
 
 A wrong value gets the first entry of its part's list whose evidence holds; a case names at most one
 mistake (the first value's), so a consequence of a forward mistake is not diagnosed again in the

@@ -10,5 +10,10 @@ CHECKERS = {
     "receptive_field": check_receptive_field,
     "gemm_efficiency": check_gemm_efficiency,
 }
+# What a checker measures on a case (CaseResult.metrics) that a part's ``leaderboard:`` can report to Gradescope:
+# {check: (metric, order)}, order "asc" when lower is better.
+METRICS = {
+    "gemm_efficiency": ("time_vs_torch", "asc"),
+}
 
-__all__ = ["CHECKERS", "Failed"]
+__all__ = ["CHECKERS", "METRICS", "Failed"]

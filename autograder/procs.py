@@ -1,29 +1,39 @@
 """The processes of a sandbox uid: find them, and kill them all (double forks included)."""
 
 import os
+import re
 import signal
 import time
 
-def pids_of_uid(uid, zombies=False):
-    """Live processes (zombies too with ``zombies``) whose real or effective uid is ``uid``."""
-    pids = []
+# State comes before Uid in /proc/<pid>/status; the Name line above them escapes newlines.
+_STATUS = re.compile(rb"\nState:\s*(\S).*?\nUid:\s*(\d+)\s+(\d+)", re.S)
+
+
+def scan_uid(uid):
+    """([live pids], [zombie pids]) whose real or effective uid is ``uid``, in one pass over /proc (a grading
+    kills its sandbox user's processes several times, and every pass reads every process's status)."""
+    live, dead = [], []
     for entry in os.listdir("/proc"):
         if not entry.isdigit():
             continue
         try:
-            with open(f"/proc/{entry}/status") as f:
-                state = ""
-                for line in f:
-                    if line.startswith("State:"):
-                        state = line.split()[1]
-                    elif line.startswith("Uid:"):
-                        ids = line.split()
-                        if (zombies or state not in ("Z", "X")) and (int(ids[1]) == uid or int(ids[2]) == uid):
-                            pids.append(int(entry))
-                        break
-        except (OSError, ValueError, IndexError):
+            fd = os.open(f"/proc/{entry}/status", os.O_RDONLY | os.O_CLOEXEC)
+            try:
+                data = os.read(fd, 4096)
+            finally:
+                os.close(fd)
+        except OSError:
             continue
-    return pids
+        m = _STATUS.search(data)
+        if m and uid in (int(m[2]), int(m[3])):
+            (dead if m[1] in (b"Z", b"X") else live).append(int(entry))
+    return live, dead
+
+
+def pids_of_uid(uid, zombies=False):
+    """Live processes (zombies too with ``zombies``) whose real or effective uid is ``uid``."""
+    live, dead = scan_uid(uid)
+    return live + dead if zombies else live
 
 
 def kill_uid(uid, rounds=250):
@@ -33,14 +43,15 @@ def kill_uid(uid, rounds=250):
     if uid in (0, os.getuid(), os.geteuid()):
         raise ValueError(f"refusing to kill every process of uid {uid}")
     for _ in range(rounds):
-        pids = pids_of_uid(uid)
+        pids, zombies = scan_uid(uid)
         if not pids:
             # Zombies run nothing, but count against RLIMIT_NPROC of the next worker of this
             # user until they are reaped: give their new parent (init) a moment.
             for _ in range(100):
-                if not pids_of_uid(uid, zombies=True):
+                if not zombies:
                     break
                 time.sleep(0.02)
+                zombies = pids_of_uid(uid, zombies=True)
             return True
         for pid in pids:
             try:

@@ -21,7 +21,8 @@ import time
 import unittest
 from pathlib import Path
 
-from gradescope_utils.autograder_utils.decorators import hide_errors, number, partial_credit, visibility
+from gradescope_utils.autograder_utils.decorators import (hide_errors, leaderboard, number, partial_credit,
+                                                           visibility)
 from gradescope_utils.autograder_utils.json_test_runner import JSONTestRunner
 
 INTERNAL_ERROR = "The grader hit an internal error on this part; please tell the course staff."
@@ -42,11 +43,29 @@ def make_test(part, run_part, collected, reveal=False):
     return test
 
 
+def make_leaderboard_entry(part, collected):
+    """A gradescope-utils leaderboard test: the part's measured metric (parts.METRICS) under the column the
+    table names (``leaderboard:``). It runs after every part (its name sorts last) and reads the part's
+    result; with no trusted measurement (the case failed) its value stays None and the entry is dropped."""
+    from .parts import METRICS
+
+    metric, order = METRICS[part.check]
+
+    def test(self, set_leaderboard_value=None):
+        result = collected.get(part.id)
+        value = result.metric(metric, order) if result is not None and hasattr(result, "metric") else None
+        set_leaderboard_value(value)
+
+    return leaderboard(part.leaderboard, order)(test)
+
+
 def build_suite(table, run_part, collected, reveal=False):
-    """A unittest suite with one test per part, in table order."""
+    """A unittest suite with one test per part, in table order; then the leaderboard entries."""
     attrs = {}
     for i, part in enumerate(table.parts):
         attrs[f"test_{i:02d}_{part.id}"] = make_test(part, run_part, collected, reveal)
+        if part.leaderboard:
+            attrs[f"test_zz_leaderboard_{i:02d}_{part.id}"] = make_leaderboard_entry(part, collected)
     cls = type("GradedParts", (unittest.TestCase,), attrs)
     return unittest.TestSuite(cls(name) for name in sorted(attrs))
 
@@ -68,8 +87,9 @@ def run(table, run_part, summary=lambda data, collected: "", reveal=False):
     JSONTestRunner(stream=stream, visibility="visible", stdout_visibility="hidden", post_processor=post).run(
         build_suite(table, run_part, collected, reveal))
     data = json.loads(stream.getvalue())
-    if not data.get("leaderboard"):
-        data.pop("leaderboard", None)
+    data["leaderboard"] = [e for e in data.get("leaderboard") or [] if e.get("value") is not None]
+    if not data["leaderboard"]:
+        data.pop("leaderboard")
     return data, collected
 
 

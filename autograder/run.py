@@ -52,7 +52,7 @@ def limits_from(table, **overrides):
 
 
 def grade(submission, results_path=None, table=None, parts=None, limits=None, user="auto", python=None,
-          reveal=False, trusted=False, seed=None):
+          reveal=False, trusted=False, seed=None, metadata=None):
     """Grade ``submission`` (folder or zip); write ``results_path`` if given.
 
     user: "auto" (a sandbox user of its own where root, see isolation.py), a
@@ -63,6 +63,8 @@ def grade(submission, results_path=None, table=None, parts=None, limits=None, us
     it is recorded in results.json's staff-only ``extra_data`` so that a grading can be reproduced.
     trusted: with user "auto" and neither root nor working user namespaces
     (bubblewrap), grade anyway, with the grader's own permissions.
+    metadata: Gradescope's submission_metadata.json, for the table's rate_limit (ratelimit.py): over the
+    limit, nothing runs and the results are the latest earlier ones, with a message (status "rate_limited").
 
     Raises isolation.SandboxUnavailable, leaving the score-0 placeholder, where
     root could not get an unprivileged user (student code never runs as root),
@@ -75,10 +77,16 @@ def grade(submission, results_path=None, table=None, parts=None, limits=None, us
         write_atomic(results_path, placeholder("Grading did not finish; please contact the course staff."))
     limits = limits or limits_from(table)
     deadline = start + limits.grading_seconds  # one deadline for the whole grading, every round trip
+    rate_note = []
+    if metadata is not None and table.rate_limit:
+        held = rate_limited(table, metadata, results_path)
+        if isinstance(held, Outcome):
+            return held
+        rate_note = [held] if held else []
     # The oracle (torch) and every grader module are loaded before any student code runs: nothing
     # a submission does to files on disk can change what grades it (results come from this memory).
     from . import oracle, parts as _parts  # noqa: F401
-    notes = []
+    notes = list(rate_note)
     acquired = None
     if user == "auto":
         user, note = isolation.acquire()
@@ -130,6 +138,20 @@ def grade(submission, results_path=None, table=None, parts=None, limits=None, us
     if results_path:
         write_atomic(results_path, data)
     return Outcome(data, collected, notes, sandbox_user=user, seed=grader.seed)
+
+
+def rate_limited(table, metadata, results_path):
+    """An Outcome holding back this submission (the table's rate_limit is reached), or the note saying why
+    the limit could not be applied ("" when under the limit)."""
+    from .ratelimit import decide, read_metadata
+
+    decision = decide(table.rate_limit, read_metadata(metadata), lambda r: validate(r, table))
+    if not decision.limited:
+        return decision.note
+    data = validate(decision.results, table)
+    if results_path:
+        write_atomic(results_path, data)
+    return Outcome(data, {}, ["rate limit reached: the latest earlier result is kept"], status="rate_limited")
 
 
 def with_environment(data, grader, python=None):

@@ -58,6 +58,7 @@ class Sandbox:
     user: SandboxUser = None
     workdir: Path = None
     notes: list = field(default_factory=list)
+    metrics: dict = field(default_factory=dict)  # what a checker measured on the case (grader.CaseResult)
     private: list = field(default_factory=list)  # more paths to hide from student code (e.g. results)
     deadline: float = None  # time.monotonic() by which every round trip must be over (the whole grading's)
 

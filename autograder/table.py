@@ -43,6 +43,7 @@ class Part:
     hidden_feedback: str = "config"  # hidden cases show: config (shapes, options, mistake) | none (status)
     check: str = "layer"  # the checker (parts.CHECKERS): the generic layer one unless the part is not a layer
     visibility: str = "visible"
+    leaderboard: str = ""  # a Gradescope leaderboard column fed by the checker's metric (parts.METRICS); "": none
 
     @property
     def module(self):
@@ -86,6 +87,7 @@ class Table:
     parts: list
     limits: dict = field(default_factory=dict)
     path: Path = None
+    rate_limit: dict = field(default_factory=dict)  # {submissions: N, hours: H} (ratelimit.py); {}: off
 
     @property
     def total(self):
@@ -109,18 +111,18 @@ class Table:
         unknown = [i for i in ids if i not in {p.id for p in self.parts}]
         if unknown:
             raise KeyError(", ".join(unknown))
-        return Table([p for p in self.parts if p.id in ids], self.limits, self.path)
+        return Table([p for p in self.parts if p.id in ids], self.limits, self.path, self.rate_limit)
 
     def visible_only(self):
         """The table without hidden cases (what the student handout ships)."""
         parts = [Part(**{**p.__dict__, "cases": p.visible_cases}) for p in self.parts if p.visible_cases]
-        return Table(parts, self.limits, self.path)
+        return Table(parts, self.limits, self.path, self.rate_limit)
 
     def to_yaml(self):
         defaults = {f.name: (f.default_factory() if callable(f.default_factory) else f.default) for f in fields(Part)}
         parts = [{k: v for k, v in p.__dict__.items() if k in ("id", "number", "title", "weight", "cases", "forward")
                   or v != defaults.get(k)} for p in self.parts]
-        data = {"limits": self.limits, "parts": parts}
+        data = {"limits": self.limits, **({"rate_limit": self.rate_limit} if self.rate_limit else {}), "parts": parts}
         return yaml.safe_dump(data, sort_keys=False, default_flow_style=None, width=120)
 
 
@@ -151,7 +153,7 @@ def load(path=None):
     data = read(path)
     from .inputs import MAKERS
     from .mistakes import MISTAKES
-    from .parts import CHECKERS
+    from .parts import CHECKERS, METRICS
 
     known = {f.name for f in fields(Part)}
     oracles = oracle_functions()
@@ -169,13 +171,31 @@ def load(path=None):
                    inputs={k: dict(v or {}) for k, v in (raw.get("inputs") or {}).items()})
         part = Part(**raw)
         problems = part_problems(part, CHECKERS, oracles, MISTAKES, MAKERS)
+        if part.leaderboard and not isinstance(part.leaderboard, str):
+            problems.append("leaderboard must be the column's name (a string)")
+        elif part.leaderboard and part.check not in METRICS:
+            problems.append(f"leaderboard needs a checker that measures something (one of {sorted(METRICS)})")
         if problems:
             raise ValueError(f"{path}: part {part.id}: " + "; ".join(problems))
         parts.append(part)
     ids = [p.id for p in parts]
     if len(set(ids)) != len(ids):
         raise ValueError(f"{path}: duplicate part ids")
-    return Table(parts, dict(data.get("limits") or {}), path)
+    return Table(parts, dict(data.get("limits") or {}), path, rate_limit_of(data.get("rate_limit"), path))
+
+
+def rate_limit_of(raw, path):
+    """The table's ``rate_limit`` ({submissions: N, hours: H}, both > 0), or {} (off) when absent or null."""
+    if raw is None or raw is False:
+        return {}
+    if not isinstance(raw, dict) or set(raw) != {"submissions", "hours"}:
+        raise ValueError(f"{path}: rate_limit must be {{submissions: N, hours: H}}, got {raw!r}")
+    n, hours = raw["submissions"], raw["hours"]
+    if isinstance(n, bool) or not isinstance(n, int) or n < 1:
+        raise ValueError(f"{path}: rate_limit submissions must be a whole number >= 1, got {n!r}")
+    if isinstance(hours, bool) or not isinstance(hours, (int, float)) or not 0 < hours < 24 * 366:
+        raise ValueError(f"{path}: rate_limit hours must be a number of hours > 0, got {hours!r}")
+    return {"submissions": n, "hours": float(hours)}
 
 
 def part_problems(part, checkers, oracles, mistakes, makers):

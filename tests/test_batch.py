@@ -1,21 +1,27 @@
-"""`python -m autograder grade-all`: a synthetic Gradescope export graded in parallel.
+"""`python -m autograder grade-all`: a synthetic Gradescope export graded by long-lived grading processes.
 
 The export holds the reference solutions, the stubs, a buggy submission (db
 as a mean), a hostile one (os._exit at import, an endless loop), a zip whose
 files sit in a nested folder, and a "zip" that is not one (status error). A small case table (three parts, 100
-points, short time limits) keeps the batch fast while every status shows up.
+points, short time limits) keeps the batch fast while every status shows up. The metadata holds old scores
+(some with per-test results, as Gradescope exports them): the regrade diff. A submission that overruns its
+time, and a grading process killed in the middle of a submission, cost that submission only.
 """
 
 import csv
 import json
+import os
 import shutil
+import signal
 import subprocess
 import sys
+import time
 import zipfile
 from pathlib import Path
 
 import pytest
 
+from autograder.pool import descendants
 from autograder.table import MODULES, load
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -24,19 +30,21 @@ PNG = b"\x89PNG\r\n\x1a\n"
 WEIGHTS = {"conv_forward": 40, "conv_backward": 40, "receptive_field": 20}  # this test's own small table
 
 
-def small_table():
+def small_table(call_timeout=4):
     """Three parts of the real table, with one visible and at most one hidden case each, and short limits
     (short hangs, generous worker start-up under load)."""
     table = load().select(list(WEIGHTS))
     for part in table.parts:
         part.weight = WEIGHTS[part.id]
         part.cases = part.visible_cases[:1] + [c for c in part.cases if c.get("hidden")][:1]
-    table.limits = {"call_timeout": 4, "import_timeout": 15}
-    return table.to_yaml()
+    table.limits = {"call_timeout": call_timeout, "import_timeout": 15}
+    return table, table.to_yaml()
 
 
-TABLE = small_table()
+SMALL, TABLE = small_table()
 TOTAL = sum(WEIGHTS.values())
+OLD_1003 = {"conv_forward": 40, "conv_backward": 40, "receptive_field": 20}  # the export's per-test scores
+OLD_1004 = {"conv_forward": 40, "conv_backward": 0, "receptive_field": 20}
 
 
 METADATA = """\
@@ -52,6 +60,7 @@ submission_1002:
   - :name: Stub Student
     :sid: '1002'
     :email: stub@example.edu
+  :score: 0.0
 submission_1003:
   :submitters:
   - :name: Bea Buggy
@@ -60,11 +69,20 @@ submission_1003:
   - :name: Partner Two
     :sid: '1013'
     :email: two@example.edu
+  :score: 100.0
+  :results:
+    score: 100.0
+    tests:
+{results_1003}
 submission_1004:
   :submitters:
   - :name: Hal Hostile
     :sid: '1004'
     :email: hal@example.edu
+  :score: 60.0
+  :results:
+    tests:
+{results_1004}
 submission_1005:
   :submitters:
   - :name: Zed Zipped
@@ -72,6 +90,18 @@ submission_1005:
     :email: zed@example.edu
   :score: !ruby/object:BigDecimal 18:0.1e2
 """
+
+
+def old_tests(scores, by_number=True):
+    """The ``tests`` of an old results.json as the export holds them (1004's: named, without numbers)."""
+    lines = []
+    for p in SMALL.parts:
+        lines.append(f"    - name: {p.number} {p.title}\n      score: {scores[p.id]}\n      max_score: {p.weight:g}"
+                     + (f"\n      number: '{p.number}'" if by_number else ""))
+    return "\n".join(lines)
+
+
+METADATA = METADATA.format(results_1003=old_tests(OLD_1003), results_1004=old_tests(OLD_1004, by_number=False))
 
 
 def put_solutions(folder):
@@ -178,6 +208,33 @@ def test_grades_csv(graded):
     assert "submissions: 6 (ok 5, timeout 0, error 1)" in summary
     assert "median" in summary and "conv_backward" in summary
     assert "submissions: 6" in stdout
+    # the progress bar's last state: done / total, failures (1006 could not be read), an ETA
+    assert "6/6" in stdout and "failed: 1" in stdout and "ETA" in stdout
+    olds = {i: rows[i]["old_total"] for i in rows}
+    assert olds == {"1001": "0", "1002": "0", "1003": "100", "1004": "60", "1005": "10", "1006": ""}
+
+
+def test_regrade_diff(graded):
+    """Every submission whose total changed, by how much, and on which parts (where the export has them)."""
+    _, _, _, out, stdout = graded
+    rows = read_rows(out)
+    summary = (out / "summary.txt").read_text().splitlines()
+    bug, hal = rows["1003"], rows["1004"]
+    new_bug = float(bug["total"])
+    assert new_bug < 100 and float(bug["conv_backward"]) < 40
+    start = summary.index("regrade: 4 of 5 submissions with an old score changed total (2 up, 2 down):")
+    diff = summary[start + 1:start + 5]
+    assert diff == [
+        "  1001 (Ada Reference): 0 -> 100 (+100); the export holds no per-part scores",
+        f"  1003 (Bea Buggy; Partner Two): 100 -> {new_bug:g} ({new_bug - 100:+g}); "
+        f"1.2 conv_backward 40 -> {float(bug['conv_backward']):g} ({float(bug['conv_backward']) - 40:+g})",
+        # old tests matched by name (no numbers in 1004's old results); conv_backward was 0 and still is
+        "  1004 (Hal Hostile): 60 -> 0 (-60); 1.1 conv_forward 40 -> 0 (-40), 3.3 receptive_field 20 -> 0 (-20)",
+        "  1005 (Zed Zipped): 10 -> 100 (+90); the export holds no per-part scores",
+    ]
+    assert float(hal["total"]) == 0
+    assert not summary[start + 5].startswith("  1")  # 1002 (0 -> 0) is not listed
+    assert "regrade: 4 of 5" in stdout
 
 
 def test_plots(graded):
@@ -202,13 +259,70 @@ def test_rerun_skips_and_zipped_export(graded):
 
 
 def test_timeout_and_plain_folder(export, tmp_path):
-    base, exp, table = export
+    """A submission over --timeout: its grading process is killed, the row says timeout, and a new process
+    grades the next submission (one grading process, so the same slot goes on)."""
+    base, exp, _ = export
+    table = tmp_path / "cases.yaml"
+    table.write_text(small_table(call_timeout=30)[1])  # hal's receptive_field now hangs 30 s per call
     plain = tmp_path / "plain"
     plain.mkdir()
-    shutil.copytree(exp / "submission_1004", plain / "hal")  # hangs 4 s in receptive_field
+    shutil.copytree(exp / "submission_1004", plain / "a_hal")
+    put_solutions(plain / "b_ref")
     out = tmp_path / "out"
-    grade_all(table, plain, out, "--jobs", "2", "--timeout", "2")
-    row = read_rows(out)["hal"]
+    grade_all(table, plain, out, "--jobs", "1", "--timeout", "12")
+    rows = read_rows(out)
+    row = rows["a_hal"]
     assert row["status"] == "timeout" and float(row["total"]) == 0 and row["names"] == ""
-    data = json.loads((out / "hal" / "results.json").read_text())
+    assert "old_total" not in row  # no metadata, no old scores: no column
+    data = json.loads((out / "a_hal" / "results.json").read_text())
     assert data["score"] == 0 and len(data["tests"]) == 3 and "did not finish" in data["output"]
+    assert rows["b_ref"]["status"] == "ok" and float(rows["b_ref"]["total"]) == TOTAL
+
+
+def grading_processes(pid):
+    out = []
+    for p in descendants(pid):
+        try:
+            if b"autograder.batch_worker" in Path(f"/proc/{p}/cmdline").read_bytes():
+                out.append(p)
+        except OSError:
+            continue
+    return out
+
+
+@pytest.mark.skipif(not Path("/proc").is_dir(), reason="finds the grading process through /proc")
+def test_grading_process_killed_mid_submission(export, tmp_path):
+    """The grading process dies while it grades a submission: that row is an error, the next submission is
+    graded by a fresh process, and the batch ends normally."""
+    base, exp, _ = export
+    table = tmp_path / "cases.yaml"
+    table.write_text(small_table(call_timeout=60)[1])
+    plain = tmp_path / "plain"
+    plain.mkdir()
+    shutil.copytree(exp / "submission_1004", plain / "a_hal")  # hangs in receptive_field: time to kill
+    put_solutions(plain / "b_ref")
+    out = tmp_path / "out"
+    cmd = [sys.executable, "-m", "autograder", "--table", str(table), "grade-all", str(plain), "--out", str(out),
+           "--jobs", "1"]
+    proc = subprocess.Popen(cmd, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    try:
+        deadline = time.monotonic() + 120
+        killed = []
+        while not killed and time.monotonic() < deadline:
+            # a_hal's grading has started (its grade.log exists) and reached the endless loop
+            if (out / "a_hal" / "grade.log").exists():
+                time.sleep(3)
+                for p in grading_processes(proc.pid):
+                    os.kill(p, signal.SIGKILL)
+                    killed.append(p)
+            time.sleep(0.2)
+        assert killed, "no grading process was found"
+        stdout, _ = proc.communicate(timeout=240)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    assert proc.returncode == 0, stdout
+    rows = read_rows(out)
+    assert rows["a_hal"]["status"] == "error" and "died" in rows["a_hal"]["message"], rows["a_hal"]
+    assert float(rows["a_hal"]["total"]) == 0
+    assert rows["b_ref"]["status"] == "ok" and float(rows["b_ref"]["total"]) == TOTAL

@@ -46,7 +46,9 @@ def test_setup_installs_cpu_only_torch(autograder_zip):
     assert torch_lines and all("download.pytorch.org/whl/cpu" in line for line in torch_lines)
 
 
-def run_autograder(tmp_path, autograder_zip, submission):
+def run_autograder(tmp_path, autograder_zip, submission, table_prefix="", metadata=None):
+    """run_autograder in a root laid out like /autograder; ``table_prefix``: top-level YAML put in front of
+    the zip's case table (as course staff would edit it); ``metadata``: submission_metadata.json."""
     root = tmp_path / "autograder"
     (root / "source").mkdir(parents=True)
     (root / "results").mkdir()
@@ -54,6 +56,11 @@ def run_autograder(tmp_path, autograder_zip, submission):
         zf.extractall(root / "source")
     for info in zipfile.ZipFile(autograder_zip).infolist():
         os.chmod(root / "source" / info.filename, info.external_attr >> 16 & 0o777)
+    if table_prefix:
+        cases = root / "source" / "autograder" / "cases.yaml"
+        cases.write_text(table_prefix + cases.read_text())
+    if metadata is not None:
+        (root / "submission_metadata.json").write_text(json.dumps(metadata))
     shutil.copytree(submission, root / "submission")
     env = dict(os.environ, AUTOGRADER_ROOT=str(root), CONVGRADE_PYTHON=sys.executable)
     worker = ROOT / ".venv-worker" / "bin" / "python"
@@ -72,14 +79,25 @@ def test_run_autograder_on_reference(tmp_path, autograder_zip):
     assert data["score"] == pytest.approx(total)
     assert all(t["status"] == "passed" for t in data["tests"])
     assert f"{total:.1f}/{total:g}" in proc.stdout
+    # the speed part's leaderboard entry (the table's `leaderboard:`), lower is better
+    boards = [p for p in load().parts if p.leaderboard]
+    assert [e["name"] for e in data["leaderboard"]] == [p.leaderboard for p in boards]
+    for entry, part in zip(data["leaderboard"], boards):
+        assert entry["order"] == "asc" and 0 < entry["value"] <= part.cases[0]["max_ratio"], entry
 
 
 def test_run_autograder_on_stubs(tmp_path, autograder_zip):
     data, _ = run_autograder(tmp_path, autograder_zip, ROOT / "assignment")
     assert data["score"] == 0
+    assert "leaderboard" not in data  # nothing measured: no entry (never a made-up value)
     assert [t["number"] for t in data["tests"]] == [p.number for p in load().parts]
 
 
 def test_schema_rejects_a_broken_results_file():
     with pytest.raises(jsonschema.ValidationError):
         jsonschema.validate({"tests": [{"name": "x", "score": 1, "status": "ok"}], "score": 1}, SCHEMA)
+    with pytest.raises(jsonschema.ValidationError):  # Gradescope's leaderboard: name, value, order asc | desc
+        jsonschema.validate({"tests": [], "score": 0, "leaderboard": [{"name": "t", "value": 1, "order": "up"}]},
+                            SCHEMA)
+    with pytest.raises(jsonschema.ValidationError):
+        jsonschema.validate({"tests": [], "score": 0, "leaderboard": [{"name": "t"}]}, SCHEMA)

@@ -115,6 +115,7 @@ class Memo:
         self.lock = threading.Lock()
         self.parts = {}  # part id -> sha of its entry (the table is loaded once per process)
         self.hits = self.misses = 0
+        self.missed = []  # the kind (first element) of every key computed here, in order
 
     def _digest(self, key):
         return hashlib.sha256(json.dumps(key, sort_keys=True, default=str).encode()).hexdigest()[:40]
@@ -126,15 +127,17 @@ class Memo:
             if digest in self.entries:
                 self.hits += 1
                 return self.entries[digest]
-        entry = self._shared(digest, compute) if self.folder else None
+        kind = key[0] if isinstance(key, (list, tuple)) and key else "?"
+        entry = self._shared(digest, compute, kind) if self.folder else None
         if entry is None:
             self.misses += 1
+            self.missed.append(kind)
             value, extra = compute()
             entry = (frozen(value), extra)
         with self.lock:
             return self.entries.setdefault(digest, entry)
 
-    def _shared(self, digest, compute):
+    def _shared(self, digest, compute, kind):
         """The entry from the batch's folder, computed here (under its lock) when no process has yet;
         None when the value cannot be stored as plain data (then it is kept in memory only)."""
         path = self.folder / f"{digest}.npz"
@@ -146,6 +149,7 @@ class Memo:
                 self.hits += 1
                 return loaded
             self.misses += 1
+            self.missed.append(kind)
             value, extra = compute()
             entry = (frozen(value), extra)
             arrays = []

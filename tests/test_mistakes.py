@@ -8,7 +8,7 @@ oracle exactly, on every case of the table, or it could name a mistake that is n
 import numpy as np
 import pytest
 
-from autograder import mistakes
+from autograder import mistakes, mistakes_conv, mistakes_layers
 from autograder.layer import CaseRun, rng_for
 from autograder.sizes import expected_size, geometry
 from autograder.table import load
@@ -42,14 +42,14 @@ def test_every_part_lists_known_mistakes_only_and_each_has_evidence():
 def test_folding_dx_with_the_cases_own_stride_and_dilation_is_the_oracles_dx(pid):
     for run in runs(pid):
         g = geometry(run)
-        np.testing.assert_allclose(mistakes.backward_variant(run, g.stride, g.dilation), run.expected["dx"],
+        np.testing.assert_allclose(mistakes_conv.backward_variant(run, g.stride, g.dilation), run.expected["dx"],
                                    atol=1e-9)
 
 
 @pytest.mark.parametrize("pid", ["conv_backward", "dilated_conv", "max_pool", "avg_pool", "col2im"])
 def test_the_single_contributions_add_up_to_the_oracles_answer(pid):
     for run in runs(pid):
-        targets, values = mistakes.contributions(run)
+        targets, values = mistakes_conv.contributions(run)
         value = "x" if pid == "col2im" else "dx"
         e = run.expected[value]
         planes = targets.shape[0]
@@ -62,14 +62,14 @@ def test_the_single_contributions_add_up_to_the_oracles_answer(pid):
 
 def test_max_pool_variants_without_ties_are_the_oracles_answer():
     for run in runs("max_pool", kinds={"normal"}):
-        np.testing.assert_array_equal(mistakes.last_max_indices(run), run.expected["indices"])
-        np.testing.assert_allclose(mistakes.every_max_dx(run), run.expected["dx"], atol=1e-12)
+        np.testing.assert_array_equal(mistakes_layers.last_max_indices(run), run.expected["indices"])
+        np.testing.assert_allclose(mistakes_layers.every_max_dx(run), run.expected["dx"], atol=1e-12)
 
 
 def test_max_pool_variants_with_ties_differ_where_ties_are():
     differ = 0
     for run in runs("max_pool", kinds={"ties", "constant"}):
-        differ += not np.array_equal(mistakes.last_max_indices(run), run.expected["indices"])
+        differ += not np.array_equal(mistakes_layers.last_max_indices(run), run.expected["indices"])
     assert differ  # the tie cases do hold ties that the first-maximum rule decides
 
 

@@ -52,11 +52,12 @@ def test_cached_grading_is_the_same_grading(submissions, tmp_path, fresh_memo):
     computed = first.misses
     for k, p in submissions.items():  # the same process again: everything from memory
         assert comparable(grade(p, table=table, seed=SEED).data) == plain[k], k
-    assert first.misses == computed
+    # ... but a speed measurement that a busy machine made implausible is measured again (a new attempt)
+    assert set(first.missed[computed:]) <= {"calibration"}, first.missed[computed:]
     second = oracle_cache.install(folder)  # another grading process of the batch: loads, computes nothing
     for k, p in submissions.items():
         assert comparable(grade(p, table=table, seed=SEED).data) == plain[k], k
-    assert second.misses == 0 and second.hits > 0
+    assert set(second.missed) <= {"calibration"} and second.hits > 0, second.missed
 
 
 def test_another_secret_is_another_value(fresh_memo):

@@ -1,6 +1,6 @@
 """Grade one located submission, part by part, case by case.
 
-``Grader.run_part`` never raises for anything a submission does: every
+``Grader.grade`` never raises for anything a submission does: every
 failure in student code fails that case only, and becomes a line of feedback
 (visible cases) or a status with the case's configuration and the mistake
 recognised (hidden cases; feedback.py renders both). A case earns a share of
@@ -205,10 +205,6 @@ class Grader:
         res = self.run_case(part, i, case)
         strikes[part.id] += res.kind == "timeout"
         return res
-
-    def run_part(self, part):
-        """One part alone (both phases)."""
-        return self.grade([part])[part.id]
 
     def not_run(self, part, index, case, why):
         return CaseResult(index=index, hidden=bool(case.get("hidden")), passed=False, label=describe_case(part, case),

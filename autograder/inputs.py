@@ -82,14 +82,6 @@ def sent(part, made):
     return [(n, v) for n, v in made.items() if (part.inputs[n] or {}).get("send", True)]
 
 
-def spec_keys(spec):
-    """The case keys one input spec reads (to describe and validate cases)."""
-    keys = [spec[k] for k in ("shape", "optional", "of") if k in spec]
-    if "size" in spec:
-        keys.append(spec["size"][0])
-    return keys
-
-
 # ----------------------------------------------------------------- makers
 @maker
 def max_pool_values(rng, case, spec, made, options):

@@ -30,7 +30,8 @@ from pathlib import Path
 
 from .confine import PACKAGE, SCRATCH
 from .procs import kill_uid
-from .sandbox import REDUCED, SandboxUser, worker_python
+from .confine import worker_python
+from .sandbox import REDUCED, SandboxUser
 
 SANDBOX_USER = os.environ.get("CONVGRADE_SANDBOX_USER", "convgrade-sandbox")
 MAX_SLOTS = int(os.environ.get("CONVGRADE_SANDBOX_SLOTS", "16"))

@@ -4,10 +4,8 @@ Everything a submission can influence (file and zip-entry names, what its code
 printed, exception texts, type names) goes through one of these before it is
 shown: ``compare.sanitize`` (no escapes, no control characters, capped), no
 bidirectional-override characters, and for rich's console ``escape`` of
-anything that looks like markup. Printed output is shown inside a fence that
-student text cannot close: every line of it carries the ``FENCE`` prefix, and
-the closing line (``END``) has none, so no student line can look like it or
-like a grader line.
+anything that looks like markup. (Printed output is fenced by feedback.py: a bar
+before every line in the terminal, a code fence it cannot close on Gradescope.)
 """
 
 import re
@@ -18,9 +16,6 @@ from .compare import sanitize
 
 # U+202A..U+202E and U+2066..U+2069 reorder what follows on screen; U+200E/F, U+061C mark direction.
 _BIDI = re.compile("[\u202a-\u202e\u2066-\u2069\u200e\u200f\u061c]")
-FENCE = "  | "
-BEGIN = "your code printed (each line of it is shown after '|'):"
-END = "  (end of what your code printed)"
 
 
 def clean(text, limit=1500):
@@ -39,16 +34,3 @@ def markup(text, limit=300):
     return escape(one_line(text, limit))
 
 
-def fenced(text, limit=2000):
-    """What student code printed, fenced: BEGIN, each line after FENCE, END."""
-    body = clean(text, limit).replace("\t", "    ").replace("\r", "").split("\n")
-    if body and body[-1] == "":
-        body.pop()
-    return "\n".join([BEGIN] + [FENCE + line for line in body] + [END])
-
-
-def indented(text, first="    ", rest="      ", limit=3000, max_lines=400):
-    """A block of feedback: its first line after ``first``, every further line after ``rest``, so that
-    nothing inside it starts where grader lines start."""
-    lines = [clean(line, limit) for line in str(text).split("\n")[:max_lines]]
-    return "\n".join([first + lines[0]] + [rest + line for line in lines[1:]])

@@ -169,13 +169,15 @@ class Grader:
         for hidden in (False, True):
             if hidden:
                 self._retire(self.sandbox)
+                if not any(c.get("hidden") for p in parts for c in p.cases):
+                    break  # no hidden phase (the handout's visible-only table): no second worker folder
                 self.sandbox = self._sandbox()
             for part in parts:
                 for i, case in enumerate(part.cases, 1):
                     if bool(case.get("hidden")) == hidden:
                         res = self._attempt(part, i, self.case_for(part, i, case), strikes)
                         results[part.id].append(res)
-        self._retire(self.sandbox)
+        self._retire(self.sandbox)  # retiring twice is harmless: a closed sandbox stays closed
         total = time.perf_counter() - started
         return {p.id: PartResult(p, sorted(results[p.id], key=lambda c: c.index),
                                  sum(c.seconds for c in results[p.id]) or total / max(len(parts), 1))

@@ -176,7 +176,8 @@ def main(argv=None):
     got = outcome.data["score"]
     total = table.select(ids).total
     console.print(f"\n[bold]{got:g} / {total:g}[/bold] points on the visible cases. Gradescope also runs "
-                  "hidden cases (it shows only pass/fail for those), so your score there can be lower.",
+                  "hidden cases (for those it shows their shapes and options and any mistake it recognises, "
+                  "never their values), so your score there can be lower.",
                   highlight=False)
     if warnings:
         console.print("warning: this is not the environment Gradescope grades with (see the warning"

@@ -64,7 +64,7 @@ def environment_problem():
 
 def grader_environment():
     """_grader/autograder/environment.py (standard library only): the versions Gradescope uses."""
-    spec = importlib.util.spec_from_file_location("_convgrade_environment", GRADER / "autograder" / "environment.py")
+    spec = importlib.util.spec_from_file_location("_convgrade_environment", GRADER / "autograder" / "grading" / "environment.py")
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module
@@ -134,8 +134,8 @@ def main(argv=None):
         os.environ.pop(var, None)
     from rich.console import Console
 
-    from autograder.locate import UPLOAD_ADVICE
-    from autograder.table import MODULES, load
+    from autograder.checking.table import MODULES, load
+    from autograder.intake.locate import UPLOAD_ADVICE
 
     console = Console()
     # Loading the table is cheap: torch is imported only once the grading starts.
@@ -143,7 +143,7 @@ def main(argv=None):
     if args.list:
         list_parts(console, table)
         return 0
-    from autograder.cli import print_table
+    from autograder.grading.scoretable import print_table
     from autograder.run import grade
 
     try:

@@ -16,54 +16,14 @@ from pathlib import Path
 from rich.console import Console
 from rich.table import Table as RichTable
 
-from .table import load
-from .text import clean, markup
-
-
-def print_table(outcome, console, verbose=False, table=None, reveal=False):
-    """The score table, one short line per part, then (``verbose``: the failing parts; "all": every part)
-    the full feedback of each part as plain text, neither wrapped nor cut."""
-    data = outcome.data
-    rt = RichTable(title="convgrade", show_lines=False)
-    # Number, score and status always show in full; the part's title and the first problem give way
-    # (ellipsis) on a narrow terminal, and the full feedback follows the table anyway.
-    # (rich shrinks every no_wrap column alike once a row is too wide: the two long ones get a max_width
-    # that leaves room for the others.)
-    room = max(24, console.width - 3 - 9 - 4 - 16)  # 16: borders and padding of five columns
-    rt.add_column("#", justify="right", no_wrap=True, min_width=3)
-    rt.add_column("part", no_wrap=True, overflow="ellipsis", max_width=max(12, room * 2 // 5))
-    rt.add_column("score", justify="right", no_wrap=True, min_width=9)
-    rt.add_column("", justify="center", no_wrap=True, min_width=4)
-    rt.add_column("first problem (details below)", no_wrap=True, overflow="ellipsis",
-                  max_width=max(12, room - max(12, room * 2 // 5)))
-    by_number = {p.number: p.id for p in (table.parts if table else [])}
-    for test in data["tests"]:
-        result = outcome.parts.get(by_number.get(test.get("number")))
-        ok = test["status"] == "passed"
-        first = result.first_problem() if result is not None else (test.get("output", "").splitlines() or [""])[0]
-        name = test["name"].split(" ", 1)[-1]
-        rt.add_row(markup(test.get("number", "")), markup(name), f"{test['score']:g}/{test['max_score']:g}",
-                   "[green]pass[/green]" if ok else "[red]FAIL[/red]", markup(first))
-    total = data["score"]
-    max_total = sum(t["max_score"] for t in data["tests"])
-    rt.add_section()
-    rt.add_row("", "total", f"[bold]{total:.1f}/{max_total:g}[/bold]", "", "")
-    console.print(rt)
-    for note in outcome.notes:
-        console.print(f"[yellow]note:[/yellow] {markup(note, 1000)}", markup=True, highlight=False)
-    if verbose:
-        for test in data["tests"]:
-            if verbose == "all" or test["status"] != "passed":
-                console.rule(markup(test["name"]))
-                result = outcome.parts.get(by_number.get(test.get("number")))
-                text = result.feedback(reveal=reveal, fmt="text") if result is not None else test.get("output", "")
-                console.print(clean(text, 1_000_000), markup=False, highlight=False, soft_wrap=True)
+from .checking.table import load
+from .grading.scoretable import print_environment, print_table
 
 
 def cmd_grade(args):
-    from .isolation import SandboxUnavailable
-    from .results import write_atomic
+    from .grading.results import write_atomic
     from .run import grade
+    from .sandbox.isolation import SandboxUnavailable
 
     table = load(args.table)
     try:
@@ -92,21 +52,10 @@ def cmd_grade(args):
     return 0
 
 
-def print_environment(record, console):
-    """The environment record of a grading (environment.fingerprint): staff output only."""
-    from .environment import describe
-
-    if not record:
-        return
-    console.rule("environment")
-    for line in describe(record):
-        console.print(line, markup=False, highlight=False, soft_wrap=True)
-
-
 def cmd_environment(args):
     """Python, numpy and torch of the grader and the worker, against the pinned versions."""
-    from .environment import fingerprint, pin_problems
-    from .sandbox import worker_python
+    from .grading.environment import fingerprint, pin_problems
+    from .sandbox.confine import worker_python
 
     record = fingerprint(None, worker_python())
     print_environment(record, Console())
@@ -118,7 +67,7 @@ def cmd_environment(args):
 
 
 def cmd_cleanup(args):
-    from .cleanup import main as cleanup_main
+    from .staff.cleanup import main as cleanup_main
 
     return cleanup_main()
 
@@ -152,7 +101,7 @@ def cmd_list(args):
 
 
 def cmd_grade_all(args):
-    from .batch import main as batch_main  # staff-only module (not in the student handout)
+    from .staff.batch import main as batch_main  # staff-only module (not in the student handout)
 
     return batch_main(args)
 

@@ -17,14 +17,16 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from . import feedback, isolation
-from .grader import Grader, PartResult
-from .locate import SubmissionError, locate
-from .environment import fingerprint
-from .results import add_extra_data, placeholder, run, validate, write_atomic
-from .sandbox import Limits, worker_python
-from .table import load
-from .text import one_line
+from .checking.table import load
+from .checking.text import one_line
+from .grading import feedback
+from .grading.environment import fingerprint
+from .grading.grader import Grader, PartResult
+from .grading.results import add_extra_data, placeholder, run, validate, write_atomic
+from .intake.locate import SubmissionError, locate
+from .sandbox import isolation
+from .sandbox.confine import worker_python
+from .sandbox.limits import Limits
 
 
 @dataclass
@@ -71,7 +73,8 @@ def grade(submission, results_path=None, table=None, parts=None, limits=None, us
     and where not root, with no user namespace, unless ``trusted``.
     """
     start = time.monotonic()
-    table = (table or load()).select(parts or [])
+    full = table or load()
+    table = full.select(parts or [])
     if results_path:
         results_path = Path(results_path).absolute()
         write_atomic(results_path, placeholder("Grading did not finish; please contact the course staff."))
@@ -85,7 +88,7 @@ def grade(submission, results_path=None, table=None, parts=None, limits=None, us
         rate_note = [held] if held else []
     # The oracle (torch) and every grader module are loaded before any student code runs: nothing
     # a submission does to files on disk can change what grades it (results come from this memory).
-    from . import oracle, parts as _parts  # noqa: F401
+    from .checking import oracle, parts  # noqa: F401
     notes = list(rate_note)
     acquired = None
     if user == "auto":
@@ -103,7 +106,7 @@ def grade(submission, results_path=None, table=None, parts=None, limits=None, us
             if results_path:
                 notes += isolation.guard_results_folder(results_path.parent)
         try:
-            located = locate(submission)
+            located = locate(submission, full.modules)
         except SubmissionError as exc:
             message = one_line(exc, 1000)
             data = validate(with_environment(unreadable(table, message), None, python), table)
@@ -143,7 +146,7 @@ def grade(submission, results_path=None, table=None, parts=None, limits=None, us
 def rate_limited(table, metadata, results_path):
     """An Outcome holding back this submission (the table's rate_limit is reached), or the note saying why
     the limit could not be applied ("" when under the limit)."""
-    from .ratelimit import decide, read_metadata
+    from .intake.ratelimit import decide, read_metadata
 
     decision = decide(table.rate_limit, read_metadata(metadata), lambda r: validate(r, table))
     if not decision.limited:

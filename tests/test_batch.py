@@ -21,8 +21,8 @@ from pathlib import Path
 
 import pytest
 
-from autograder.pool import descendants
-from autograder.table import MODULES, load
+from autograder.checking.table import MODULES, load
+from autograder.staff.pool import descendants
 
 ROOT = Path(__file__).resolve().parent.parent
 PNG = b"\x89PNG\r\n\x1a\n"
@@ -283,7 +283,7 @@ def grading_processes(pid):
     out = []
     for p in descendants(pid):
         try:
-            if b"autograder.batch_worker" in Path(f"/proc/{p}/cmdline").read_bytes():
+            if b"autograder.staff.batch_worker" in Path(f"/proc/{p}/cmdline").read_bytes():
                 out.append(p)
         except OSError:
             continue
@@ -334,8 +334,8 @@ def test_slots_that_stop_lose_no_submission(tmp_path, monkeypatch):
     import threading
     from types import SimpleNamespace
 
-    from autograder import batch
-    from autograder.export import Submission
+    from autograder.staff import batch
+    from autograder.staff.export import Submission
 
     def broken(*args, **kwargs):
         raise OSError("no pipes left")

@@ -14,7 +14,8 @@ from pathlib import Path
 
 import pytest
 
-from autograder import cleanup, isolation
+from autograder.sandbox import isolation
+from autograder.staff import cleanup
 
 ROOT = Path(__file__).resolve().parent.parent
 ROOT_ONLY = pytest.mark.skipif(os.geteuid() != 0, reason=(
@@ -112,7 +113,7 @@ def test_cleanup_removes_our_sandbox_users_and_locks_only():
         removed, _ = cleanup.cleanup(base)
         assert removed == [f"{base}-2"]
         assert not any(p.joinpath(f"{base}-2.lock").exists() for p in isolation.LOCK_DIRS)
-        again = subprocess.run([sys.executable, "-c", f"from autograder.cleanup import main; "
+        again = subprocess.run([sys.executable, "-c", f"from autograder.staff.cleanup import main; "
                                 f"raise SystemExit(main({base!r}))"], cwd=ROOT, capture_output=True, text=True)
         assert "removed" not in again.stdout and f"{decoy}: not a user grading created" in again.stdout
     finally:

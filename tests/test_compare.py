@@ -2,7 +2,7 @@
 
 import numpy as np
 
-from autograder.compare import compare_array, decode, sanitize
+from autograder.checking.compare import compare_array, decode, sanitize
 
 
 def test_match_and_tolerance():

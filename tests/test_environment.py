@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 from packaging.requirements import Requirement
 
-from autograder import environment as env
+from autograder.grading import environment as env
 
 ROOT = Path(__file__).resolve().parent.parent
 SETUP = ROOT / "autograder" / "gradescope" / "setup.sh"

@@ -18,7 +18,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from autograder.table import load
+from autograder.checking.table import load
 
 ROOT = Path(__file__).resolve().parent.parent
 WORKER = ROOT / ".venv-worker" / "bin" / "python"

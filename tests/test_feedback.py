@@ -12,11 +12,11 @@ import pytest
 import yaml
 from test_grader import FLIPPED, SOLUTIONS, submission
 
-from autograder import feedback
-from autograder.grader import CaseResult, PartResult
-from autograder.mistakes import MISTAKES
+from autograder.checking.mistakes import MISTAKES
+from autograder.checking.table import load
+from autograder.grading import feedback
+from autograder.grading.grader import CaseResult, PartResult
 from autograder.run import grade
-from autograder.table import load
 
 TABLE = load()
 

@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from autograder.results import validate
+from autograder.checking.table import MODULES, load
+from autograder.grading.results import validate
 from autograder.run import grade
-from autograder.table import MODULES, load
 
 ROOT = Path(__file__).resolve().parent.parent
 SOLUTIONS = ROOT / "solutions"

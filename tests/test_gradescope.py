@@ -5,6 +5,7 @@ a JSON schema of Gradescope's format."""
 import json
 import os
 import shutil
+import stat
 import subprocess
 import sys
 import zipfile
@@ -13,7 +14,7 @@ from pathlib import Path
 import jsonschema
 import pytest
 
-from autograder.table import load
+from autograder.checking.table import load
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "tools"))
@@ -101,3 +102,16 @@ def test_schema_rejects_a_broken_results_file():
                             SCHEMA)
     with pytest.raises(jsonschema.ValidationError):
         jsonschema.validate({"tests": [], "score": 0, "leaderboard": [{"name": "t"}]}, SCHEMA)
+
+
+def test_built_zips_are_private_but_a_shared_folder_keeps_its_mode(tmp_path):
+    """The autograder zip holds the hidden cases: it is 0600, and a folder made for it 0700. A folder that
+    already exists and is shared (``--out /tmp/autograder.zip``) keeps its mode: /tmp stays usable."""
+    shared = tmp_path / "shared"
+    shared.mkdir()
+    os.chmod(shared, 0o1777)
+    out = build_autograder.build(shared / "autograder.zip")
+    assert stat.S_IMODE(os.stat(shared).st_mode) == 0o1777
+    assert stat.S_IMODE(os.stat(out).st_mode) == 0o600
+    fresh = build_autograder.build(tmp_path / "new" / "dist" / "autograder.zip")
+    assert stat.S_IMODE(os.stat(fresh.parent).st_mode) == 0o700

@@ -11,10 +11,10 @@ from pathlib import Path
 import numpy as np
 from hostile import hidden_data
 
-from autograder.grader import case_for
-from autograder.layer import CaseRun, rng_for
+from autograder.checking.layer import CaseRun, rng_for
+from autograder.checking.table import MODULES, load
+from autograder.grading.grader import case_for
 from autograder.run import grade
-from autograder.table import MODULES, load
 
 ROOT = Path(__file__).resolve().parent.parent
 

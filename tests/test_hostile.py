@@ -29,16 +29,18 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-
-from autograder import confine, isolation, locate, run, sandbox
-from autograder import codec, lockdown
-from autograder.results import validate
-from autograder.codec import check_reply
-from autograder.procs import kill_uid, pids_of_uid
-from autograder.sandbox import Limits, Sandbox
-from autograder.table import load
 from hostile.attacks import ATTACKS, PARTS
 from hostile.build import make_submission
+
+from autograder import run
+from autograder.checking.table import load
+from autograder.grading.results import validate
+from autograder.intake import static
+from autograder.sandbox import codec, confine, isolation, lockdown
+from autograder.sandbox.codec import check_reply
+from autograder.sandbox.limits import Limits
+from autograder.sandbox.procs import kill_uid, pids_of_uid
+from autograder.sandbox.session import Sandbox
 
 ROOT = Path(__file__).resolve().parent.parent
 ROOT_ONLY = pytest.mark.skipif(os.geteuid() != 0, reason=(
@@ -241,7 +243,7 @@ def test_not_root_without_user_namespaces_refuses_unless_trusted(monkeypatch, tm
     assert "isolation reduced" in outcome.data["output"]
 
 
-@pytest.mark.skipif(not confine.bwrap_works(sandbox.worker_python()), reason="bubblewrap does not work here")
+@pytest.mark.skipif(not confine.bwrap_works(confine.worker_python()), reason="bubblewrap does not work here")
 def test_not_root_with_user_namespaces_grades_without_reduced_isolation(monkeypatch):
     monkeypatch.setattr(isolation.os, "geteuid", lambda: 4242)
     outcome = run.grade(ROOT / "solutions", parts=["receptive_field"], limits=short_limits())
@@ -384,7 +386,7 @@ def test_seccomp_program_builds():
 def test_static_check_finds_forbidden_imports(source):
     import ast
 
-    assert locate.forbidden_imports(ast.parse(source))
+    assert static.forbidden_imports(ast.parse(source))
 
 
 @pytest.mark.parametrize("source", [
@@ -396,4 +398,4 @@ def test_static_check_finds_forbidden_imports(source):
 def test_static_check_allows_mentions(source):
     import ast
 
-    assert not locate.forbidden_imports(ast.parse(source))
+    assert not static.forbidden_imports(ast.parse(source))

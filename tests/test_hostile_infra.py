@@ -16,15 +16,16 @@ import zipfile
 from pathlib import Path
 
 import pytest
-
-from autograder import isolation, run
-from autograder.cli import main as cli_main
-from autograder.results import validate
-from autograder.confine import bwrap_works
-from autograder.sandbox import Limits, worker_python
-from autograder.table import load
 from hostile.attacks import DK, IPC_LEAVE, IPC_SNOOP, RF, Attack, wrap_dk
 from hostile.build import make_submission
+
+from autograder import run
+from autograder.checking.table import load
+from autograder.cli import main as cli_main
+from autograder.grading.results import validate
+from autograder.sandbox import isolation
+from autograder.sandbox.confine import bwrap_works, worker_python
+from autograder.sandbox.limits import Limits
 
 ROOT = Path(__file__).resolve().parent.parent
 ROOT_ONLY = pytest.mark.skipif(os.geteuid() != 0, reason="needs root (sandbox users, a second uid)")
@@ -98,7 +99,7 @@ MEMORY_PROBE = """
 import json, resource, sys
 sys.path.insert(0, {root!r})
 from autograder import run
-from autograder.sandbox import Limits
+from autograder.sandbox.limits import Limits
 out = run.grade({sub!r}, parts=["dilate_kernel"], limits=Limits(call_timeout=20, import_timeout=20))
 print(json.dumps({{"maxrss_kb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss,
                    "tests": len(out.data["tests"]), "text": out.data["tests"][0]["output"]}}))
@@ -231,8 +232,13 @@ NONROOT = """
 import json, os, sys
 sys.path.insert(0, {root!r})
 import numpy, torch, yaml, rich, gradescope_utils, unittest, tempfile, subprocess  # noqa
-from autograder import run, oracle, parts, results, batch, cli  # noqa: every grader module, before the drop
-from autograder.sandbox import Limits
+from autograder import run  # noqa: every grader module, before the drop
+from autograder.checking import oracle
+from autograder.checking import parts
+from autograder.grading import results
+from autograder.staff import batch
+from autograder import cli
+from autograder.sandbox.limits import Limits
 # This test's grader venv is root's (made go-rwx by other tests): torch's lazily loaded files are read
 # now, as root; a real non-root grader owns its venv.
 oracle.dilate_kernel(numpy.ones((1, 1, 3, 3)), 2)
@@ -270,7 +276,7 @@ def test_non_root_grader_cannot_be_rewritten_by_the_submission(tmp_path):
         os.chmod(tree, 0o755)
         shutil.copytree(ROOT / "autograder", tree / "autograder", ignore=shutil.ignore_patterns("__pycache__"))
         shutil.copy(ROOT / "assignment" / "common.py", tree / "autograder" / "common.py")
-        oracle = tree / "autograder" / "oracle.py"
+        oracle = tree / "autograder" / "checking" / "oracle.py"
         before = oracle.read_bytes()
         attack = Attack("rewrite_oracle", "", wrap_dk("""
 for path in ("@ORACLE@",):

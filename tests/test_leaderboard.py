@@ -9,11 +9,11 @@ import json
 from pathlib import Path
 
 import jsonschema
+import mutants
 import pytest
 
-import mutants
+from autograder.checking.table import load
 from autograder.run import grade
-from autograder.table import load
 
 ROOT = Path(__file__).resolve().parent.parent
 SCHEMA = json.loads((ROOT / "tests" / "gradescope_results.schema.json").read_text())

@@ -1,4 +1,4 @@
-"""The grader-side computations of the mistakes catalogue (autograder/mistakes.py), checked against torch.
+"""The grader-side computations of the mistakes catalogue (autograder/checking/mistakes/), checked against torch.
 
 A mistake is named when the student's value equals what the mistake computes; these helpers compute it
 with numpy or torch on the grader's own inputs. Given the RIGHT parameters each must reproduce the
@@ -8,10 +8,10 @@ oracle exactly, on every case of the table, or it could name a mistake that is n
 import numpy as np
 import pytest
 
-from autograder import mistakes, mistakes_conv, mistakes_layers
-from autograder.layer import CaseRun, rng_for
-from autograder.sizes import expected_size, geometry
-from autograder.table import load
+from autograder.checking import mistakes
+from autograder.checking.layer import CaseRun, rng_for
+from autograder.checking.sizes import expected_size, geometry
+from autograder.checking.table import load
 
 TABLE = load()
 
@@ -42,14 +42,14 @@ def test_every_part_lists_known_mistakes_only_and_each_has_evidence():
 def test_folding_dx_with_the_cases_own_stride_and_dilation_is_the_oracles_dx(pid):
     for run in runs(pid):
         g = geometry(run)
-        np.testing.assert_allclose(mistakes_conv.backward_variant(run, g.stride, g.dilation), run.expected["dx"],
+        np.testing.assert_allclose(mistakes.conv.backward_variant(run, g.stride, g.dilation), run.expected["dx"],
                                    atol=1e-9)
 
 
 @pytest.mark.parametrize("pid", ["conv_backward", "dilated_conv", "max_pool", "avg_pool", "col2im"])
 def test_the_single_contributions_add_up_to_the_oracles_answer(pid):
     for run in runs(pid):
-        targets, values = mistakes_conv.contributions(run)
+        targets, values = mistakes.catalogue.contributions(run)
         value = "x" if pid == "col2im" else "dx"
         e = run.expected[value]
         planes = targets.shape[0]
@@ -57,19 +57,19 @@ def test_the_single_contributions_add_up_to_the_oracles_answer(pid):
         flat = (targets + np.arange(planes)[:, None] * (e.size // planes))[inside]
         summed = np.bincount(flat, weights=np.asarray(values)[inside], minlength=e.size).reshape(e.shape)
         np.testing.assert_allclose(summed, e, atol=1e-9)
-        assert not mistakes.single_contributions(e.copy(), e, targets, values)  # the right answer: no mistake
+        assert not mistakes.catalogue.single_contributions(e.copy(), e, targets, values)  # the right answer: no mistake
 
 
 def test_max_pool_variants_without_ties_are_the_oracles_answer():
     for run in runs("max_pool", kinds={"normal"}):
-        np.testing.assert_array_equal(mistakes_layers.last_max_indices(run), run.expected["indices"])
-        np.testing.assert_allclose(mistakes_layers.every_max_dx(run), run.expected["dx"], atol=1e-12)
+        np.testing.assert_array_equal(mistakes.pooling.last_max_indices(run), run.expected["indices"])
+        np.testing.assert_allclose(mistakes.pooling.every_max_dx(run), run.expected["dx"], atol=1e-12)
 
 
 def test_max_pool_variants_with_ties_differ_where_ties_are():
     differ = 0
     for run in runs("max_pool", kinds={"ties", "constant"}):
-        differ += not np.array_equal(mistakes_layers.last_max_indices(run), run.expected["indices"])
+        differ += not np.array_equal(mistakes.pooling.last_max_indices(run), run.expected["indices"])
     assert differ  # the tie cases do hold ties that the first-maximum rule decides
 
 

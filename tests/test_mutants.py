@@ -5,7 +5,7 @@ Mutants (tests/mutants/*.py) are small function-level overrides of the reference
 solutions, each naming the parts it must break (EXPECTED_PARTS). Each one is
 graded through the real path, ``autograder.run.grade(folder)``, and must lose
 points on every expected part and keep full marks on every other part. A mutant's
-NAMED says which known mistake (autograder/mistakes.py) the student must be told
+NAMED says which known mistake (autograder/checking/mistakes/) the student must be told
 about: a VISIBLE case of that part must recognise it, and the feedback the student
 reads (results.json) must name it. Every mistake of the catalogue has such a mutant.
 
@@ -27,7 +27,7 @@ from pathlib import Path
 import mutants
 import pytest
 
-from autograder.table import load
+from autograder.checking.table import load
 
 TABLE = load()
 PART_IDS = {p.id for p in TABLE.parts}
@@ -104,7 +104,7 @@ def plain(markdown):
 
 def test_every_catalogued_mistake_is_named_to_a_student_by_a_mutant():
     """Each mistake a part lists is proven by a mutant whose visible feedback names it."""
-    from autograder.mistakes import MISTAKES
+    from autograder.checking.mistakes import MISTAKES
 
     catalogued = {(p.id, m) for p in TABLE.parts for m in p.mistakes if not MISTAKES[m].general}
     proven = {(pid, name) for m in CATALOGUE for pid, name in m.named.items()}

@@ -6,13 +6,13 @@ variants and from the mistakes' own computations included), on visible and hidde
 yardsticks are measured once.
 """
 
+import mutants
 import numpy as np
 import pytest
 
-import mutants
-from autograder import layer, oracle_cache
+from autograder.checking import layer, oracle_cache
+from autograder.checking.table import load
 from autograder.run import grade
-from autograder.table import load
 
 PARTS = ["conv_forward", "conv_backward", "max_pool", "transposed_forward", "col2im", "gemm_efficiency"]
 MUTANTS = ["conv_kernel_flipped", "conv_db_mean", "maxpool_last_tied_max_wins", "tconv_weight_axes_swapped",
@@ -63,7 +63,7 @@ def test_cached_grading_is_the_same_grading(submissions, tmp_path, fresh_memo):
 def test_another_secret_is_another_value(fresh_memo):
     table = load().select(["conv_forward"])
     part = table.part("conv_forward")
-    from autograder.grader import case_for
+    from autograder.grading.grader import case_for
 
     hidden = next(i for i, c in enumerate(part.cases, 1) if c.get("hidden"))
     oracle_cache.install()

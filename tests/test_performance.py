@@ -12,11 +12,12 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from autograder import oracle
-from autograder.cpu import cpu_spent, worker_cpu
+from autograder.checking import oracle
+from autograder.checking.table import MODULES, load
 from autograder.run import grade
-from autograder.sandbox import Limits, Sandbox
-from autograder.table import MODULES, load
+from autograder.sandbox.cpu import cpu_spent, worker_cpu
+from autograder.sandbox.limits import Limits
+from autograder.sandbox.session import Sandbox
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -26,7 +27,7 @@ def python(code):
 
 
 def test_case_table_and_list_do_not_import_torch():
-    proc = python("import sys; from autograder.table import load; import autograder.batch; load(); "
+    proc = python("import sys; from autograder.checking.table import load; import autograder.staff.batch; load(); "
                   "print('torch' in sys.modules)")
     assert proc.returncode == 0, proc.stderr
     assert proc.stdout.strip() == "False"

@@ -17,10 +17,10 @@ from pathlib import Path
 
 import pytest
 
-from autograder import environment as env
+from autograder.checking.table import MODULES, load
+from autograder.grading import environment as env
 from autograder.run import grade
-from autograder.sandbox import worker_python
-from autograder.table import MODULES, load
+from autograder.sandbox.confine import worker_python
 
 ROOT = Path(__file__).resolve().parent.parent
 PY310 = ROOT / ".venv-py310" / "bin" / "python"

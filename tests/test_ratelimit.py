@@ -10,12 +10,12 @@ from pathlib import Path
 
 import jsonschema
 import pytest
-
-from autograder.ratelimit import MARK, decide, parse_time
-from autograder.results import validate
-from autograder.run import grade
-from autograder.table import load
 from test_gradescope import autograder_zip, run_autograder  # noqa: F401  (a fixture, and its helper)
+
+from autograder.checking.table import load
+from autograder.grading.results import validate
+from autograder.intake.ratelimit import MARK, decide, parse_time
+from autograder.run import grade
 
 ROOT = Path(__file__).resolve().parent.parent
 SCHEMA = json.loads((ROOT / "tests" / "gradescope_results.schema.json").read_text())

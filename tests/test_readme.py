@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from autograder.table import load
+from autograder.checking.table import load
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "tools"))

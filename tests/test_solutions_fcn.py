@@ -1,11 +1,10 @@
 """Reference solutions of fcn.py against torch float64 oracles."""
 
+import fcn
 import numpy as np
 import pytest
 import torch
 import torch.nn.functional as F
-
-import fcn
 
 KEYS = ("w1", "b1", "w2", "b2", "w3", "b3", "w4", "b4")
 

@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from autograder.locate import UPLOAD_ADVICE, locate, lone_zip
-from autograder.table import MODULES
+from autograder.checking.table import MODULES
+from autograder.intake.locate import UPLOAD_ADVICE, locate, lone_zip
 
 ROOT = Path(__file__).resolve().parent.parent
 NEEDS_TORCH = pytest.mark.skipif(importlib.util.find_spec("torch") is None,
@@ -39,7 +39,7 @@ def test_lone_zip_is_located_like_the_zip_itself(tmp_path, inside):
     folder.mkdir()
     shutil.copyfile(z, folder / "my_homework.zip")
     (folder / "README.txt").write_text("uploaded together with the zip, so Gradescope kept the zip as it is")
-    direct, left = locate(z), locate(folder)
+    direct, left = locate(z, MODULES), locate(folder, MODULES)
     try:
         same_files(direct, left)
         assert any("my_homework.zip was unpacked" in n for n in left.notes), left.notes
@@ -54,8 +54,8 @@ def test_graded_files_win_over_a_zip(tmp_path):
     folder = tmp_path / "sub"
     shutil.copytree(ROOT / "solutions", folder)
     make_zip(folder / "old.zip")
-    assert lone_zip(folder) is None
-    located = locate(folder)
+    assert lone_zip(folder, MODULES) is None
+    located = locate(folder, MODULES)
     assert located.tempdir is None and Path(located.folder) == folder
     assert not any("unpacked" in n for n in located.notes)
 
@@ -65,7 +65,7 @@ def test_two_zips_are_not_guessed_between(tmp_path):
     folder.mkdir()
     make_zip(folder / "a.zip")
     make_zip(folder / "b.zip")
-    located = locate(folder)
+    located = locate(folder, MODULES)
     assert located.tempdir is None and set(located.problems) == set(MODULES)
     note = " ".join(located.notes)
     assert "2 zip files" in note and UPLOAD_ADVICE in note
@@ -76,10 +76,10 @@ def test_a_symlinked_or_fake_zip_is_not_unpacked(tmp_path):
     folder.mkdir()
     make_zip(tmp_path / "real.zip")
     os.symlink(tmp_path / "real.zip", folder / "link.zip")
-    assert lone_zip(folder) is None
+    assert lone_zip(folder, MODULES) is None
     (folder / "link.zip").unlink()
     (folder / "fake.zip").write_text("not a zip")
-    assert lone_zip(folder) is None
+    assert lone_zip(folder, MODULES) is None
 
 
 def test_a_lone_zip_goes_through_the_safe_unzip(tmp_path):
@@ -88,7 +88,7 @@ def test_a_lone_zip_goes_through_the_safe_unzip(tmp_path):
     with zipfile.ZipFile(folder / "evil.zip", "w") as zf:
         zf.writestr("../escaped.py", "x = 1")
         zf.write(ROOT / "solutions" / "conv.py", "conv.py")
-    located = locate(folder)
+    located = locate(folder, MODULES)
     try:
         assert "conv" in located.files and any("unsafe path" in n for n in located.notes), located.notes
         assert not (tmp_path / "escaped.py").exists()

@@ -50,7 +50,7 @@ sys.path[:0] = [str(ROOT), str(ROOT / "tests")]
 
 import mutants  # noqa: E402  (tests/mutants: the catalogue and its builder)
 
-from autograder.table import MODULES  # noqa: E402
+from autograder.checking.table import MODULES  # noqa: E402
 
 LOOPS_STYLE = ROOT / "tests" / "styles" / "loops"
 GEMM_LOOPS = ROOT / "tests" / "mutants" / "gemm_with_loops.py"
@@ -273,7 +273,7 @@ def scaled_table(dest, scale):
     """cases.yaml with its call and import time-outs divided by ``scale``."""
     import yaml
 
-    from autograder.sandbox import Limits
+    from autograder.sandbox.limits import Limits
 
     data = yaml.safe_load((ROOT / "autograder" / "cases.yaml").read_text())
     limits = data.setdefault("limits", {})
@@ -381,9 +381,9 @@ def child_ratios(reps):
 def child_ping(n):
     import numpy as np
 
-    from autograder.isolation import acquire, release
-    from autograder.sandbox import Sandbox
-    from autograder.table import load
+    from autograder.checking.table import load
+    from autograder.sandbox.isolation import acquire, release
+    from autograder.sandbox.session import Sandbox
 
     rng = np.random.default_rng(0)
     big = load().part("gemm_efficiency").cases[0]
@@ -412,10 +412,10 @@ def child_ping(n):
 def child_gemm(rounds):
     import re
 
-    from autograder import parts
-    from autograder.isolation import acquire, release
-    from autograder.sandbox import Sandbox
-    from autograder.table import load
+    from autograder.checking import parts
+    from autograder.checking.table import load
+    from autograder.sandbox.isolation import acquire, release
+    from autograder.sandbox.session import Sandbox
 
     part = load().part("gemm_efficiency")
     case = part.cases[0]

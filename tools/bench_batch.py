@@ -20,6 +20,7 @@ import sys
 import time
 from pathlib import Path
 
+
 def own_cgroup(controller):
     try:
         for line in Path("/proc/self/cgroup").read_text().splitlines():

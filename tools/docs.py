@@ -22,7 +22,7 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from autograder.table import load  # noqa: E402
+from autograder.checking.table import load  # noqa: E402
 
 SOLUTIONS = ROOT / "solutions"
 
@@ -49,7 +49,7 @@ def student_parts_table(table):
 
 def upload_list(table):
     """The files to upload and locate.UPLOAD_ADVICE, the sentence check.py prints too."""
-    from autograder.locate import UPLOAD_ADVICE
+    from autograder.intake.locate import UPLOAD_ADVICE
 
     files = [f"{m}.py" for m in table.modules]
     return "    " + "  ".join(files) + f"\n\n({len(files)} files.) {UPLOAD_ADVICE}"

@@ -23,7 +23,7 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from autograder.table import MODULES  # noqa: E402  (the graded modules, as the case table names them)
+from autograder.checking.table import MODULES  # noqa: E402  (the graded modules, as the case table names them)
 
 SOLUTIONS = ROOT / "solutions"
 ASSIGNMENT = ROOT / "assignment"

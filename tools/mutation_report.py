@@ -12,7 +12,7 @@ Python loop may be too slow for the GEMM speed part, and that is by design).
     python tools/mutation_report.py --jobs 1     # one grade at a time
 
 After the matrix, per mutant: the mistakes its feedback names to the student
-(autograder/mistakes.py; visible cases and hidden cases' configuration lines),
+(autograder/checking/mistakes/; visible cases and hidden cases' configuration lines),
 or "none".
 
 Exit status 1 when a mutant survives, breaks an unexpected part, or a style
@@ -35,7 +35,7 @@ import mutants  # noqa: E402  (tests/mutants: the catalogue and its builder)
 from rich.console import Console  # noqa: E402
 from rich.table import Table  # noqa: E402
 
-from autograder.table import load  # noqa: E402
+from autograder.checking.table import load  # noqa: E402
 
 SPEED_PARTS = mutants.TIMING_PARTS  # a correct loop-style solution may lose these (and only these)
 

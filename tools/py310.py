@@ -42,9 +42,10 @@ def import_grader(have_torch):
     """Import every module of the grading package; [(module, error)] of the failures."""
     sys.path.insert(0, str(ROOT))
     failures, names = [], []
-    for path in sorted((ROOT / "autograder").glob("*.py")):
-        name = path.stem
-        if name == "__main__" or (name == "oracle" and not have_torch):
+    for path in sorted((ROOT / "autograder").rglob("*.py")):
+        parts = path.relative_to(ROOT / "autograder").with_suffix("").parts
+        name = ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
+        if name in ("", "__main__") or (name.endswith(".oracle") and not have_torch):
             continue
         names.append(name)
         try:

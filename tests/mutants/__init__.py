@@ -25,7 +25,7 @@ import shutil
 from dataclasses import dataclass
 from pathlib import Path
 
-from autograder.table import MODULES as GRADED
+from autograder.checking.table import MODULES as GRADED
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent.parent
@@ -165,7 +165,7 @@ def grade_lost(folder, allowed=frozenset(), retries=2):
     grade kills every process of that uid, the other grade's worker included.
     """
     from autograder.run import grade
-    from autograder.table import load
+    from autograder.checking.table import load
 
     table = load()
     outcome = grade(folder, user=None)

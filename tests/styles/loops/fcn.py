@@ -1,7 +1,6 @@
 """Loop style: fc_to_conv element by element; the FCN from this submission's own layers."""
 
 import numpy as np
-
 from conv import conv2d_backward, conv2d_forward
 from pooling import max_pool2d_backward, max_pool2d_forward
 from transposed import conv_transpose2d_backward, conv_transpose2d_forward

@@ -1,7 +1,6 @@
 """Stride-tricks style: fc_to_conv through einsum; the FCN from this submission's own layers."""
 
 import numpy as np
-
 from conv import conv2d_backward, conv2d_forward
 from pooling import max_pool2d_backward, max_pool2d_forward
 from transposed import conv_transpose2d_backward, conv_transpose2d_forward

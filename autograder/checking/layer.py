@@ -1,0 +1,236 @@
+"""The one checker of every part that is a layer or a function: its table entry says it all.
+
+For one case: draw the inputs (inputs.py), call the student's forward with the options by keyword,
+ask the oracle for the same inputs, compare every graded output, check that no input changed; then,
+for a part with a backward, call it with the forward's cache and an upstream gradient, and compare
+every gradient the table lists. The result is a feedback.Report: the problems (none: the case
+passed), the credit (a part that grades forward and backward together gives the forward its
+``forward_share`` of the case when it is right, the backward the rest), the mistake recognised on a
+wrong value (mistakes.py), and for a failed call the expected shapes and the output-size formula.
+"""
+
+import functools
+
+import numpy as np
+
+from ..sandbox.channel import CallError
+from .calls import Call, Failed, check_backward_inputs, expect
+from .compare import RTOL_GRAD, RTOL_OUT, type_name
+from .evidence import Report, call_error_text, expected_shapes, is_shape_error, mismatch_row
+from .inputs import as_option, make_inputs, sent
+from .mistakes import close as close_enough
+from .mistakes import diagnose
+from .sizes import formula_lines
+
+
+class _Oracle:
+    """oracle.py, imported on first use: it imports torch (~2 s, ~270 MB), which listing or loading the
+    case table (`python -m autograder list`, the grade-all parent process) does not need."""
+
+    def __getattr__(self, name):
+        from . import oracle as module
+
+        return getattr(module, name)
+
+
+oracle = _Oracle()
+MEMO = None  # grade-all: an oracle_cache.Memo, keeping the cases' deterministic values for the whole batch
+
+
+def once_per_batch(step):
+    """A CaseRun step whose result depends only on the part, the case and the random state: computed once
+    per batch where grade-all installed a Memo (oracle_cache.py), else simply run."""
+    @functools.wraps(step)
+    def run(self, *args, **kwargs):
+        return step(self, *args, **kwargs) if MEMO is None else MEMO.step(self, step, args, kwargs)
+    return run
+
+
+def rng_for(case):
+    return np.random.default_rng(int(case.get("seed", 0)))
+
+
+def options_of(part, case):
+    """The case's keyword arguments, as the grader passes them (pairs as tuples); absent ones are not sent."""
+    return {n: as_option(case[n]) for n in part.options if n in case}
+
+
+class CaseRun:
+    """The evidence of one case on the grader's side: inputs, options, the oracle's answers, variants,
+    and what the judging found (the mistake recognised, general advice, a comparison row per wrong value)."""
+
+    def __init__(self, part, case, rng):
+        self.part, self.case = part, case
+        self.options = options_of(part, case)
+        self.inputs = self._draw(rng)
+        self.args = sent(part, self.inputs)
+        self.rng = rng
+        self.dout = None
+        self.expected = {}
+        self._variants = {}
+        self._memo = {}
+        self.mistakes, self.advice, self.rows, self.info = [], [], [], []
+
+    @once_per_batch
+    def _draw(self, rng):
+        return make_inputs(self.part, self.case, rng, self.options)
+
+    @once_per_batch
+    def solve(self):
+        """The oracle's outputs (by the part's output names) and, with a backward, its gradients for an
+        upstream gradient drawn now (by "dx", "dw", ... or "grads['w1']")."""
+        if self.expected:
+            return self.expected
+        fn = getattr(oracle, self.part.oracle)
+        upstream = None
+        if self.part.backward:
+            def upstream(outs):
+                self.dout = self.rng.standard_normal(outs[0].shape)
+                return self.dout
+        outs, grads = fn(*[v for _, v in self.args], dout=upstream, **self.options)
+        self.expected = self._named(outs, grads)
+        return self.expected
+
+    def _named(self, outs, grads):
+        values = dict(zip(self.part.outputs, outs))
+        for name, key in self.part.gradient_names(self.inputs):
+            values[name] = grads.get(key)
+        return values
+
+    @once_per_batch
+    def variant(self, inputs=None, options=None, backward=True):
+        """The oracle's values with some inputs or options changed (same upstream gradient): what a
+        known mistake computes. ``backward=False``: the outputs only (a change of the output's shape).
+        Cached per change."""
+        key = repr((sorted((k, id(v)) for k, v in (inputs or {}).items()), sorted((options or {}).items()),
+                    backward))
+        if key not in self._variants:
+            args = dict(self.args)
+            args.update(inputs or {})
+            fn = getattr(oracle, self.part.oracle)
+            dout = self.dout if self.part.backward and backward else None
+            outs, grads = fn(*args.values(), dout=dout, **{**self.options, **(options or {})})
+            self._variants[key] = (inputs, self._named(outs, grads))  # inputs kept alive: their ids are the key
+        return self._variants[key][1]
+
+    @once_per_batch
+    def memo(self, key, compute):
+        """A value a mistake computes from the evidence (numpy or torch, grader side), computed once; in
+        grade-all once per batch (keyed by the case and ``key``): it must never depend on what the student
+        returned."""
+        if key not in self._memo:
+            self._memo[key] = compute()
+        return self._memo[key]
+
+    def judge(self, name, got, rtol):
+        """Problems of one value; a wrong one gets a comparison row and, when this case has not named a
+        mistake yet, the first known mistake of the part whose evidence holds (or general advice)."""
+        expected = self.expected[name]
+        why = f"the forward got {name[1:]}=None" if name.startswith("d") else "the input was None"
+        problems = expect(name, got, expected, rtol=rtol, why_none=why)
+        if problems and expected is not None:
+            self.rows.append(mismatch_row(name, got, expected, rtol))
+            if name in self.part.outputs and isinstance(got, np.ndarray) and got.shape != expected.shape:
+                self.info_once(formula_lines(self))
+            # values right but of another type (float32, say): that message says it all, no mistake to name
+            if not self.mistakes and not close_enough(got, expected):
+                found, advised = diagnose(self.part.mistakes, self, name, got)
+                if found is not None:
+                    self.mistakes.append(found.name)
+                for a in advised:
+                    if a.line() not in self.advice:
+                        self.advice.append(a.line())
+        return problems
+
+    def info_once(self, lines):
+        self.info += [t for t in lines if t not in self.info]
+
+    def failed_call(self, err, sb, stage, values):
+        """Lines for a call that raised: the error and, for an exception, the shapes it should have
+        returned and (a shape error) the output-size formula with this case's numbers."""
+        lines = [call_error_text(err, sb.limits)]
+        if err.kind == "error" and not str(err).startswith(("NotImplementedError", "ModuleNotFoundError",
+                                                            "ImportError", "SyntaxError")):
+            try:
+                self.solve()
+                shapes = expected_shapes({k: self.expected.get(k) for k in values})
+                if shapes:
+                    self.info_once([f"the {stage} should return {shapes}"])
+                if is_shape_error(str(err)):
+                    self.info_once(formula_lines(self))
+            except Exception:  # noqa: BLE001 - the explanation is a courtesy; the oracle may refuse
+                pass
+        return lines
+
+    def report(self, lines, credit=None, kind="", stages=()):
+        return Report(lines=list(lines), credit=credit, kind=kind, mistakes=list(self.mistakes),
+                      advice=list(self.advice), rows=list(self.rows), info=list(self.info), stages=list(stages))
+
+
+def check_layer(sb, part, case):
+    run = CaseRun(part, case, rng_for(case))
+    printed = []
+    try:
+        fwd = Call(sb, part.forward, run.args, run.options, returns=part.returns)
+    except CallError as err:
+        printed.append((part.forward.rpartition(".")[2], err.output))
+        lines = run.failed_call(err, sb, "forward", part.outputs)
+        return with_printed(run.report(lines, credit=0.0, kind=err.kind), printed)
+    printed.append((fwd.func, fwd.output))
+    try:
+        got = fwd.outputs()
+    except Failed as f:
+        return with_printed(run.report(f.lines, credit=0.0), printed)
+    run.solve()
+    forward = []
+    for name in part.outputs if part.grade_forward else ():
+        forward += run.judge(name, got[name], RTOL_OUT)
+    forward += fwd.unchanged("in the forward" if part.backward else "")
+    if not part.backward:
+        return with_printed(run.report(forward), printed)
+
+    backward, kind = [], ""
+    if fwd.cache is None:
+        backward = [f"{fwd.func} did not return ({', '.join(part.returns)}), so the backward cannot be called"]
+    else:
+        try:
+            bwd = Call(sb, part.backward, [(part.upstream, run.dout), ("cache", fwd.cache)], {},
+                       returns=part.backward_returns)
+        except CallError as err:
+            printed.append((part.backward.rpartition(".")[2], err.output))
+            backward, kind = run.failed_call(err, sb, "backward", [n for n, _ in part.gradient_names(run.inputs)]), \
+                err.kind
+        else:
+            printed.append((bwd.func, bwd.output))
+            try:
+                backward = judge_gradients(run, part, bwd) + check_backward_inputs(bwd, fwd)
+            except Failed as f:
+                backward = list(f.lines)
+    if part.grade_forward:  # forward and backward graded together: each earns its own share
+        share = float(part.forward_share)
+        credit = share * (not forward) + (1 - share) * (not backward)
+        stages = [("forward", not forward), ("backward", not backward)]
+    else:  # the forward only feeds the backward: the case is the backward's
+        credit, stages = float(not forward and not backward), ()
+    return with_printed(run.report(forward + backward, credit=credit, kind=kind, stages=stages), printed)
+
+
+def judge_gradients(run, part, bwd):
+    if isinstance(part.grads, str):  # one dict of gradients, keyed like that input dict
+        value, keys = bwd.value, set(run.inputs[part.grads])
+        if not isinstance(value, dict) or set(value) != keys:
+            shown = f"keys {sorted(value)}" if isinstance(value, dict) else type_name(value)
+            return [f"{bwd.func} must return a dict with keys {sorted(keys)}, got {shown}"]
+        grads = {name: value[key] for name, key in part.gradient_names(run.inputs)}
+    else:
+        grads = bwd.outputs()
+    problems = []
+    for name, _ in part.gradient_names(run.inputs):
+        problems += run.judge(name, grads[name], RTOL_GRAD)
+    return problems
+
+
+def with_printed(report, printed):
+    for func, text in printed:
+        report.printed_by(func, text)
+    return report

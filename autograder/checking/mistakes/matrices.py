@@ -1,0 +1,67 @@
+"""Known mistakes of dilation and of convolution as a matrix: Toeplitz, im2col, col2im."""
+
+
+from ..sizes import geometry, overlapping
+from .catalogue import arr, close, contributions, mistake, nonzero, oracle, single_contributions
+
+
+# ----------------------------------------------------------------- dilation, matrices
+@mistake("dilate_d_zeros", ["w_dilated"], "d zeros instead of d-1",
+         "your kernel has d zeros between taps; dilation d puts d-1 zeros between them (taps d apart): "
+         "size d*(k-1)+1")
+def _dilate_d_zeros(run, value, got):
+    w = run.inputs["w"]
+    dh, dw = geometry(run).dilation
+    shape = w.shape[:2] + ((dh + 1) * (w.shape[2] - 1) + 1, (dw + 1) * (w.shape[3] - 1) + 1)
+    return arr(got, 4) and got.shape == shape
+
+
+def toeplitz_unshifted(run):
+    """T whose rows read input pixel i*s + kh*d (no - p), with the padded output size."""
+    o, g = oracle(), geometry(run)
+    c, h, wd = (int(v) for v in run.options["input_size"])
+    eye = o.torch.eye(c * h * wd, dtype=o.torch.float64).reshape(c * h * wd, c, h, wd)
+    eye = o.F.pad(eye, (0, 2 * g.padding[1], 0, 2 * g.padding[0]))
+    out = o.F.conv2d(eye, o.tensor(run.inputs["w"]), stride=g.stride, dilation=g.dilation)
+    return out.reshape(c * h * wd, -1).T.contiguous().numpy()
+
+
+@mistake("toeplitz_transposed", ["T"], "Toeplitz T transposed",
+         "your T is transposed: T has one ROW per output value and one column per input value, shape "
+         "(F*H_out*W_out, C*H*W), so that T @ x.ravel() is the convolution")
+def _toeplitz_transposed(run, value, got):
+    e = run.expected[value]
+    return arr(got, 2) and got.shape == e.shape[::-1] and (got.shape != e.shape or close(got, e.T))
+
+
+@mistake("toeplitz_ignores_padding", ["T"], "padding ignored in T",
+         "your T ignores the padding: row (f, i, j) reads input pixel (i*s - p + kh*d, j*s - p + kw*d), and the "
+         "columns of padded pixels (outside the input) are simply dropped")
+def _toeplitz_ignores_padding(run, value, got):
+    if not nonzero(geometry(run).padding):
+        return False
+    if close(got, run.memo("unshifted", lambda: toeplitz_unshifted(run))):
+        return True
+    return close(got, run.variant(options={"padding": 0})[value])
+
+
+@mistake("im2col_order", ["cols"], "im2col rows ordered (kh, kw, c)",
+         "your rows are ordered (kh, kw, c), channel fastest; F.unfold orders them (c, kh, kw): channel slowest, "
+         "then kernel row, then kernel column")
+def _im2col_order(run, value, got):
+    e = run.expected[value]
+    kh, kw = geometry(run).kernel
+    n, ckk, blocks = e.shape
+    ref = e.reshape(n, ckk // (kh * kw), kh, kw, blocks).transpose(0, 2, 3, 1, 4).reshape(n, ckk, blocks)
+    return close(got, ref)
+
+
+@mistake("col2im_fancy_add", ["x"], "fancy-index += in col2im",
+         "where patches overlap your image holds ONE patch's value instead of their sum: a fancy-index "
+         "x[rows, cols] += v adds each repeated index only once; use np.add.at, or loop over the kernel taps "
+         "with a slice += per tap")
+def _col2im_fancy_add(run, value, got):
+    if not overlapping(geometry(run)):
+        return False
+    targets, values = run.memo("contributions", lambda: contributions(run))
+    return single_contributions(got, run.expected[value], targets, values)

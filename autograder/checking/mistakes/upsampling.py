@@ -1,0 +1,71 @@
+"""Known mistakes of upsampling, unpooling and the FCN."""
+
+import numpy as np
+
+from ..sizes import geometry
+from .catalogue import arr, close, mistake, spatial, wrong_size
+
+
+# ----------------------------------------------------------------- upsampling, FCN
+@mistake("nearest_tiles", ["out"], "the image tiled, not each pixel",
+         "your output repeats the WHOLE image (np.tile); nearest upsampling repeats each PIXEL into an s x s "
+         "block (np.repeat along H, then along W)")
+def _nearest_tiles(run, value, got):
+    sh, sw = geometry(run).stride
+    return close(got, np.tile(run.inputs["x"], (1, 1, sh, sw)))
+
+
+@mistake("nearest_backward_one", ["dx"], "one element of each block, not the sum",
+         "dx takes ONE element of each s x s block of dout; each input pixel was copied to the whole block, so "
+         "its gradient is the SUM of dout over the block")
+def _nearest_backward_one(run, value, got):
+    sh, sw = geometry(run).stride
+    return any(close(got, run.dout[:, :, a::sh, b::sw]) for a in range(sh) for b in range(sw))
+
+
+@mistake("nails_not_top_left", ["out"], "the nail not at the top-left",
+         "your values sit at another position of their s x s block; bed of nails puts each value at the "
+         "TOP-LEFT of its block (out[..., ::s, ::s] = x) and zeros elsewhere")
+def _nails_not_top_left(run, value, got):
+    x = run.inputs["x"]
+    sh, sw = geometry(run).stride
+    for a in range(sh):
+        for b in range(sw):
+            if (a, b) != (0, 0):
+                ref = np.zeros_like(run.expected[value])
+                ref[:, :, a::sh, b::sw] = x
+                if close(got, ref):
+                    return True
+    return False
+
+
+@mistake("unpool_output_size", ["out"], "output_size ignored",
+         "your output has the default size; when output_size (H, W) is given it sets the output size")
+def _unpool_output_size(run, value, got):
+    g = geometry(run)
+    if g.output_size is None or not wrong_size(got, run.expected[value]):
+        return False
+    return spatial(got) == tuple((g.size[a] - 1) * g.stride[a] - 2 * g.padding[a] + g.kernel[a] for a in range(2))
+
+
+@mistake("unpool_scatter", ["dx"], "the backward scatters instead of gathering",
+         "dx is wrong exactly where several inputs share one index (overlapping pools, ties): the backward "
+         "GATHERS, dx[n, c, i, j] = dout[n, c].flat[indices[n, c, i, j]], so every input reads its own index")
+def _unpool_scatter(run, value, got):
+    e, idx = run.expected[value], run.inputs["indices"]
+    if not (arr(got) and got.shape == e.shape):
+        return False
+    planes = idx.shape[0] * idx.shape[1]
+    flat = idx.reshape(planes, -1)
+    shared = np.array([np.bincount(f, minlength=int(f.max()) + 1)[f] >= 2 for f in flat])
+    bad = ~np.isclose(got, e, rtol=1e-6, atol=1e-7).reshape(planes, -1)
+    return bool(bad.any() and shared[bad].all())
+
+
+@mistake("fc_reshape_order", ["w_conv"], "weights reshaped channels-last",
+         "x.reshape(N, -1) of an NCHW input flattens in (C, H, W) order, so each row of weight reshapes to "
+         "(C, H, W): w_conv = weight.reshape(K, C, H, W), not (K, H, W, C)")
+def _fc_reshape_order(run, value, got):
+    weight = run.inputs["weight"]
+    c, h, w = (int(v) for v in run.options["input_size"])
+    return close(got, weight.reshape(-1, h, w, c).transpose(0, 3, 1, 2))

@@ -1,0 +1,104 @@
+"""The static checks of one student file, before anything runs: readable text (coding cookies and BOMs
+honoured, no symlink, not huge), valid syntax, no forbidden import (found in the parsed imports and
+importer calls, so a comment that mentions torch is fine). Each problem is one message for the student.
+"""
+
+import ast
+import io
+import os
+import stat
+import tokenize
+from pathlib import Path
+
+from ..sandbox.worker import FORBIDDEN
+
+MAX_FILE_BYTES = 1 << 20  # one source file
+
+
+def read_source(file):
+    """Source text honouring a coding cookie or BOM; refuses symlinks and huge files."""
+    st = os.lstat(file)
+    if stat.S_ISLNK(st.st_mode):
+        raise ValueError(f"{file.name} is a symbolic link; submit the file itself")
+    if not stat.S_ISREG(st.st_mode):
+        raise ValueError(f"{file.name} is not a regular file")
+    if st.st_size > MAX_FILE_BYTES:
+        raise ValueError(f"{file.name} is larger than {MAX_FILE_BYTES >> 10} KB")
+    data = Path(file).read_bytes()
+    encoding, _ = tokenize.detect_encoding(io.BytesIO(data).readline)
+    return data.decode(encoding)
+
+
+def check_source(file, name):
+    """None when the file can be run; else the message for the student."""
+    try:
+        source = read_source(file)
+    except (UnicodeDecodeError, SyntaxError, LookupError) as exc:
+        return f"{file.name} could not be decoded as text: {exc}"
+    except (OSError, ValueError) as exc:
+        return str(exc)
+    try:
+        tree = ast.parse(source, filename=file.name)
+    except SyntaxError as exc:
+        line = (exc.text or "").strip()
+        return f"{file.name} has a syntax error on line {exc.lineno}: {exc.msg}" + (f"\n    {line}" if line else "")
+    except (ValueError, RecursionError, MemoryError) as exc:
+        return f"{file.name} could not be parsed: {type(exc).__name__}"
+    bad = forbidden_imports(tree)
+    if bad:
+        what = ", ".join(f"{mod} (line {line})" for mod, line in bad)
+        return (f"{file.name} imports {what}: only numpy (and the standard library) may be used "
+                "in this assignment")
+    return None
+
+
+IMPORTERS = {"__import__", "import_module", "find_spec", "spec_from_file_location", "load_module",
+             "find_module", "SourceFileLoader", "ExtensionFileLoader", "SourcelessFileLoader", "load_dynamic",
+             "CDLL", "PyDLL", "LoadLibrary", "run_module", "run_path"}
+
+
+def _forbidden_name(text):
+    """The forbidden module a string names: 'torch', 'torch.nn', or a path such as .../torch/lib/x.so."""
+    if not isinstance(text, str) or len(text) > 4096:
+        return None
+    if text.split(".")[0] in FORBIDDEN:
+        return text
+    parts = text.replace("\\", "/").split("/")
+    if len(parts) > 1:
+        for p in parts:
+            if p in FORBIDDEN or (p.split("-")[0] in FORBIDDEN and p.endswith((".dist-info", ".whl"))):
+                return text
+    return None
+
+
+def forbidden_imports(tree):
+    """[(module, line)] of forbidden imports: import/from statements, and calls of an
+    importer (__import__, importlib's import_module / find_spec / spec_from_file_location,
+    runpy, ctypes' CDLL, ... under any alias) whose literal argument names a forbidden
+    module or a path into one. Computed names are refused at run time by the worker's
+    import hook, and torch is not even readable from the sandbox."""
+    found = []
+    aliases = set()
+    nodes = [n for n in ast.walk(tree) if isinstance(n, (ast.Import, ast.ImportFrom, ast.Call))]  # one walk
+    for node in nodes:
+        if isinstance(node, ast.ImportFrom) and node.module in ("importlib", "importlib.util", "importlib.machinery",
+                                                                 "ctypes", "runpy", "imp", "builtins"):
+            aliases |= {a.asname or a.name for a in node.names if a.name in IMPORTERS}
+    importers = IMPORTERS | aliases
+    for node in nodes:
+        names = []
+        if isinstance(node, ast.Import):
+            names = [a.name for a in node.names]
+        elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            names = [node.module]
+        elif isinstance(node, ast.Call):
+            f = node.func
+            fname = f.id if isinstance(f, ast.Name) else f.attr if isinstance(f, ast.Attribute) else ""
+            if fname in importers:
+                for arg in list(node.args[:2]) + [k.value for k in node.keywords]:
+                    if isinstance(arg, ast.Constant) and _forbidden_name(arg.value):
+                        names.append(_forbidden_name(arg.value))
+        for n in names:
+            if _forbidden_name(n):
+                found.append((n, node.lineno))
+    return found

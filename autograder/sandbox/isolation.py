@@ -1,0 +1,358 @@
+"""Who the worker runs as, keeping the grader's files away from it, and cleaning up.
+
+As root (Gradescope, CI) the worker drops to a dedicated unprivileged user,
+created here on demand (setup.sh creates the first on Gradescope). Every
+grader process holds its own sandbox user for the whole grading, chosen with a
+lock file (``acquire``): the grader SIGKILLs every process of that user after
+a timeout and at the end, and RLIMIT_NPROC counts that user's processes, so
+two graders running at once (``grade-all --jobs N``, or a ``make grade`` next
+to it) must never share one. The slots are ``convgrade-sandbox``,
+``convgrade-sandbox-2``, ... (or $CONVGRADE_SANDBOX_USER and the same suffixes).
+
+Where no sandbox user can be had as root, grading refuses to run student code
+(``SandboxUnavailable``) rather than run it as root.
+
+Without root (a TA's laptop) the worker runs as the grader's own user: grading
+works, but student code could read what that user can read, so the output says so.
+"""
+
+import fcntl
+import grp
+import os
+import pwd
+import shutil
+import stat
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from .confine import PACKAGE, SCRATCH, worker_python
+from .procs import kill_uid
+
+REDUCED = ("isolation reduced: the grader is not running as root, so student code runs as the same "
+           "user as the grader (no privilege drop, no network or mount namespace; the seccomp filter "
+           "still blocks sockets, new processes and signals to the grader where the kernel allows it)")
+
+
+@dataclass
+class SandboxUser:
+    name: str
+    uid: int
+    gid: int
+    lock: object = field(default=None, compare=False, repr=False)  # fd of the slot lock (isolation.acquire)
+
+
+def reduced_notes(hello, user, wrapped):
+    """The notes for the output where a worker's isolation (its hello: ``hello``) is weaker than intended."""
+    notes = []
+    if user is None and not (wrapped and os.geteuid() != 0):
+        notes.append(REDUCED if os.geteuid() != 0 else
+                     "isolation reduced: student code runs as root (no sandbox user was given)")
+    if user is not None and hello.get("uid") != user.uid:
+        notes.append(f"isolation reduced: the worker runs as uid {hello.get('uid')}")
+    if hello.get("network") != "namespace" and hello.get("seccomp") != "on":
+        notes.append("isolation reduced: student code has network access "
+                     "(neither a network namespace nor seccomp was available)")
+    if user is not None and hello.get("filesystem") not in ("mount namespace", "allow-list root"):
+        notes.append("isolation reduced: no mount namespace, student code is kept from the grader's "
+                     "files by permissions only")
+    notes += [f"isolation reduced: {p}" for p in hello.get("problems") or []]
+    notes += [f"isolation reduced: for student code {p}" for p in hello.get("exposed") or []]
+    return [str(n)[:300] for n in notes]
+
+
+SANDBOX_USER = os.environ.get("CONVGRADE_SANDBOX_USER", "convgrade-sandbox")
+MAX_SLOTS = int(os.environ.get("CONVGRADE_SANDBOX_SLOTS", "16"))
+
+
+class SandboxUnavailable(RuntimeError):
+    """Root, but no unprivileged user to run student code as: never run it as root."""
+
+
+def sandbox_user(name=SANDBOX_USER):
+    """(SandboxUser or None, note for the output): look the user up, create it if needed.
+
+    No lock is taken: use ``acquire`` to grade with it."""
+    if os.geteuid() != 0:
+        return None, REDUCED
+    try:
+        entry = pwd.getpwnam(name)
+    except KeyError:
+        entry = None
+        for attempt in range(5):  # useradd fails while another useradd holds /etc/passwd
+            try:
+                subprocess.run(["useradd", "--system", "--no-create-home", "--home-dir", "/nonexistent",
+                                "--shell", "/usr/sbin/nologin", "--user-group", name],
+                               check=True, capture_output=True, timeout=30)
+            except (OSError, subprocess.SubprocessError):
+                pass
+            try:
+                entry = pwd.getpwnam(name)
+                break
+            except KeyError:
+                time.sleep(0.2 * (attempt + 1))
+        if entry is None:
+            return None, f"isolation reduced: could not create the sandbox user {name}"
+    if entry.pw_uid == 0 or entry.pw_gid == 0:
+        return None, f"isolation reduced: sandbox user {name} has uid or gid 0"
+    grp.getgrgid(entry.pw_gid)
+    return SandboxUser(entry.pw_name, entry.pw_uid, entry.pw_gid), ""
+
+
+LOCK_DIRS = (Path("/run/convgrade"), Path(tempfile.gettempdir()) / "convgrade-root-locks")
+
+
+def lock_dir():
+    """A root-only folder for the slot locks (never one the sandbox users can write)."""
+    for d in LOCK_DIRS:
+        try:
+            d.mkdir(mode=0o700, parents=True, exist_ok=True)
+            st = os.lstat(d)
+            if stat.S_ISDIR(st.st_mode) and st.st_uid == os.geteuid():
+                os.chmod(d, 0o700)
+                return d
+        except OSError:
+            continue
+    raise SandboxUnavailable("no private folder for the sandbox slot locks")
+
+
+def acquire(base=None, slots=None, wait=900.0):
+    """(SandboxUser holding its slot lock, or None where not root; note for the output).
+
+    Raises SandboxUnavailable as root when no sandbox user can be had."""
+    if os.geteuid() != 0:
+        return None, REDUCED
+    base = base or SANDBOX_USER
+    slots = slots or MAX_SLOTS
+    names = [base] + [f"{base}-{i}" for i in range(2, slots + 1)]
+    folder = lock_dir()
+    deadline = time.monotonic() + wait
+    while True:
+        for name in names:
+            fd = os.open(folder / f"{name}.lock", os.O_RDWR | os.O_CREAT | os.O_CLOEXEC | os.O_NOFOLLOW, 0o600)
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                os.close(fd)
+                continue
+            user, note = sandbox_user(name)
+            if user is None:
+                os.close(fd)
+                raise SandboxUnavailable(note or f"no sandbox user {name}")
+            user.lock = fd
+            kill_uid(user.uid)  # leftovers of a grader that died holding this slot
+            clean_ipc(user.uid)
+            record_slot(user)
+            return user, note
+        if time.monotonic() > deadline:
+            raise SandboxUnavailable(f"all {len(names)} sandbox slots stayed busy")
+        time.sleep(0.2)
+
+
+UNTRUSTED = ("not root and no user namespace here (bubblewrap missing, or the kernel or container refuses "
+             "unprivileged user namespaces): student code would run with all of your permissions and could "
+             "read the hidden cases and rewrite the grader. Grade as root, install bubblewrap, or pass "
+             "--trusted if you trust this code.")
+
+
+def unprivileged_note(limits, python=None, trusted=False):
+    """Not root: '' where the worker gets a user namespace with an allow-list root (bwrap); the reduced
+    note where it does not and the caller said the code is trusted; else SandboxUnavailable."""
+    from .confine import bwrap_works
+
+    python = python or worker_python()
+    if (limits.wrapper == "auto" and limits.mount_isolation and limits.network_namespace
+            and limits.ipc_namespace and bwrap_works(python)):
+        return ""
+    if not trusted:
+        raise SandboxUnavailable(UNTRUSTED)
+    return REDUCED
+
+
+def record_slot(user):
+    """Tell run_autograder which slot this grading holds ($CONVGRADE_SLOT_FILE, a root-only file it made),
+    so that its last-resort clean-up kills this slot's processes only, never another grading's."""
+    path = os.environ.get("CONVGRADE_SLOT_FILE")
+    if not path:
+        return
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_TRUNC | os.O_NOFOLLOW | os.O_CLOEXEC)
+        try:
+            if os.fstat(fd).st_uid == os.geteuid() and not os.fstat(fd).st_mode & 0o077:
+                os.write(fd, f"{user.uid} {user.name}\n".encode())
+        finally:
+            os.close(fd)
+    except OSError:
+        pass
+
+
+def release(user):
+    """Kill what the slot's user still runs, remove what it left in the shared scratch
+    folders (only there without a mount namespace), then give the slot back.
+    True when none of its processes is left."""
+    if user is None:
+        return True
+    gone = reap(user, clean=True)
+    fd = getattr(user, "lock", None)
+    if fd is not None:
+        user.lock = None
+        try:
+            os.close(fd)
+        except OSError:
+            pass
+    return gone
+
+
+def reap(user, clean=False):
+    """SIGKILL every process left running as the sandbox user; True when none is left.
+    clean: then also delete what it left in the shared scratch folders."""
+    if user is None:
+        return True
+    gone = kill_uid(user.uid)
+    if gone and clean:
+        clean_scratch(user.uid)
+        clean_ipc(user.uid)
+    return gone
+
+
+SYSV = {"shm": ("-m", 1, 7), "msg": ("-q", 1, 7), "sem": ("-s", 1, 4)}  # /proc/sysvipc file: ipcrm flag,
+# column of the id and of the owner's uid
+
+
+def ipc_left(uid):
+    """[(kind, id)] of the SysV IPC objects (shared memory, message queues, semaphores) ``uid`` owns or
+    created in this IPC namespace, from /proc/sysvipc/*."""
+    out = []
+    for kind, (_, id_col, uid_col) in SYSV.items():
+        try:
+            with open(f"/proc/sysvipc/{kind}") as f:
+                next(f, None)  # header
+                for line in f:
+                    cols = line.split()
+                    # owner uid, then creator uid (cuid) two columns on
+                    if len(cols) > uid_col + 2 and uid in (int(cols[uid_col]), int(cols[uid_col + 2])):
+                        out.append((kind, int(cols[id_col])))
+        except (OSError, ValueError):
+            continue
+    return out
+
+
+def clean_ipc(uid):
+    """Remove what ``uid`` left in SysV IPC (only reachable without an IPC namespace; seccomp refuses the
+    calls anyway) and its POSIX message queues in /dev/mqueue. ipcrm (util-linux) does the removal."""
+    for kind, ident in ipc_left(uid):
+        try:
+            subprocess.run(["ipcrm", SYSV[kind][0], str(ident)], capture_output=True, timeout=10)
+        except (OSError, subprocess.SubprocessError):
+            pass
+    clean_scratch(uid, folders=("/dev/mqueue",))
+
+
+def clean_scratch(uid, folders=SCRATCH):
+    """Delete what ``uid`` created at the top of the world-writable folders (never following links)."""
+    for folder in folders:
+        try:
+            entries = list(os.scandir(folder))
+        except OSError:
+            continue
+        for entry in entries:
+            try:
+                if entry.stat(follow_symlinks=False).st_uid != uid:
+                    continue
+                if entry.is_dir(follow_symlinks=False):
+                    shutil.rmtree(entry.path, ignore_errors=True)
+                else:
+                    os.unlink(entry.path)
+            except OSError:
+                continue
+
+
+# ----------------------------------------------------------------- the grader's files
+def _contains(folder, path):
+    try:
+        Path(path).resolve().relative_to(Path(folder).resolve())
+        return True
+    except ValueError:
+        return False
+
+
+def protect():
+    """As root, make the grader's own files unreachable for the sandbox users.
+
+    chmod o-rwx (``restrict``) on the grader package (the case table with the
+    hidden cases lives there) and on the grader's venv (torch): one folder
+    each, so nothing below can be opened by path either. The owner and the
+    owner's group keep their access (the sandbox users are in neither), so a
+    TA's own checkout stays usable for the TA. The worker's interpreter must
+    stay usable by the sandbox user, so a folder holding it is left alone (the
+    worker's self-check then reports torch as readable). Returns notes for
+    the output."""
+    if os.geteuid() != 0:
+        return []
+    notes = []
+    targets = [PACKAGE]
+    if sys.prefix != sys.base_prefix:
+        targets.append(Path(sys.prefix).resolve())
+    worker = Path(worker_python())
+    worker_dirs = [worker.parent.parent, worker.resolve().parent]
+    for t in targets:
+        if any(_contains(t, w) for w in worker_dirs):
+            notes.append(f"isolation reduced: {t} holds the worker's interpreter, so it stays readable")
+            continue
+        try:
+            restrict(t)
+        except OSError as exc:
+            notes.append(f"isolation reduced: could not protect {t}: {exc}")
+    return notes
+
+
+def restrict(path):
+    """Take away the 'other' permissions of ``path`` (a folder: nothing below can be opened by path
+    either), and the group's too when a sandbox user could hold that group. The owner and the owner's
+    group keep their access: a TA's checkout stays usable for the TA after grading as root. Sandbox
+    users are never in the group: each has a group of its own (useradd --user-group), the worker
+    drops every supplementary group (setgroups([])), and gid 0 is refused (sandbox_user)."""
+    st = os.stat(path)
+    mask = 0o077 if sandbox_may_hold(st.st_gid) else 0o007
+    if st.st_mode & mask:
+        os.chmod(path, stat.S_IMODE(st.st_mode) & ~mask)
+
+
+def sandbox_may_hold(gid):
+    """True when a sandbox user could run with group ``gid`` (its own group, or a listed member)."""
+    def ours(name):
+        return name == SANDBOX_USER or (name.startswith(f"{SANDBOX_USER}-") and name[len(SANDBOX_USER) + 1:].isdigit())
+
+    try:
+        group = grp.getgrgid(gid)
+    except KeyError:
+        return True  # a group without a name: assume the worst
+    if ours(group.gr_name) or any(ours(m) for m in group.gr_mem):
+        return True
+    return any(ours(e.pw_name) and e.pw_gid == gid for e in pwd.getpwall())
+
+
+def guard_results_folder(folder):
+    """The folder results.json goes to must not be writable by a sandbox user (else another
+    grading's student code could replace the file). Fixes group/other write where it can.
+    Sticky folders such as /tmp are fine: nobody else can replace root's file there."""
+    if os.geteuid() != 0:
+        return []
+    folder = Path(folder)
+    try:
+        st = os.stat(folder)
+    except OSError:
+        return []
+    if st.st_uid != 0:
+        try:
+            if pwd.getpwuid(st.st_uid).pw_name.startswith(SANDBOX_USER):
+                raise SandboxUnavailable(f"the results folder {folder} belongs to a sandbox user")
+        except KeyError:
+            pass
+    if st.st_mode & 0o022 and not st.st_mode & stat.S_ISVTX:
+        os.chmod(folder, stat.S_IMODE(st.st_mode) & ~0o022)
+        return [f"{folder} was writable by other users: made it writable by its owner only"]
+    return []

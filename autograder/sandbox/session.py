@@ -1,0 +1,382 @@
+"""Run calls into student code in a separate, limited worker process.
+
+The grader never imports student code. It starts ``worker.py`` as a fresh
+interpreter in a private folder, sends it calls (arrays as .npy bytes), and
+reads the replies with a deadline and a size cap; every reply is untrusted
+bytes and checked before use (``codec.check_reply``, ``codec.load_npy``). A crash,
+a timeout or a bad reply fails the one call; the worker is killed (its whole
+process group and, where a sandbox user exists, every process of that user)
+and started again for the next call.
+
+What the worker must not see (``private_paths``: the grader's tree, venv and
+torch, the results folder, ...) goes to it in its start-up config; as root it
+hides all of that in a mount namespace, and reports back what it can still
+read (``Sandbox.isolation_notes``). See SECURITY.md.
+"""
+
+import dataclasses
+import json
+import math
+import os
+import shutil
+import signal
+import subprocess
+import tempfile
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from . import codec, lockdown, worker
+from .channel import CallError, Channel, Reply  # noqa: F401  (Reply: callers read its fields)
+from .confine import (  # noqa: F401
+    PACKAGE,
+    SCRATCH,
+    bwrap_command,
+    bwrap_works,
+    private_paths,
+    provided_common,
+    secret_files,
+    worker_python,
+)
+from .isolation import SandboxUser, reduced_notes
+from .limits import Limits
+from .output import OutputLog
+from .procs import kill_uid, pids_of_uid
+
+# What the worker runs: its wire format and lockdown inlined ahead of its own code (it sees no grader file).
+WORKER_SOURCE = "\n\n".join(Path(m.__file__).read_text(encoding="utf-8") for m in (codec, lockdown, worker))
+@dataclass
+class Sandbox:
+    """One worker for one submission folder (the files to run)."""
+
+    files: dict  # module name -> source path (already located and checked)
+    limits: Limits = field(default_factory=Limits)
+    python: str = ""
+    user: SandboxUser = None
+    workdir: Path = None
+    notes: list = field(default_factory=list)
+    metrics: dict = field(default_factory=dict)  # what a checker measured on the case (grader.CaseResult)
+    private: list = field(default_factory=list)  # more paths to hide from student code (e.g. results)
+    deadline: float = None  # time.monotonic() by which every round trip must be over (the whole grading's)
+
+    def __post_init__(self):
+        self.python = self.python or worker_python()
+        self.proc = None
+        self.channel = None
+        self.log = None  # OutputLog of the current worker
+        self.failed_imports = {}
+        self.isolation = {}  # what the worker reported about its isolation at start
+        self.isolation_notes = []  # what is weaker than intended, for the output
+        self.environment = {}  # the worker's Python and numpy, from its hello (environment.py)
+        self.generation = 0  # counts worker starts: a Cache handle is only valid in its own worker
+        self._origin_bytes = {}  # cache handle -> bytes of the forward's inputs (echoed with the backward)
+        self._own_workdir = self.workdir is None
+        self.workdir = Path(self.workdir or tempfile.mkdtemp(prefix="convgrade-sandbox-"))
+        try:
+            self._populate()
+        except BaseException:
+            if self._own_workdir:
+                shutil.rmtree(self.workdir, ignore_errors=True)
+            raise
+
+    # ------------------------------------------------------------- set-up
+    def _populate(self):
+        """run/ holds copies of the files. With a sandbox user: root-owned, readable by that
+        user's group only (not by other slots' users), writable by nobody but root."""
+        sub = self.workdir / "run"
+        sub.mkdir(parents=True, exist_ok=True)
+        for name, src in self.files.items():
+            shutil.copyfile(src, sub / f"{name}.py")
+        shutil.copyfile(provided_common(), sub / "common.py")
+        self.rundir = sub
+        if self.user is not None:
+            os.chmod(self.workdir, 0o711)
+            for p in sub.iterdir():
+                os.chown(p, 0, self.user.gid)
+                os.chmod(p, 0o640)
+            os.chown(sub, 0, self.user.gid)
+            os.chmod(sub, 0o750)
+
+    def _config(self, req_r, rep_w):
+        private = private_paths(self.files.values(), self.private)
+        probe_read, probe_write = [], []
+        if self.user is not None:  # without one, the output says "isolation reduced" already
+            probe_read = [str(p) for p in secret_files()] + [str(p) for p in self.private]
+            probe_write = [str(p) for p in self.private] + [str(p.parent) for p in map(Path, self.files.values())]
+        return {
+            "req_fd": req_r, "reply_fd": rep_w, "rundir": str(self.rundir),
+            "memory_bytes": self.limits.memory_bytes, "cpu_seconds": self.limits.cpu_seconds,
+            "processes": self.limits.processes, "file_bytes": self.limits.file_bytes,
+            "open_files": self.limits.open_files,
+            "uid": self.user.uid if self.user else None, "gid": self.user.gid if self.user else None,
+            "seccomp": bool(self.limits.seccomp), "mount_isolation": bool(self.limits.mount_isolation),
+            "isolate_network": bool(self.limits.network_namespace), "isolate_ipc": bool(self.limits.ipc_namespace),
+            "wrapped": self.wrapped,
+            "hide": [str(p) for p in private], "scratch": SCRATCH, "scratch_bytes": self.limits.scratch_bytes,
+            "probe_read": probe_read, "probe_write": probe_write,
+        }
+
+    def _start(self):
+        req_r, req_w = os.pipe()
+        rep_r, rep_w = os.pipe()
+        env = {
+            "PATH": "/usr/bin:/bin", "LANG": "C.UTF-8", "HOME": str(self.rundir), "TMPDIR": "/tmp",
+            "OMP_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1", "MKL_NUM_THREADS": "1",
+            "PYTHONHASHSEED": "0", "CONVGRADE_WORKER_CONFIG": json.dumps(self._config(req_r, rep_w)),
+        }
+        self.log = OutputLog(self.workdir / "output.log", self.limits.output_chars)
+        fd = self.log.open_for_worker()
+        command = [self.python, "-I", "-c", WORKER_SOURCE]
+        if self.wrapped:
+            command = bwrap_command(self.python, self.rundir, self.limits, self._carve_outs()) + command
+        try:
+            self.proc = subprocess.Popen(
+                command,
+                stdin=subprocess.DEVNULL, stdout=fd, stderr=fd, cwd=self.rundir, env=env,
+                pass_fds=(req_r, rep_w), start_new_session=True, close_fds=True,
+            )
+        finally:
+            os.close(fd)
+            os.close(req_r)
+            os.close(rep_w)
+        self.channel = Channel(req_w, rep_r, self._crash_message)
+        self.generation += 1
+        try:
+            hello = self.channel.receive(self._time_left(self.limits.import_timeout, "starting the worker"),
+                                         "starting the worker", None, self.reply_cap(0))
+        except CallError:
+            self.kill()
+            raise
+        self.isolation = {k: hello.result.get(k) for k in ("uid", "network", "filesystem", "seccomp", "ipc",
+                                                           "processes")}
+        self._isolation_notes(hello.result)
+        self.environment = {k: str(hello.result[k])[:64] for k in ("python", "implementation", "numpy", "machine")
+                            if isinstance(hello.result.get(k), str)}
+
+    @property
+    def wrapped(self):
+        """Does the worker start under bubblewrap (decided once per sandbox)?"""
+        if getattr(self, "_wrapped", None) is None:
+            lim = self.limits
+            self._wrapped = bool(lim.wrapper == "auto" and lim.mount_isolation and lim.network_namespace
+                                 and lim.ipc_namespace and bwrap_works(self.python))
+        return self._wrapped
+
+    def _carve_outs(self):
+        """Paths inside the allow-listed ones that student code must still not see (torch, site-packages of
+        the base interpreter, ...): empty tmpfs over them."""
+        return [str(p) for p in private_paths(self.files.values(), self.private)]
+
+    def _isolation_notes(self, hello):
+        for n in reduced_notes(hello, self.user, self.wrapped):
+            if n not in self.isolation_notes:
+                self.isolation_notes.append(n)
+
+    def _ensure(self):
+        if self.proc is None or self.proc.poll() is not None:
+            self.kill()
+            self._start()
+
+    # ------------------------------------------------------------- calls
+    def call(self, module, func, args=(), kwargs=None, keep=None, expect_len=None, timeout=None,
+             expect_bytes=None):
+        """Call ``module.func(*args, **kwargs)`` in the worker.
+
+        args/kwargs values: numpy arrays, ``Cache`` handles, or JSON-able values.
+        keep: index of the returned tuple element to keep in the worker (the
+        layer's cache); the reply then carries a handle for it.
+        expect_bytes: how many bytes of arrays the call should return (the reply
+        may hold ``reply_factor`` times that, at least ``reply_min_bytes``, plus
+        the echo of the inputs); by default the size of the inputs.
+        """
+        if module in self.failed_imports:
+            raise CallError(self.failed_imports[module], kind="import")
+        self._ensure()
+        arrays = []
+
+        def spec(v):
+            if isinstance(v, Cache):
+                if v.generation != self.generation:
+                    raise CallError("the worker process was restarted after the forward (an earlier crash or "
+                                    "timeout), so the forward's cache is gone", kind="crash")
+                return {"cache": v.handle}
+            if isinstance(v, codec.np.ndarray):
+                arrays.append(v)
+                return {"array": len(arrays) - 1}
+            if isinstance(v, dict):
+                return {"dict": {k: spec(x) for k, x in v.items()}}
+            if isinstance(v, tuple):
+                return {"tuple": list(v)}
+            return {"value": v}
+
+        header = {
+            "op": "call", "module": module, "func": func,
+            "args": [spec(a) for a in args],
+            "kwargs": {k: spec(v) for k, v in (kwargs or {}).items()},
+            "keep": keep, "expect_len": expect_len,
+        }
+        inputs = sum(a.nbytes for a in arrays) + sum(self._origin_bytes.get(v.handle, 0) for v in
+                                                       list(args) + list((kwargs or {}).values())
+                                                       if isinstance(v, Cache))
+        cap = self.reply_cap(inputs if expect_bytes is None else expect_bytes) + 2 * inputs  # + the echoes
+        reply = self._roundtrip(header, arrays, timeout or self.limits.call_timeout, f"{module}.{func}()",
+                                module=module, max_bytes=cap)
+        if reply.cache is not None:
+            self._origin_bytes[reply.cache.handle] = sum(a.nbytes for a in arrays)
+        return reply
+
+    def reply_cap(self, expect_bytes):
+        """Bytes of arrays a reply may carry for a call expected to return ``expect_bytes``."""
+        return int(max(self.limits.reply_min_bytes, self.limits.reply_factor * max(int(expect_bytes), 0)))
+
+    def ping(self, arrays=(), echo=False, extra_shapes=()):
+        """A round trip that runs nothing: ``arrays`` go to the worker; with ``echo`` they come back, with
+        zero arrays of ``extra_shapes`` (the traffic of a call that returns such outputs)."""
+        self._ensure()
+        header = {"op": "ping", "echo": bool(echo), "extra_shapes": [list(s) for s in extra_shapes]}
+        back = (sum(a.nbytes for a in arrays) if echo else 0) + sum(8 * math.prod(s) for s in extra_shapes)
+        return self._roundtrip(header, list(arrays), self.limits.call_timeout, "ping", max_bytes=self.reply_cap(back))
+
+    def clean_twin(self):
+        """A second sandbox of the same kind (interpreter, limits, hidden paths, deadline) that holds no
+        student file and never imports one: it runs as the grader's user, since no student code ever runs
+        in it (and so it cannot be touched by the student's uid, nor kill its processes when it ends)."""
+        return Sandbox(files={}, limits=dataclasses.replace(self.limits), python=self.python, user=None,
+                       private=list(self.private), deadline=self.deadline)
+
+    def _time_left(self, timeout, what):
+        """min(timeout, what is left of the whole grading); raises once the grading's time is up."""
+        if self.deadline is None:
+            return timeout
+        left = self.deadline - time.monotonic()
+        if left <= 0:
+            raise CallError(f"{what} was not run: the time for the whole grading "
+                            f"({self.limits.grading_seconds:g} s) ran out", kind="deadline")
+        return min(timeout, left)
+
+    def _roundtrip(self, header, arrays, timeout, what, module=None, max_bytes=None):
+        start = time.perf_counter()
+        try:
+            allowed = self._time_left(timeout, what)
+        except CallError:
+            self.kill()
+            raise
+        cut = allowed < timeout  # the grading's deadline, not the per-call limit, ends this call
+        deadline = start + allowed
+        self.log.reset()
+        try:
+            self.channel.send(codec.pack(header, arrays), deadline, what)
+            reply = self.channel.receive(deadline - time.perf_counter(), what, header.get("op"),
+                                         self.reply_cap(0) if max_bytes is None else max_bytes)
+        except CallError as err:
+            err.output = self.log.read()
+            self.kill()
+            if err.kind == "timeout" and cut:
+                err.kind = "deadline"
+                err.args = (f"{what} did not finish before the time for the whole grading "
+                            f"({self.limits.grading_seconds:g} s) ran out",)
+            if module and err.kind == "timeout" and header.get("op") == "call":
+                self._maybe_mark_import_timeout(module)
+            raise
+        reply.seconds = time.perf_counter() - start
+        reply.output = self.log.read()
+        if not reply.result.get("ok"):
+            raise CallError(reply.result.get("error", "unknown error"), kind="error",
+                            where=reply.result.get("where", ""), output=reply.output)
+        handle = reply.result.get("cache")
+        reply.cache = Cache(handle, self.generation) if isinstance(handle, int) else None
+        return reply
+
+    def _maybe_mark_import_timeout(self, module):
+        """A timeout: was it the import? Probe with a plain import under the import timeout."""
+        try:
+            self._ensure()
+            self._roundtrip({"op": "import", "module": module}, [], self.limits.import_timeout, "import")
+        except CallError as err:
+            if err.kind == "timeout":
+                self.failed_imports[module] = (
+                    f"importing {module}.py did not finish within {self.limits.import_timeout:.0f} s "
+                    "(an infinite loop at module level?)"
+                )
+
+    def _crash_message(self, what):
+        code = None
+        if self.proc is not None:
+            try:
+                code = self.proc.wait(timeout=0.5)
+            except subprocess.TimeoutExpired:
+                code = None
+        if code is not None and code < 0:
+            try:
+                sig = signal.Signals(-code).name
+            except ValueError:
+                sig = str(-code)
+            hint = {"SIGKILL": " (memory or CPU limit?)", "SIGXCPU": " (CPU time limit)",
+                    "SIGXFSZ": " (file size limit: too much output?)", "SIGSEGV": ""}.get(sig, "")
+            return f"the worker process died during {what}: killed by {sig}{hint}"
+        if code is not None:
+            return f"the worker process exited during {what} (exit code {code}: sys.exit or os._exit in student code?)"
+        return f"the worker process closed its channel during {what}"
+
+    # ------------------------------------------------------------- control
+    def pause(self):
+        """Stop every sandbox process (SIGSTOP) while the grader times torch."""
+        self._signal_all(signal.SIGSTOP)
+
+    def resume(self):
+        self._signal_all(signal.SIGCONT)
+
+    def _signal_all(self, sig):
+        if self.proc is not None and self.proc.poll() is None:
+            try:
+                os.killpg(self.proc.pid, sig)
+            except OSError:
+                pass
+        if self.user is not None:
+            for pid in pids_of_uid(self.user.uid):
+                try:
+                    os.kill(pid, sig)
+                except OSError:
+                    pass
+
+    def kill(self):
+        """SIGKILL the worker's process group and everything the sandbox user runs."""
+        if self.proc is not None:
+            try:
+                os.killpg(self.proc.pid, signal.SIGKILL)
+            except OSError:
+                pass
+            try:
+                self.proc.kill()
+            except OSError:
+                pass
+            try:
+                self.proc.wait(timeout=5)
+            except subprocess.TimeoutExpired:
+                pass
+            self.proc = None
+        if self.user is not None:
+            kill_uid(self.user.uid)
+        if self.channel is not None:
+            self.channel.close()
+            self.channel = None
+
+    def close(self):
+        self.kill()
+        if self._own_workdir:
+            shutil.rmtree(self.workdir, ignore_errors=True)
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+
+
+@dataclass(frozen=True)
+class Cache:
+    """Handle of a layer cache that stays inside the worker."""
+
+    handle: int
+    generation: int = 0  # which worker process holds it
+

@@ -1,0 +1,229 @@
+"""The sandboxed worker: the only process that ever runs student code.
+
+The grader starts it as a fresh interpreter (``python -I -c <source>``, where the source is codec.py,
+lockdown.py and this file, in that order: the worker sees no grader file) with a scrubbed environment,
+its working directory set to a folder holding copies of the submission and the grader's own
+``common.py``. Standard library and numpy only.
+
+Start-up, before any student code is imported: the lockdown (lockdown.py: limits, namespaces, privilege
+drop, seccomp, self-check), then an import hook that refuses the forbidden frameworks (a courtesy with
+a clear message: the real barrier is that torch is not readable at all). Then it serves calls: requests
+on fd REQ_FD, replies on fd REPLY_FD, both framed by codec.py; stdin is /dev/null and stdout/stderr go
+to a capped log file.
+"""
+
+
+import importlib
+import json
+import os
+import sys
+import traceback
+
+import numpy as np
+
+try:  # the grader imports this file as a module; in the worker the sandbox inlines both above this code
+    from .codec import MAX_HEADER, encode_value, pack, receive, send  # noqa: F401
+    from .lockdown import (  # noqa: F401
+        CLONE_NEWIPC,
+        CLONE_NEWNET,
+        CLONE_NEWNS,
+        apply_limits,
+        drop_privileges,
+        install_seccomp,
+        private_mounts,
+        seccomp_program,
+        self_check,
+        unshare,
+    )
+except ImportError:
+    pass
+
+FORBIDDEN = (
+    "torch", "torchvision", "scipy", "tensorflow", "jax", "jaxlib", "numba", "cupy",
+    "keras", "sklearn", "theano", "mxnet", "paddle", "chainer", "pytensor", "autograd",
+)
+
+
+# ----------------------------------------------------------------- framing
+
+
+# ----------------------------------------------------------------- start-up
+
+
+class _Blocker:
+    """Meta-path finder refusing the forbidden frameworks at import time."""
+
+    def find_spec(self, name, path=None, target=None):
+        if name.split(".")[0] in FORBIDDEN:
+            raise ImportError(
+                f"import of '{name}' is not allowed in this assignment: use numpy only"
+            )
+        return None
+
+
+# ----------------------------------------------------------------- serving calls
+
+
+def safe_text(exc):
+    try:
+        text = f"{type(exc).__name__}: {exc}"
+    except BaseException:
+        text = f"{type(exc).__name__}: <unprintable exception>"
+    return text[:4000]
+
+
+def serve(req_fd, reply_fd, cfg):
+    caches, origins, modules = {}, {}, {}
+    max_elements = int(cfg.get("max_elements", 50_000_000))
+    next_handle = 0
+    while True:
+        try:
+            header, arrays = receive(req_fd, cfg.get("max_request_bytes", 1 << 30))
+        except EOFError:
+            return
+        op = header.get("op")
+        reply_arrays = []
+        try:
+            if op == "ping":  # with echo: the traffic of a call (inputs back, plus outputs of the given shapes)
+                reply = {"ok": True, "echo": len(arrays)}
+                if header.get("echo"):
+                    reply_arrays = list(arrays) + [np.zeros(tuple(s)) for s in header.get("extra_shapes", [])]
+            elif op == "import":
+                name = header["module"]
+                modules[name] = importlib.import_module(name)
+                reply = {"ok": True}
+            elif op == "call":
+                name = header["module"]
+                if name not in modules:
+                    modules[name] = importlib.import_module(name)
+                func = getattr(modules[name], header["func"], None)
+                if func is None or not callable(func):
+                    raise AttributeError(f"{name}.py has no function {header['func']}()")
+
+                def resolve(spec):
+                    if "array" in spec:
+                        return arrays[spec["array"]]
+                    if "cache" in spec:
+                        return caches[spec["cache"]]
+                    if "dict" in spec:
+                        return {k: resolve(v) for k, v in spec["dict"].items()}
+                    if "tuple" in spec:  # pairs arrive as tuples, exactly as torch users pass them
+                        return tuple(spec["tuple"])
+                    return spec["value"]
+
+                args = [resolve(s) for s in header.get("args", [])]
+                kwargs = {k: resolve(s) for k, s in header.get("kwargs", {}).items()}
+                result = func(*args, **kwargs)
+                keep = header.get("keep")
+                reply = {"ok": True, "cache": None}
+                if keep is not None and type(result) is tuple and len(result) == header.get("expect_len"):
+                    handle = next_handle
+                    next_handle += 1
+                    caches[handle] = result[keep]
+                    origins[handle] = arrays
+                    reply["cache"] = handle
+                    result = tuple(None if i == keep else v for i, v in enumerate(result))
+                reply["result"] = encode_value(result, reply_arrays, max_elements)
+                # the inputs as they are after the call, to detect in-place changes
+                reply["echo"] = [encode_value(a, reply_arrays, max_elements) for a in arrays]
+                used = [s["cache"] for s in list(header.get("args", [])) + list(header.get("kwargs", {}).values())
+                        if "cache" in s and s["cache"] in origins]
+                reply["origin_echo"] = {str(h): [encode_value(a, reply_arrays, max_elements) for a in origins[h]]
+                                        for h in used}
+            elif op == "drop":
+                caches.clear()
+                origins.clear()
+                reply = {"ok": True}
+            else:
+                reply = {"ok": False, "error": f"unknown op {op!r}"}
+        except BaseException as exc:  # noqa: BLE001 - report every student failure
+            if isinstance(exc, KeyboardInterrupt):
+                raise
+            tb = traceback.extract_tb(exc.__traceback__)
+            where = ""
+            for frame in reversed(tb):
+                base = os.path.basename(frame.filename)
+                if os.path.dirname(os.path.abspath(frame.filename)) == os.getcwd():
+                    where = f"{base}, line {frame.lineno}, in {frame.name}"
+                    break
+            reply = {"ok": False, "error": safe_text(exc), "where": where}
+            reply_arrays = []
+        try:
+            sys.stdout.flush()
+            sys.stderr.flush()
+        except BaseException:
+            pass
+        try:
+            data = pack(reply, reply_arrays)
+        except BaseException as exc:  # e.g. NaN in a JSON scalar, out of memory
+            data = pack({"ok": False, "error": "could not encode the result: " + safe_text(exc)})
+        send(reply_fd, data)
+
+
+def fingerprint():
+    """What this worker runs student code with, for the grader's environment record
+    (autograder/environment.py): sent in the hello, before any student code is imported."""
+    return {"python": ".".join(map(str, sys.version_info[:3])), "implementation": sys.implementation.name,
+            "numpy": np.__version__, "machine": os.uname().machine}
+
+
+def main():
+    cfg = json.loads(os.environ.pop("CONVGRADE_WORKER_CONFIG", "{}"))
+    req_fd, reply_fd = int(cfg["req_fd"]), int(cfg["reply_fd"])
+    state = {"network": "shared", "filesystem": "permissions only", "seccomp": "off", "ipc": "shared",
+             "processes": "visible", "problems": []}
+    apply_limits(cfg)
+    if cfg.get("wrapped"):
+        # bubblewrap made the namespaces and the allow-list root before this interpreter started
+        state.update(network="namespace", filesystem="allow-list root", ipc="namespace", processes="namespace")
+    elif os.getuid() == 0:
+        net = CLONE_NEWNET if cfg.get("isolate_network", True) else 0
+        mnt = CLONE_NEWNS if cfg.get("mount_isolation", True) else 0
+        ipc = CLONE_NEWIPC if cfg.get("isolate_ipc", True) else 0
+        if net | mnt | ipc and unshare(net | mnt | ipc) == "":
+            done = net | mnt | ipc
+        else:  # one may be refused where another is not
+            done = sum(f for f in (net, mnt, ipc) if f and unshare(f) == "")
+        if done & CLONE_NEWIPC:
+            state["ipc"] = "namespace"
+        if done & CLONE_NEWNET:
+            state["network"] = "namespace"
+        if done & CLONE_NEWNS:
+            try:
+                state["problems"] += private_mounts(cfg)
+                state["filesystem"] = "mount namespace"
+            except Exception as exc:  # noqa: BLE001 - fall back to permissions, and say so
+                state["problems"].append(f"private mounts: {exc}")
+    os.chdir(cfg["rundir"])
+    if cfg.get("uid") is not None:
+        drop_privileges(int(cfg["uid"]), int(cfg["gid"]))
+    if cfg.get("seccomp", True):
+        why = install_seccomp()
+        state["seccomp"] = "on" if not why else "off"
+        if why:
+            state["problems"].append(why)
+    state["exposed"] = self_check(cfg)
+    sys.meta_path.insert(0, _Blocker())
+    for name in list(sys.modules):
+        if name.split(".")[0] in FORBIDDEN:
+            del sys.modules[name]
+    # the run folder last: a submission file can never shadow an installed module
+    here = os.getcwd()
+    sys.path[:] = [p for p in sys.path if p and os.path.abspath(p) != here] + [here]
+    sys.dont_write_bytecode = True
+    send(reply_fd, pack({"ok": True, "ready": True, "uid": os.getuid(), **state, **fingerprint()}))
+    serve(req_fd, reply_fd, cfg)
+    # the grader closed the channel: leave at once, without atexit hooks, finalizers or thread joins
+    os._exit(0)
+
+
+if __name__ == "__main__":
+    try:
+        main()
+    except BaseException:  # noqa: BLE001 - never a normal interpreter exit (atexit hooks of student code)
+        try:
+            traceback.print_exc()
+            sys.stderr.flush()
+        finally:
+            os._exit(1)
+    os._exit(0)

@@ -124,6 +124,9 @@ def grade(submission, results_path=None, table=None, parts=None, limits=None, us
         data, collected = run(table, lambda part: graded[part.id], reveal=reveal,
                               summary=lambda d, c: summary(d, c, notes, table))
         data["extra_data"] = {**data.get("extra_data", {}), "hidden_seed": grader.seed}
+        if grader.isolation:  # staff-only: the layers that held for this grading, and those missing here
+            holds, missing = isolation.isolation_in_force(grader.isolation, user)
+            data["extra_data"]["isolation"] = {"holds": holds, "missing": missing}
     finally:
         # every student process dies before anything is written
         if grader is not None:
@@ -132,9 +135,9 @@ def grade(submission, results_path=None, table=None, parts=None, limits=None, us
             located.cleanup()
         # what it left in /tmp & co. goes too (only there without a mount namespace)
         if acquired is not None:
-            gone = isolation.release(acquired)
+            gone = isolation.release(acquired, confined=grader is not None and grader.confined)
         else:
-            gone = isolation.reap(user, clean=True)
+            gone = isolation.reap(user, clean_up=True)
     if not gone:
         raise RuntimeError(f"processes of the sandbox user {user.name} survived SIGKILL; results not written")
     validate(with_environment(data, grader, python), table)

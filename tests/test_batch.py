@@ -199,10 +199,10 @@ def test_grades_csv(graded):
     assert "could not be read" in unreadable["message"]
     assert all(float(r["max"]) == TOTAL for r in rows.values())
     for i in rows:
-        data = json.loads((out / i / "results.json").read_text())
+        data = json.loads((out / "submissions" / i / "results.json").read_text())
         assert data["score"] == float(rows[i]["total"]) and len(data["tests"]) == 3
-        assert json.loads((out / i / "batch.json").read_text())["status"] == rows[i]["status"]
-    hostile = json.loads((out / "1004" / "results.json").read_text())
+        assert json.loads((out / "submissions" / i / "batch.json").read_text())["status"] == rows[i]["status"]
+    hostile = json.loads((out / "submissions" / "1004" / "results.json").read_text())
     assert "exit" in hostile["tests"][0]["output"] and "time" in hostile["tests"][2]["output"]
     summary = (out / "summary.txt").read_text()
     assert "submissions: 6 (ok 5, timeout 0, error 1)" in summary
@@ -245,7 +245,7 @@ def test_plots(graded):
 
 def test_rerun_skips_and_zipped_export(graded):
     base, exp, table, out, _ = graded
-    before = (out / "1001" / "results.json").stat().st_mtime_ns
+    before = (out / "submissions" / "1001" / "results.json").stat().st_mtime_ns
     # The same export as Gradescope's zip (one top folder): same ids, so nothing is graded again.
     zpath = base / "export.zip"
     with zipfile.ZipFile(zpath, "w") as zf:
@@ -254,7 +254,7 @@ def test_rerun_skips_and_zipped_export(graded):
                 zf.write(p, f"{exp.name}/{p.relative_to(exp)}")
     stdout = grade_all(table, zpath, out, "--jobs", "2", timeout=60)
     assert "0 to grade, 6 already graded" in stdout
-    assert (out / "1001" / "results.json").stat().st_mtime_ns == before
+    assert (out / "submissions" / "1001" / "results.json").stat().st_mtime_ns == before
     assert list(read_rows(out)) == ["1001", "1002", "1003", "1004", "1005", "1006"]
 
 
@@ -274,7 +274,7 @@ def test_timeout_and_plain_folder(export, tmp_path):
     row = rows["a_hal"]
     assert row["status"] == "timeout" and float(row["total"]) == 0 and row["names"] == ""
     assert "old_total" not in row  # no metadata, no old scores: no column
-    data = json.loads((out / "a_hal" / "results.json").read_text())
+    data = json.loads((out / "submissions" / "a_hal" / "results.json").read_text())
     assert data["score"] == 0 and len(data["tests"]) == 3 and "did not finish" in data["output"]
     assert rows["b_ref"]["status"] == "ok" and float(rows["b_ref"]["total"]) == TOTAL
 
@@ -310,7 +310,7 @@ def test_grading_process_killed_mid_submission(export, tmp_path):
         killed = []
         while not killed and time.monotonic() < deadline:
             # a_hal's grading has started (its grade.log exists) and reached the endless loop
-            if (out / "a_hal" / "grade.log").exists():
+            if (out / "submissions" / "a_hal" / "grade.log").exists():
                 time.sleep(3)
                 for p in grading_processes(proc.pid):
                     os.kill(p, signal.SIGKILL)
@@ -348,5 +348,5 @@ def test_slots_that_stop_lose_no_submission(tmp_path, monkeypatch):
     assert sorted(r.sub.id for r in rows) == ["s0", "s1", "s2"] and {r.status for r in rows} == {"error"}
     assert all("no pipes left" in r.message for r in rows)
     for r in rows:
-        assert batch.load_valid(tmp_path / r.sub.id / "results.json", SMALL)["score"] == 0
+        assert batch.load_valid(tmp_path / "submissions" / r.sub.id / "results.json", SMALL)["score"] == 0
     assert not list(tmp_path.glob(".graders-*"))  # the batch's private folder is gone

@@ -36,7 +36,7 @@ from autograder import run
 from autograder.checking.table import load
 from autograder.grading.results import validate
 from autograder.intake import static
-from autograder.sandbox import codec, confine, isolation, lockdown
+from autograder.sandbox import codec, confine, isolation, landlock, lockdown
 from autograder.sandbox.codec import check_reply
 from autograder.sandbox.limits import Limits
 from autograder.sandbox.procs import kill_uid, pids_of_uid
@@ -214,13 +214,16 @@ def test_worker_reports_full_isolation_as_root():
     sb = Sandbox({}, short_limits(), user=user)
     try:
         sb.ping()
+        abi, _ = landlock.landlock_abi()
+        layers = {"uid": user.uid, "seccomp": "on", "landlock": f"ABI {abi}" if abi else "off", "oom": "victim"}
         if confine.bwrap_works(sb.python):  # make test installs bubblewrap: the allow-list root
-            assert sb.isolation == {"uid": user.uid, "network": "namespace", "filesystem": "allow-list root",
-                                    "seccomp": "on", "ipc": "namespace", "processes": "namespace"}
+            assert sb.isolation == {**layers, "network": "namespace", "filesystem": "allow-list root",
+                                    "ipc": "namespace", "processes": "namespace"}
+            assert sb.isolation_notes == ([] if abi else [n for n in sb.isolation_notes if "no Landlock" in n])
         else:
-            assert sb.isolation == {"uid": user.uid, "network": "namespace", "filesystem": "mount namespace",
-                                    "seccomp": "on", "ipc": "namespace", "processes": "visible"}
-        assert sb.isolation_notes == []
+            assert sb.isolation == {**layers, "network": "namespace", "filesystem": "mount namespace",
+                                    "ipc": "namespace", "processes": "visible"}
+            assert any("no PID namespace" in n for n in sb.isolation_notes)
     finally:
         sb.close()
         isolation.release(user)

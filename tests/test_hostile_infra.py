@@ -23,7 +23,7 @@ from autograder import run
 from autograder.checking.table import load
 from autograder.cli import main as cli_main
 from autograder.grading.results import validate
-from autograder.sandbox import isolation
+from autograder.sandbox import isolation, leftovers
 from autograder.sandbox.confine import bwrap_works, worker_python
 from autograder.sandbox.limits import Limits
 
@@ -80,10 +80,10 @@ def test_ipc_left_by_one_grading_is_gone_for_the_next(limits, tmp_path):
         leave = make_submission(Attack("ipc_leave", "", IPC_LEAVE), tmp_path / "a", {})
         snoop = make_submission(Attack("ipc_snoop", "", IPC_SNOOP), tmp_path / "b", {})
         run.grade(leave, parts=[DK], limits=short(**limits), user=user)
-        assert isolation.ipc_left(user.uid) == []
+        assert leftovers.ipc_left(user.uid) == []
         out = run.grade(snoop, parts=[DK], limits=short(**limits), user=user)
         assert scores(out.data, table)[DK] == table.part(DK).weight, out.data["tests"][0]["output"]
-        assert isolation.ipc_left(user.uid) == []
+        assert leftovers.ipc_left(user.uid) == []
         for folder in ("/dev/shm", "/tmp", "/dev/mqueue"):
             try:
                 left = [e.name for e in os.scandir(folder) if e.stat(follow_symlinks=False).st_uid == user.uid]
@@ -193,7 +193,7 @@ def test_grade_all_takes_notes_as_data_not_from_text(tmp_path, capsys):
     assert rc == 0
     printed = capsys.readouterr().out
     assert "forged" not in printed
-    meta = json.loads((tmp_path / "out" / "s1" / "batch.json").read_text())
+    meta = json.loads((tmp_path / "out" / "submissions" / "s1" / "batch.json").read_text())
     assert isinstance(meta["notes"], list) and all("\n" not in n for n in meta["notes"])
 
 

@@ -120,7 +120,7 @@ def batch(kinds_of, export_dir, out, jobs, env, log):
     scores = {}
     for sid in kinds_of:
         try:
-            scores[sid] = json.loads((out / sid / "results.json").read_text())["score"]
+            scores[sid] = json.loads((out / "submissions" / sid / "results.json").read_text())["score"]
         except (OSError, ValueError, KeyError):
             scores[sid] = None
     return {"core": core, "wall": wall, "rc": rc, "scores": scores, "kinds": kinds_of, "meter": kind,

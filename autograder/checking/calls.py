@@ -70,6 +70,11 @@ class Call:
 
 
 def modified(names, originals, echoed, func, when):
+    """Problems when a call changed one of its input arrays in place (the worker echoes every input after the
+    call); an echo that is missing or short is a problem too (the worker's reply was tampered with)."""
+    if len(echoed) != len(originals):
+        return [f"{func}: the worker did not send back the call's {len(originals)} input arrays (its reply "
+                "was changed from inside the worker?)"]
     lines = []
     for name, orig, now in zip(names, originals, echoed):
         if not isinstance(now, np.ndarray) or now.shape != orig.shape or not np.array_equal(now, orig, equal_nan=True):

@@ -11,7 +11,7 @@ import numpy as np
 
 from ..sandbox.codec import decode
 from ..sandbox.cpu import best_time, cpu_spent, worker_cpu
-from .calls import Call, Failed, expect
+from .calls import Call, Failed, expect, modified
 from .compare import type_name
 from .layer import CaseRun, check_layer, oracle
 from .oracle_cache import calibration
@@ -104,17 +104,23 @@ def check_gemm_efficiency(sb, part, case):
 
 
 def timed_calls(sb, part, runs):
-    """(wall seconds, CPU seconds) of the student's function on each run's inputs, every result checked."""
+    """(wall seconds, CPU seconds) of the student's function on each run's inputs, every result checked, and
+    every call's full echo of its inputs too: the clean twin's round trips (``overhead``) carry the same
+    traffic, so a reply that left part of it out would make the student's time look shorter."""
     walls, cpus = [], []
     sb.ping()  # the worker is running and has imported the module
+    func = part.forward.rsplit(".", 1)[1]
     for run in runs:
+        inputs = [(n, a) for n, a in run.args if a is not None]
         before = worker_cpu(sb.proc)
         reply = sb.call(*part.forward.rsplit(".", 1), [a for _, a in run.args], run.options)
         cpus.append(cpu_spent(before, worker_cpu(sb.proc)))
         walls.append(reply.seconds)
         wrong = expect("out", decode(reply.result["result"], reply.arrays), run.expected["out"])
+        wrong += modified([n for n, _ in inputs], [a for _, a in inputs],
+                          [decode(d, reply.arrays) for d in reply.result.get("echo", [])], func, "in a timed call")
         if wrong:
-            raise Failed(["a timed call returned a wrong result:"] + wrong)
+            raise Failed(["a timed call went wrong:"] + wrong)
     return walls, cpus
 
 

@@ -21,6 +21,7 @@ markup.
 import re
 
 from ..checking.compare import sanitize
+from ..checking.text import one_line
 from ..checking.mistakes import MISTAKES
 
 PRINTED_PER_PART = 6000  # characters of printed output shown per part (each call is capped by the sandbox too)
@@ -112,8 +113,9 @@ def render(result, reveal=False, fmt="text"):
 
 
 HIDDEN_KIND = {"error": " (the code raised an exception)", "timeout": " (a call timed out)",
-               "crash": " (the worker process died)", "import": " (the module could not be imported)",
-               "missing": " (the file could not be used)", "skipped": " (not run)"}
+               "crash": " (the worker process died)", "memory": " (the code ran out of memory)",
+               "import": " (the module could not be imported)", "missing": " (the file could not be used)",
+               "skipped": " (not run)"}
 
 
 def render_case(part, c, reveal, md, budget):
@@ -165,7 +167,7 @@ def table(rows):
     head = "| value | got | expected | max abs error | max rel error | first wrong index |\n" \
            "| --- | --- | --- | ---: | ---: | --- |"
     keys = ("value", "got", "expected", "abs", "rel", "first")
-    body = ["| " + " | ".join(md_escape(str(r[k]), inline=True) for k in keys) + " |" for r in rows]
+    body = ["| " + " | ".join(md_escape(one_line(r[k], 200), inline=True) for k in keys) + " |" for r in rows]
     return "\n".join([head, *body])
 
 

@@ -135,6 +135,8 @@ class Grader:
         self.private = []  # more paths to hide from student code (e.g. the results folder)
         self.sandbox = self._sandbox()
         self.isolation_notes = []
+        self.isolation = {}  # what the last worker that ran reported of its isolation (its hello)
+        self.confined = True  # every worker could write to its own scratch only (bubblewrap's root or Landlock)
         self.environment = {}  # the worker's Python and numpy, from the hello of a worker that ran
 
     def _sandbox(self):
@@ -170,6 +172,10 @@ class Grader:
     def _retire(self, sandbox):
         if sandbox.environment:  # what its worker reported (environment.py): kept for results.json
             self.environment = dict(sandbox.environment)
+        if sandbox.isolation:
+            self.isolation = dict(sandbox.isolation)
+            self.confined &= (sandbox.isolation.get("filesystem") == "allow-list root"
+                              or sandbox.isolation.get("landlock") not in (None, "off"))
         for n in sandbox.isolation_notes:
             if n not in self.isolation_notes:
                 self.isolation_notes.append(n)
@@ -221,6 +227,9 @@ class Grader:
                 traceback.print_exc()
         res.info += list(sandbox.notes)
         res.metrics = dict(sandbox.metrics)
+        left = sandbox.recycle_if_broken()
+        if left:  # the damage stays in this case: the next one gets a fresh worker
+            res.info.append(f"your code left the worker holding {left}: a fresh worker runs the next cases")
         cause = import_cause(res.lines, self.located.problems)
         if cause:
             res.lines.append(cause)

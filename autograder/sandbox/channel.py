@@ -37,7 +37,7 @@ class Reply:
 
 
 class Channel:
-    """The grader's ends of one worker's request and reply pipes; ``crashed(what)`` explains a pipe that
+    """The grader's ends of one worker's request and reply pipes; ``crashed(what)`` is the CallError of a pipe that
     closed (the worker died)."""
 
     def __init__(self, req, rep, crashed):
@@ -56,7 +56,7 @@ class Channel:
             try:
                 n = os.write(self.req, view)
             except (BrokenPipeError, OSError):
-                raise CallError(self.crashed(what), kind="crash")
+                raise self.crashed(what)
             view = view[n:]
 
     def _read(self, n, deadline, what):
@@ -70,7 +70,7 @@ class Channel:
                 continue
             chunk = os.read(self.rep, min(n - got, 1 << 20))
             if not chunk:
-                raise CallError(self.crashed(what), kind="crash")
+                raise self.crashed(what)
             chunks.append(chunk)
             got += len(chunk)
         return b"".join(chunks)
@@ -89,7 +89,7 @@ class Channel:
                 continue
             k = os.readv(self.rep, [view[got:got + (1 << 20)]])
             if not k:
-                raise CallError(self.crashed(what), kind="crash")
+                raise self.crashed(what)
             got += k
         return view
 

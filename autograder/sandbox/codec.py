@@ -264,8 +264,18 @@ def decode(desc, arrays):
         value = desc["value"]
         if isinstance(value, str):
             value = float(value)
-        return Scalar(value, desc.get("type", ""))
-    return Bad(str(desc.get("type", "unknown object")) if isinstance(desc, dict) else "unknown object")
+        return Scalar(value, shown_type(desc.get("type", "")))
+    return Bad(shown_type(desc.get("type")) if isinstance(desc, dict) else "unknown object")
+
+
+# A type name the worker reports ("numpy.float32", "ndarray of dtype [('a', '<f8')]", a student's class) reaches
+# the feedback, Markdown tables included: only a short run of plain characters is shown as it is.
+_TYPE_TEXT = re.compile(r"[A-Za-z0-9_.,:;()\[\]<>'= -]{1,120}")
+
+
+def shown_type(text):
+    """The reported type name when it is plain and short, else a stand-in (never text a student chose)."""
+    return text if isinstance(text, str) and _TYPE_TEXT.fullmatch(text) else "an object of a type that cannot be shown"
 
 
 @dataclass

@@ -142,6 +142,32 @@ def bwrap_command(python, rundir, limits, carve_outs=()):
     return cmd
 
 
+def landlock_read(python, hidden=()):
+    """What the worker may read under Landlock: its interpreter's folders (interpreter_paths), the random
+    devices and its own /proc entry, never a hidden path (the base interpreter's site-packages, torch, the
+    grader's tree). A Landlock rule covers everything beneath a folder, so a folder that holds a hidden
+    path is allowed child by child, the hidden one left out."""
+    binds, hide, _ = interpreter_paths(python)
+    hidden = sorted({os.path.realpath(p) for p in [*hide, *map(str, hidden)] if os.path.exists(p)})
+    out = []
+
+    def allow(path, depth=0):
+        inner = [h for h in hidden if _inside(h, path)]
+        if not inner:
+            out.append(path)
+        elif path not in inner and depth < 8 and os.path.isdir(path) and not os.path.islink(path):
+            try:
+                children = sorted(os.listdir(path))
+            except OSError:
+                return
+            for child in children:
+                allow(os.path.join(path, child), depth + 1)
+
+    for path in binds:
+        allow(path)
+    return out + ["/dev/urandom", "/dev/zero", "/proc/self"]
+
+
 def bwrap_works(python):
     """Does bwrap start this interpreter here (it fails where the kernel or a container refuses the
     namespaces, e.g. Docker's default seccomp profile)? Asked once per interpreter and user."""

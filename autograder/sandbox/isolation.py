@@ -20,7 +20,6 @@ import fcntl
 import grp
 import os
 import pwd
-import shutil
 import stat
 import subprocess
 import sys
@@ -29,7 +28,8 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from .confine import PACKAGE, SCRATCH, worker_python
+from .confine import PACKAGE, worker_python
+from .leftovers import clean
 from .procs import kill_uid
 
 REDUCED = ("isolation reduced: the grader is not running as root, so student code runs as the same "
@@ -45,8 +45,33 @@ class SandboxUser:
     lock: object = field(default=None, compare=False, repr=False)  # fd of the slot lock (isolation.acquire)
 
 
+def isolation_in_force(hello, user):
+    """(what holds, what is missing) of the isolation of the worker whose hello is ``hello``: the layers
+    SECURITY.md describes, named so that staff and students read exactly which ones this machine gave."""
+    holds, missing = [], []
+    if user is not None:
+        holds.append(f"sandbox user {user.name}")
+    fs = hello.get("filesystem")
+    if fs in ("allow-list root", "mount namespace"):
+        holds.append("bubblewrap's allow-list root" if fs == "allow-list root" else "mount namespace")
+    else:
+        missing.append("mount namespace")
+    for key, name in (("processes", "PID namespace"), ("ipc", "IPC namespace"), ("network", "network namespace")):
+        (holds if hello.get(key) == "namespace" else missing).append(name)
+    landlock = hello.get("landlock")
+    if landlock and landlock != "off":
+        holds.append(f"Landlock ({landlock})")
+    else:
+        missing.append("Landlock")
+    (holds if hello.get("seccomp") == "on" else missing).append("seccomp")
+    if hello.get("oom") == "victim":
+        holds.append("the worker is the OOM victim")
+    return holds, missing
+
+
 def reduced_notes(hello, user, wrapped):
-    """The notes for the output where a worker's isolation (its hello: ``hello``) is weaker than intended."""
+    """The notes for the output where a worker's isolation (its hello: ``hello``) is weaker than intended:
+    every layer that is missing, by name, and what holds instead."""
     notes = []
     if user is None and not (wrapped and os.geteuid() != 0):
         notes.append(REDUCED if os.geteuid() != 0 else
@@ -56,12 +81,12 @@ def reduced_notes(hello, user, wrapped):
     if hello.get("network") != "namespace" and hello.get("seccomp") != "on":
         notes.append("isolation reduced: student code has network access "
                      "(neither a network namespace nor seccomp was available)")
-    if user is not None and hello.get("filesystem") not in ("mount namespace", "allow-list root"):
-        notes.append("isolation reduced: no mount namespace, student code is kept from the grader's "
-                     "files by permissions only")
+    holds, missing = isolation_in_force(hello, user)
+    if user is not None and missing:
+        notes.append(f"isolation reduced: no {', no '.join(missing)} here; in force: {', '.join(holds)}")
     notes += [f"isolation reduced: {p}" for p in hello.get("problems") or []]
     notes += [f"isolation reduced: for student code {p}" for p in hello.get("exposed") or []]
-    return [str(n)[:300] for n in notes]
+    return [str(n)[:400] for n in notes]
 
 
 SANDBOX_USER = os.environ.get("CONVGRADE_SANDBOX_USER", "convgrade-sandbox")
@@ -144,7 +169,7 @@ def acquire(base=None, slots=None, wait=900.0):
                 raise SandboxUnavailable(note or f"no sandbox user {name}")
             user.lock = fd
             kill_uid(user.uid)  # leftovers of a grader that died holding this slot
-            clean_ipc(user.uid)
+            clean(user.uid, user.gid, full=_slot_state(fd, "dirty") != "clean")
             record_slot(user)
             return user, note
         if time.monotonic() > deadline:
@@ -189,16 +214,31 @@ def record_slot(user):
         pass
 
 
-def release(user):
-    """Kill what the slot's user still runs, remove what it left in the shared scratch
-    folders (only there without a mount namespace), then give the slot back.
-    True when none of its processes is left."""
+def _slot_state(fd, new):
+    """The state the slot's lock file recorded ("clean" after a release; anything else: its last holder died
+    before releasing it), replaced by ``new``."""
+    try:
+        old = os.pread(fd, 16, 0).decode(errors="replace").strip()
+        os.ftruncate(fd, 0)
+        os.pwrite(fd, new.encode(), 0)
+    except OSError:
+        return ""
+    return old
+
+
+def release(user, confined=False):
+    """Kill what the slot's user still runs, remove what it left wherever it could write, then give the
+    slot back. ``confined``: every worker of the grading could write to its own scratch only (bubblewrap's
+    root or Landlock), so the well-known places are enough; else every writable place is searched
+    (leftovers.py). True when none of its processes is left."""
     if user is None:
         return True
-    gone = reap(user, clean=True)
+    gone = reap(user, clean_up=True, full=not confined)
     fd = getattr(user, "lock", None)
     if fd is not None:
         user.lock = None
+        if gone:
+            _slot_state(fd, "clean")
         try:
             os.close(fd)
         except OSError:
@@ -206,68 +246,16 @@ def release(user):
     return gone
 
 
-def reap(user, clean=False):
+def reap(user, clean_up=False, full=True):
     """SIGKILL every process left running as the sandbox user; True when none is left.
-    clean: then also delete what it left in the shared scratch folders."""
+    clean_up: then also delete everything it left wherever it could write (leftovers.py; ``full``: every
+    writable place of the machine, else the well-known ones)."""
     if user is None:
         return True
     gone = kill_uid(user.uid)
-    if gone and clean:
-        clean_scratch(user.uid)
-        clean_ipc(user.uid)
+    if gone and clean_up:
+        clean(user.uid, user.gid, full=full)
     return gone
-
-
-SYSV = {"shm": ("-m", 1, 7), "msg": ("-q", 1, 7), "sem": ("-s", 1, 4)}  # /proc/sysvipc file: ipcrm flag,
-# column of the id and of the owner's uid
-
-
-def ipc_left(uid):
-    """[(kind, id)] of the SysV IPC objects (shared memory, message queues, semaphores) ``uid`` owns or
-    created in this IPC namespace, from /proc/sysvipc/*."""
-    out = []
-    for kind, (_, id_col, uid_col) in SYSV.items():
-        try:
-            with open(f"/proc/sysvipc/{kind}") as f:
-                next(f, None)  # header
-                for line in f:
-                    cols = line.split()
-                    # owner uid, then creator uid (cuid) two columns on
-                    if len(cols) > uid_col + 2 and uid in (int(cols[uid_col]), int(cols[uid_col + 2])):
-                        out.append((kind, int(cols[id_col])))
-        except (OSError, ValueError):
-            continue
-    return out
-
-
-def clean_ipc(uid):
-    """Remove what ``uid`` left in SysV IPC (only reachable without an IPC namespace; seccomp refuses the
-    calls anyway) and its POSIX message queues in /dev/mqueue. ipcrm (util-linux) does the removal."""
-    for kind, ident in ipc_left(uid):
-        try:
-            subprocess.run(["ipcrm", SYSV[kind][0], str(ident)], capture_output=True, timeout=10)
-        except (OSError, subprocess.SubprocessError):
-            pass
-    clean_scratch(uid, folders=("/dev/mqueue",))
-
-
-def clean_scratch(uid, folders=SCRATCH):
-    """Delete what ``uid`` created at the top of the world-writable folders (never following links)."""
-    for folder in folders:
-        try:
-            entries = list(os.scandir(folder))
-        except OSError:
-            continue
-        for entry in entries:
-            try:
-                if entry.stat(follow_symlinks=False).st_uid != uid:
-                    continue
-                if entry.is_dir(follow_symlinks=False):
-                    shutil.rmtree(entry.path, ignore_errors=True)
-                else:
-                    os.unlink(entry.path)
-            except OSError:
-                continue
 
 
 # ----------------------------------------------------------------- the grader's files

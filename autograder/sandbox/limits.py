@@ -31,12 +31,18 @@ class Limits:
     reply_factor: float = 8.0
     grading_seconds: float = field(default_factory=default_grading_seconds)  # the whole grading (run.grade)
     output_chars: int = 2000  # captured stdout/stderr shown per call
+    # A worker left holding more than these after a case is replaced by a fresh one for the cases that follow
+    # (descriptors, threads or memory a call kept must not fail another part's cases).
+    recycle_open_files: int = 32
+    recycle_threads: int = 8
+    recycle_rss_bytes: int = 384 * 2**20
     scratch_bytes: int = 32 * 2**20  # private /tmp, /var/tmp, /dev/shm (mount namespace only)
     # isolation layers; switched off only by tests that exercise the layers beneath
     seccomp: bool = True
     mount_isolation: bool = True
     network_namespace: bool = True
     ipc_namespace: bool = True
+    landlock: bool = True  # the worker's filesystem allow-list where the kernel has Landlock (landlock.py)
     # "auto": start the worker under bubblewrap (an allow-list root in new mount, PID, IPC, network and,
     # without root, user namespaces) where bwrap is installed and works; "none": the worker's own
     # namespaces and tmpfs deny-list (what runs where bwrap is missing or refused)

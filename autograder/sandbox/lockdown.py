@@ -1,15 +1,18 @@
-"""What the worker does to itself before it imports any student code (see SECURITY.md).
+"""What the worker does to itself before it imports any student code (see SECURITY.md); ``lock_down``.
 
-  1. resource limits (address space, CPU, processes, file size, open files);
+  1. resource limits (address space, CPU, processes, file size, open files), and the highest OOM score:
+     when memory runs out, the kernel ends the worker, never the grader;
   2. where started as root without bubblewrap: new network, IPC and mount namespaces. The network one is
      empty (loopback down). In the mount one, everything the grader names private (its source tree, its
      venv and torch, the submission's original folder, the results folder, /autograder, /home, /root,
      ...) is covered by an empty tmpfs, /tmp, /var/tmp and /dev/shm are fresh small tmpfs, and only the
      worker's own interpreter and its run folder (read-only) are bound back in;
-  3. drop to the sandbox user's uid/gid for good (no groups, no_new_privs);
-  4. a seccomp filter (x86_64, aarch64): no sockets, no new processes (threads are fine), no exec, no
-     IPC, no signals to other processes, no ptrace;
-  5. a self-check of what it can still read or write of the paths the grader names.
+  3. drop to the sandbox user's uid/gid for good (no groups), then no_new_privs;
+  4. Landlock (landlock.py), where the kernel has it: read-only the interpreter, numpy and the run folder,
+     read-write the private scratch folder only; nothing else of the filesystem, namespaces or not;
+  5. a seccomp filter (x86_64, aarch64): no sockets, no new processes (threads are fine), no exec, no
+     IPC, no memfd, no signals to other processes, no ptrace;
+  6. a self-check of what it can still read or write of the paths the grader names.
 
 Like codec.py, this file is inlined into the worker's source (standard library and numpy only).
 """
@@ -20,6 +23,11 @@ import resource
 import sys
 
 import numpy as np
+
+try:  # the grader imports this file as a module; in the worker landlock.py is inlined above it
+    from .landlock import landlock_abi, landlock_restrict  # noqa: F401
+except ImportError:
+    pass
 
 
 def apply_limits(cfg):
@@ -179,7 +187,7 @@ _SYSCALLS = {
         keyctl=250, add_key=248, request_key=249, mount=165, umount2=166, pivot_root=155, chroot=161,
         shmget=29, shmat=30, shmctl=31, semget=64, semop=65, semctl=66, shmdt=67, msgget=68, msgsnd=69,
         msgrcv=70, msgctl=71, semtimedop=220, mq_open=240, mq_unlink=241, mq_timedsend=242,
-        mq_timedreceive=243, mq_notify=244, mq_getsetattr=245, setsid=112, setpgid=109)),
+        mq_timedreceive=243, mq_notify=244, mq_getsetattr=245, setsid=112, setpgid=109, memfd_create=319)),
     "aarch64": (0xC00000B7, dict(
         socket=198, clone=220, execve=221, kill=129, ptrace=117, tkill=130, tgkill=131,
         rt_sigqueueinfo=138, rt_tgsigqueueinfo=240, execveat=281, process_vm_readv=270,
@@ -188,7 +196,7 @@ _SYSCALLS = {
         keyctl=219, add_key=217, request_key=218, mount=40, umount2=39, pivot_root=41, chroot=51,
         mq_open=180, mq_unlink=181, mq_timedsend=182, mq_timedreceive=183, mq_notify=184, mq_getsetattr=185,
         msgget=186, msgctl=187, msgrcv=188, msgsnd=189, semget=190, semctl=191, semtimedop=192, semop=193,
-        shmget=194, shmctl=195, shmat=196, shmdt=197, setsid=157, setpgid=154)),
+        shmget=194, shmctl=195, shmat=196, shmdt=197, setsid=157, setpgid=154, memfd_create=279)),
 }
 
 
@@ -204,8 +212,9 @@ def seccomp_program(machine, pid):
     clone3 says ENOSYS so that threads fall back to clone), exec, sockets,
     signals to any process but this one, ptrace and cross-process memory,
     namespaces and mounts, SysV IPC (shared memory, semaphores, message queues) and POSIX message
-    queues (no channel to another grading), setsid/setpgid (the worker stays in the process group the
-    grader signals), and a few kernel interfaces numpy never needs.
+    queues (no channel to another grading), memfd_create (memory no process is charged for: the OOM
+    killer could not find it), setsid/setpgid (the worker stays in the process group the grader
+    signals), and a few kernel interfaces numpy never needs.
     Other ABIs (i386 int 0x80, x32) are refused outright."""
     if machine not in _SYSCALLS:
         return None
@@ -217,7 +226,7 @@ def seccomp_program(machine, pid):
                         "process_vm_writev", "tkill", "rt_sigqueueinfo", "rt_tgsigqueueinfo", "pidfd_open",
                         "pidfd_send_signal", "pidfd_getfd", "unshare", "setns", "bpf", "perf_event_open",
                         "userfaultfd", "keyctl", "add_key", "request_key", "mount", "umount2", "pivot_root",
-                        "chroot", "io_uring_setup", *IPC_SYSCALLS, "setsid", "setpgid") if n in nr]
+                        "chroot", "io_uring_setup", *IPC_SYSCALLS, "setsid", "setpgid", "memfd_create") if n in nr]
     prog, fixups = [], []
 
     def emit(code, k=0, jt=0, jf=0):
@@ -265,8 +274,16 @@ def seccomp_program(machine, pid):
     return [tuple(p) for p in prog]
 
 
+def no_new_privs():
+    """PR_SET_NO_NEW_PRIVS (Landlock and seccomp need it): '' on success, else why not."""
+    ctypes, libc = _libc()
+    if libc.prctl(38, ctypes.c_ulong(1), ctypes.c_ulong(0), ctypes.c_ulong(0), ctypes.c_ulong(0)) != 0:
+        return "no_new_privs: " + os.strerror(ctypes.get_errno())
+    return ""
+
+
 def install_seccomp():
-    """no_new_privs + the seccomp filter; '' on success, else why not."""
+    """The seccomp filter (after no_new_privs); '' on success, else why not."""
     try:
         ctypes, libc = _libc()
         prog = seccomp_program(os.uname().machine, os.getpid())
@@ -282,9 +299,6 @@ def install_seccomp():
 
         filters = (SockFilter * len(prog))(*[SockFilter(*p) for p in prog])
         fprog = SockFprog(len(prog), filters)
-        libc.prctl.argtypes = [ctypes.c_int, ctypes.c_ulong, ctypes.c_ulong, ctypes.c_ulong, ctypes.c_ulong]
-        if libc.prctl(38, 1, 0, 0, 0) != 0:  # PR_SET_NO_NEW_PRIVS
-            return "no_new_privs: " + os.strerror(ctypes.get_errno())
         libc.prctl.argtypes = [ctypes.c_int, ctypes.c_ulong, ctypes.c_void_p, ctypes.c_ulong, ctypes.c_ulong]
         if libc.prctl(22, 2, ctypes.addressof(fprog), 0, 0) != 0:  # PR_SET_SECCOMP, SECCOMP_MODE_FILTER
             return "seccomp: " + os.strerror(ctypes.get_errno())
@@ -294,18 +308,93 @@ def install_seccomp():
 
 
 def self_check(cfg):
-    """Which of the paths the grader names private can this process still read or write?"""
+    """Which of the paths the grader names private can this process still read or write? Tried for real
+    (access() does not see Landlock): an open to read, a file created and removed again to write."""
     exposed = []
     for p in cfg.get("probe_read", []):
         try:
-            if os.access(p, os.R_OK):
-                exposed.append(f"{p} is readable")
+            os.close(os.open(p, os.O_RDONLY | os.O_CLOEXEC | (os.O_DIRECTORY if os.path.isdir(p) else 0)))
+            exposed.append(f"{p} is readable")
         except (OSError, ValueError):
             pass
     for p in cfg.get("probe_write", []):
+        probe = os.path.join(p, f".convgrade-probe-{os.getpid()}")
         try:
-            if os.access(p, os.W_OK):
-                exposed.append(f"{p} is writable")
+            os.close(os.open(probe, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o600))
         except (OSError, ValueError):
+            continue
+        exposed.append(f"{p} is writable")
+        try:
+            os.unlink(probe)
+        except OSError:
             pass
     return exposed
+
+
+def make_oom_victim():
+    """The highest OOM score for this process (raising it needs no privilege): when the machine or the
+    container runs out of memory, the kernel ends the worker first, never the grader."""
+    try:
+        with open("/proc/self/oom_score_adj", "w") as f:
+            f.write("1000")
+        return True
+    except OSError:
+        return False
+
+
+PRIVATE_SCRATCH = ("/tmp", "/var/tmp", "/dev/shm")  # fresh tmpfs in a mount namespace or bubblewrap's root
+
+
+def lock_down(cfg):
+    """Everything above, in order; returns the state the worker reports in its hello."""
+    state = {"network": "shared", "filesystem": "permissions only", "seccomp": "off", "ipc": "shared",
+             "processes": "visible", "landlock": "off", "problems": []}
+    apply_limits(cfg)
+    state["oom"] = "victim" if make_oom_victim() else "default"
+    if cfg.get("wrapped"):
+        # bubblewrap made the namespaces and the allow-list root before this interpreter started
+        state.update(network="namespace", filesystem="allow-list root", ipc="namespace", processes="namespace")
+    elif os.getuid() == 0:
+        net = CLONE_NEWNET if cfg.get("isolate_network", True) else 0
+        mnt = CLONE_NEWNS if cfg.get("mount_isolation", True) else 0
+        ipc = CLONE_NEWIPC if cfg.get("isolate_ipc", True) else 0
+        if net | mnt | ipc and unshare(net | mnt | ipc) == "":
+            done = net | mnt | ipc
+        else:  # one may be refused where another is not
+            done = sum(f for f in (net, mnt, ipc) if f and unshare(f) == "")
+        if done & CLONE_NEWIPC:
+            state["ipc"] = "namespace"
+        if done & CLONE_NEWNET:
+            state["network"] = "namespace"
+        if done & CLONE_NEWNS:
+            try:
+                state["problems"] += private_mounts(cfg)
+                state["filesystem"] = "mount namespace"
+            except Exception as exc:  # noqa: BLE001 - fall back to permissions, and say so
+                state["problems"].append(f"private mounts: {exc}")
+    os.chdir(cfg["rundir"])
+    if cfg.get("uid") is not None:
+        drop_privileges(int(cfg["uid"]), int(cfg["gid"]))
+    # Scratch: the private tmpfs where there is one, else the grading's own folder (TMPDIR points there).
+    isolated = state["filesystem"] != "permissions only"
+    scratch = list(PRIVATE_SCRATCH) if isolated or not cfg.get("scratch_dir") else [cfg["scratch_dir"]]
+    os.environ["TMPDIR"] = scratch[0]
+    if cfg.get("landlock") or cfg.get("seccomp", True):
+        why = no_new_privs()
+        if why:
+            state["problems"].append(why)
+    if cfg.get("landlock"):
+        abi, why = landlock_abi()
+        if abi:
+            why = landlock_restrict(list(cfg.get("landlock_read", [])) + [cfg["rundir"]],
+                                    scratch + ["/dev/null"], abi)
+        state["landlock"] = f"ABI {abi}" if abi and not why else "off"
+        if why:
+            state["problems"].append(why)
+    if cfg.get("seccomp", True):
+        why = install_seccomp()
+        state["seccomp"] = "on" if not why else "off"
+        if why:
+            state["problems"].append(why)
+    state["exposed"] = self_check(cfg)
+    return state

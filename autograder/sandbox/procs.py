@@ -60,3 +60,43 @@ def kill_uid(uid, rounds=250):
                 pass
         time.sleep(0.02)
     return not pids_of_uid(uid)
+
+
+def tree(pid):
+    """``pid`` and every live descendant of it (through /proc/<pid>/task/*/children)."""
+    out, todo = [], [pid]
+    while todo:
+        p = todo.pop()
+        if p in out:
+            continue
+        out.append(p)
+        try:
+            tasks = os.listdir(f"/proc/{p}/task")
+        except OSError:
+            continue
+        for t in tasks:
+            try:
+                with open(f"/proc/{p}/task/{t}/children") as f:
+                    todo += [int(c) for c in f.read().split()]
+            except (OSError, ValueError):
+                continue
+    return out
+
+
+def usage(pid):
+    """{"open_files", "threads", "rss_bytes"} summed over ``pid`` and its descendants, or None where /proc
+    cannot tell (not Linux, the process is gone, or its /proc entries are not ours to read)."""
+    total = {"open_files": 0, "threads": 0, "rss_bytes": 0}
+    seen = False
+    for p in tree(pid):
+        try:
+            total["open_files"] += len(os.listdir(f"/proc/{p}/fd"))
+            with open(f"/proc/{p}/status") as f:
+                status = f.read()
+        except OSError:
+            continue
+        seen = True
+        for key, field, scale in (("threads", "Threads", 1), ("rss_bytes", "VmRSS", 1024)):
+            m = re.search(rf"^{field}:\s+(\d+)", status, re.M)
+            total[key] += int(m[1]) * scale if m else 0
+    return total if seen else None

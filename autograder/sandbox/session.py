@@ -26,25 +26,21 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from . import codec, lockdown, worker
+from . import codec, landlock, lockdown, worker
 from .channel import CallError, Channel, Reply  # noqa: F401  (Reply: callers read its fields)
-from .confine import (  # noqa: F401
-    PACKAGE,
-    SCRATCH,
-    bwrap_command,
-    bwrap_works,
-    private_paths,
-    provided_common,
-    secret_files,
-    worker_python,
-)
+from .confine import (SCRATCH, bwrap_command, bwrap_works, landlock_read, private_paths, provided_common, secret_files,
+                      worker_python)
 from .isolation import SandboxUser, reduced_notes
 from .limits import Limits
+from .oom import oom_kills, went_up
 from .output import OutputLog
-from .procs import kill_uid, pids_of_uid
+from .procs import kill_uid, pids_of_uid, usage
 
 # What the worker runs: its wire format and lockdown inlined ahead of its own code (it sees no grader file).
-WORKER_SOURCE = "\n\n".join(Path(m.__file__).read_text(encoding="utf-8") for m in (codec, lockdown, worker))
+WORKER_SOURCE = "\n\n".join(Path(m.__file__).read_text(encoding="utf-8")
+                              for m in (codec, landlock, lockdown, worker))
+
+
 @dataclass
 class Sandbox:
     """One worker for one submission folder (the files to run)."""
@@ -68,6 +64,7 @@ class Sandbox:
         self.isolation = {}  # what the worker reported about its isolation at start
         self.isolation_notes = []  # what is weaker than intended, for the output
         self.environment = {}  # the worker's Python and numpy, from its hello (environment.py)
+        self._oom_before = ()  # the OOM-kill counters before the current round trip (oom.py)
         self.generation = 0  # counts worker starts: a Cache handle is only valid in its own worker
         self._origin_bytes = {}  # cache handle -> bytes of the forward's inputs (echoed with the backward)
         self._own_workdir = self.workdir is None
@@ -82,9 +79,12 @@ class Sandbox:
     # ------------------------------------------------------------- set-up
     def _populate(self):
         """run/ holds copies of the files. With a sandbox user: root-owned, readable by that
-        user's group only (not by other slots' users), writable by nobody but root."""
+        user's group only (not by other slots' users), writable by nobody but root. scratch/ is the
+        worker's own temp folder where it has no private /tmp (no mount namespace): its user's only."""
         sub = self.workdir / "run"
         sub.mkdir(parents=True, exist_ok=True)
+        self.scratch = self.workdir / "scratch"
+        self.scratch.mkdir(mode=0o700, exist_ok=True)
         for name, src in self.files.items():
             shutil.copyfile(src, sub / f"{name}.py")
         shutil.copyfile(provided_common(), sub / "common.py")
@@ -96,6 +96,7 @@ class Sandbox:
                 os.chmod(p, 0o640)
             os.chown(sub, 0, self.user.gid)
             os.chmod(sub, 0o750)
+            os.chown(self.scratch, self.user.uid, self.user.gid)
 
     def _config(self, req_r, rep_w):
         private = private_paths(self.files.values(), self.private)
@@ -113,6 +114,8 @@ class Sandbox:
             "isolate_network": bool(self.limits.network_namespace), "isolate_ipc": bool(self.limits.ipc_namespace),
             "wrapped": self.wrapped,
             "hide": [str(p) for p in private], "scratch": SCRATCH, "scratch_bytes": self.limits.scratch_bytes,
+            "scratch_dir": str(self.scratch), "landlock": bool(self.limits.landlock),
+            "landlock_read": landlock_read(self.python, private) if self.limits.landlock else [],
             "probe_read": probe_read, "probe_write": probe_write,
         }
 
@@ -148,7 +151,7 @@ class Sandbox:
             self.kill()
             raise
         self.isolation = {k: hello.result.get(k) for k in ("uid", "network", "filesystem", "seccomp", "ipc",
-                                                           "processes")}
+                                                           "processes", "landlock", "oom")}
         self._isolation_notes(hello.result)
         self.environment = {k: str(hello.result[k])[:64] for k in ("python", "implementation", "numpy", "machine")
                             if isinstance(hello.result.get(k), str)}
@@ -225,6 +228,23 @@ class Sandbox:
             self._origin_bytes[reply.cache.handle] = sum(a.nbytes for a in arrays)
         return reply
 
+    def recycle_if_broken(self):
+        """After a case: kill a worker left holding too many open files, threads or too much memory (read from
+        /proc, outside the worker), so that a fresh one runs the cases that follow. Returns why, or ''."""
+        if self.proc is None or self.proc.poll() is not None:
+            return ""
+        held = usage(self.proc.pid)
+        if held is None:
+            return ""
+        lim = self.limits
+        why = [f"{held['open_files']} open files" if held["open_files"] > lim.recycle_open_files else "",
+               f"{held['threads']} threads" if held["threads"] > lim.recycle_threads else "",
+               f"{held['rss_bytes'] >> 20} MB of memory" if held["rss_bytes"] > lim.recycle_rss_bytes else ""]
+        why = ", ".join(w for w in why if w)
+        if why:
+            self.kill()
+        return why
+
     def reply_cap(self, expect_bytes):
         """Bytes of arrays a reply may carry for a call expected to return ``expect_bytes``."""
         return int(max(self.limits.reply_min_bytes, self.limits.reply_factor * max(int(expect_bytes), 0)))
@@ -264,6 +284,7 @@ class Sandbox:
         cut = allowed < timeout  # the grading's deadline, not the per-call limit, ends this call
         deadline = start + allowed
         self.log.reset()
+        self._oom_before = oom_kills()
         try:
             self.channel.send(codec.pack(header, arrays), deadline, what)
             reply = self.channel.receive(deadline - time.perf_counter(), what, header.get("op"),
@@ -300,12 +321,20 @@ class Sandbox:
                 )
 
     def _crash_message(self, what):
+        """The CallError of a worker whose pipe closed: how it ended (bubblewrap passes a signal on as
+        128 + its number), and a SIGKILL the kernel's OOM killer sent (oom.py) as running out of memory."""
         code = None
         if self.proc is not None:
             try:
                 code = self.proc.wait(timeout=0.5)
             except subprocess.TimeoutExpired:
                 code = None
+        if code is not None and self.wrapped and code > 128:
+            code = 128 - code
+        if code == -signal.SIGKILL and went_up(self._oom_before, oom_kills()):
+            return CallError(f"your code ran out of memory during {what}: the machine's memory was used up and "
+                             "the kernel ended the worker (hint: large temporary arrays, or a copy per loop "
+                             "iteration?)", kind="memory")
         if code is not None and code < 0:
             try:
                 sig = signal.Signals(-code).name
@@ -313,10 +342,11 @@ class Sandbox:
                 sig = str(-code)
             hint = {"SIGKILL": " (memory or CPU limit?)", "SIGXCPU": " (CPU time limit)",
                     "SIGXFSZ": " (file size limit: too much output?)", "SIGSEGV": ""}.get(sig, "")
-            return f"the worker process died during {what}: killed by {sig}{hint}"
+            return CallError(f"the worker process died during {what}: killed by {sig}{hint}", kind="crash")
         if code is not None:
-            return f"the worker process exited during {what} (exit code {code}: sys.exit or os._exit in student code?)"
-        return f"the worker process closed its channel during {what}"
+            return CallError(f"the worker process exited during {what} (exit code {code}: sys.exit or os._exit in "
+                             "student code?)", kind="crash")
+        return CallError(f"the worker process closed its channel during {what}", kind="crash")
 
     # ------------------------------------------------------------- control
     def pause(self):

@@ -1,13 +1,13 @@
 """The sandboxed worker: the only process that ever runs student code.
 
 The grader starts it as a fresh interpreter (``python -I -c <source>``, where the source is codec.py,
-lockdown.py and this file, in that order: the worker sees no grader file) with a scrubbed environment,
-its working directory set to a folder holding copies of the submission and the grader's own
+landlock.py, lockdown.py and this file, in that order: the worker sees no grader file) with a scrubbed
+environment, its working directory set to a folder holding copies of the submission and the grader's own
 ``common.py``. Standard library and numpy only.
 
-Start-up, before any student code is imported: the lockdown (lockdown.py: limits, namespaces, privilege
-drop, seccomp, self-check), then an import hook that refuses the forbidden frameworks (a courtesy with
-a clear message: the real barrier is that torch is not readable at all). Then it serves calls: requests
+Start-up, before any student code is imported: the lockdown (lockdown.py: limits, OOM score, namespaces,
+privilege drop, Landlock, seccomp, self-check), then an import hook that refuses the forbidden frameworks
+(a courtesy with a clear message: the real barrier is that torch is not readable at all). Then it serves calls: requests
 on fd REQ_FD, replies on fd REPLY_FD, both framed by codec.py; stdin is /dev/null and stdout/stderr go
 to a capped log file.
 """
@@ -21,20 +21,9 @@ import traceback
 
 import numpy as np
 
-try:  # the grader imports this file as a module; in the worker the sandbox inlines both above this code
+try:  # the grader imports this file as a module; in the worker the sandbox inlines them above this code
     from .codec import MAX_HEADER, encode_value, pack, receive, send  # noqa: F401
-    from .lockdown import (  # noqa: F401
-        CLONE_NEWIPC,
-        CLONE_NEWNET,
-        CLONE_NEWNS,
-        apply_limits,
-        drop_privileges,
-        install_seccomp,
-        private_mounts,
-        seccomp_program,
-        self_check,
-        unshare,
-    )
+    from .lockdown import lock_down  # noqa: F401
 except ImportError:
     pass
 
@@ -72,8 +61,12 @@ def safe_text(exc):
     return text[:4000]
 
 
-def serve(req_fd, reply_fd, cfg):
+def serve(req_fd, reply_fd, cfg, receive=receive, send=send, pack=pack, encode_value=encode_value):
+    """Serve the grader's requests until it closes the channel. The transport is bound here, as default
+    arguments evaluated before any student module is imported: student code that replaces the worker's
+    globals (``import __main__; __main__.pack = ...``) does not change how replies are framed."""
     caches, origins, modules = {}, {}, {}
+    rundir = os.path.realpath(cfg["rundir"])
     max_elements = int(cfg.get("max_elements", 50_000_000))
     next_handle = 0
     while True:
@@ -93,6 +86,7 @@ def serve(req_fd, reply_fd, cfg):
                 modules[name] = importlib.import_module(name)
                 reply = {"ok": True}
             elif op == "call":
+                os.chdir(rundir)  # a chdir in an earlier call does not follow this one
                 name = header["module"]
                 if name not in modules:
                     modules[name] = importlib.import_module(name)
@@ -143,7 +137,7 @@ def serve(req_fd, reply_fd, cfg):
             where = ""
             for frame in reversed(tb):
                 base = os.path.basename(frame.filename)
-                if os.path.dirname(os.path.abspath(frame.filename)) == os.getcwd():
+                if os.path.dirname(os.path.join(rundir, frame.filename)) == rundir:
                     where = f"{base}, line {frame.lineno}, in {frame.name}"
                     break
             reply = {"ok": False, "error": safe_text(exc), "where": where}
@@ -170,39 +164,7 @@ def fingerprint():
 def main():
     cfg = json.loads(os.environ.pop("CONVGRADE_WORKER_CONFIG", "{}"))
     req_fd, reply_fd = int(cfg["req_fd"]), int(cfg["reply_fd"])
-    state = {"network": "shared", "filesystem": "permissions only", "seccomp": "off", "ipc": "shared",
-             "processes": "visible", "problems": []}
-    apply_limits(cfg)
-    if cfg.get("wrapped"):
-        # bubblewrap made the namespaces and the allow-list root before this interpreter started
-        state.update(network="namespace", filesystem="allow-list root", ipc="namespace", processes="namespace")
-    elif os.getuid() == 0:
-        net = CLONE_NEWNET if cfg.get("isolate_network", True) else 0
-        mnt = CLONE_NEWNS if cfg.get("mount_isolation", True) else 0
-        ipc = CLONE_NEWIPC if cfg.get("isolate_ipc", True) else 0
-        if net | mnt | ipc and unshare(net | mnt | ipc) == "":
-            done = net | mnt | ipc
-        else:  # one may be refused where another is not
-            done = sum(f for f in (net, mnt, ipc) if f and unshare(f) == "")
-        if done & CLONE_NEWIPC:
-            state["ipc"] = "namespace"
-        if done & CLONE_NEWNET:
-            state["network"] = "namespace"
-        if done & CLONE_NEWNS:
-            try:
-                state["problems"] += private_mounts(cfg)
-                state["filesystem"] = "mount namespace"
-            except Exception as exc:  # noqa: BLE001 - fall back to permissions, and say so
-                state["problems"].append(f"private mounts: {exc}")
-    os.chdir(cfg["rundir"])
-    if cfg.get("uid") is not None:
-        drop_privileges(int(cfg["uid"]), int(cfg["gid"]))
-    if cfg.get("seccomp", True):
-        why = install_seccomp()
-        state["seccomp"] = "on" if not why else "off"
-        if why:
-            state["problems"].append(why)
-    state["exposed"] = self_check(cfg)
+    state = lock_down(cfg)
     sys.meta_path.insert(0, _Blocker())
     for name in list(sys.modules):
         if name.split(".")[0] in FORBIDDEN:

@@ -18,8 +18,8 @@ that process and all its descendants are killed, the submission is recorded as a
 a new process grades the rest. The processes run from the folder holding all the submissions, which the
 worker's mount namespace then hides from student code.
 
-DIR gets, per submission, ``<id>/results.json`` (Gradescope's format), ``<id>/grade.log`` (the score table
-and notes) and ``<id>/batch.json`` (status, submitters, time); for the batch ``grades.csv``, ``summary.txt``
+DIR gets, per submission, ``submissions/<id>/results.json`` (Gradescope's format), ``grade.log`` (the score table
+and notes) and ``batch.json`` (status, submitters, time); for the batch ``grades.csv``, ``summary.txt``
 (with the regrade diff when the export holds the old scores), ``score_histogram.png`` and
 ``part_scores.png``. Re-running skips submissions that already have a valid results.json (``--force``:
 grade everything again, ``--retry-failed``: again those whose status is not ok).
@@ -45,6 +45,7 @@ from .pool import Failure, GradingProcess, kill_all
 from .report import STATUSES, isolation_notes, plot, summary_text, write_csv
 
 UNREADABLE = "The submission could not be read"
+SUBMISSIONS = "submissions"  # OUT/submissions/<id>/: a submission named like a file of OUT (grades.csv) stays apart
 HANG_GRACE = 120.0  # seconds past a grading's own deadline after which its grading process counts as hung
 __all__ = ["Submission", "main"]
 
@@ -79,6 +80,11 @@ def default_jobs():
         return max(1, len(os.sched_getaffinity(0)))
     except (AttributeError, OSError):
         return max(1, os.cpu_count() or 1)
+
+
+def submission_folder(out, sub):
+    """Where one submission's results.json, grade.log and batch.json go."""
+    return out / SUBMISSIONS / sub.id
 
 
 # ----------------------------------------------------------------- one submission
@@ -179,7 +185,7 @@ def run_pool(todo, table, args, out, root, jobs, on_row, stop):
                 except queue.Empty:
                     return
                 try:
-                    row = grade_one(sub, out / sub.id, table, args, worker)
+                    row = grade_one(sub, submission_folder(out, sub), table, args, worker)
                 except Exception as exc:  # a bug here must not stop the batch
                     worker.kill()
                     data = zero_results(table, f"Not graded: batch error {type(exc).__name__}: {exc}")
@@ -208,8 +214,8 @@ def run_pool(todo, table, args, out, root, jobs, on_row, stop):
                         message = "batch error: every grading slot stopped (" + one_line(stopped[-1], 200) + ")" \
                             if stopped else "batch error: every grading slot stopped"
                         row = Row(sub, "error", message, 0.0, zero_results(table, f"Not graded: {message}"))
-                        (out / sub.id).mkdir(mode=0o700, parents=True, exist_ok=True)
-                        write_atomic(out / sub.id / "results.json", row.data)
+                        submission_folder(out, sub).mkdir(mode=0o700, parents=True, exist_ok=True)
+                        write_atomic(submission_folder(out, sub) / "results.json", row.data)
                         finished.add(sub.id)
                         on_row(row)
                 break
@@ -278,7 +284,7 @@ def main(args):
             return 2
         rows, todo = {}, []
         for sub in subs:
-            row = previous(sub, out / sub.id, table, args)
+            row = previous(sub, submission_folder(out, sub), table, args)
             if row is not None:
                 rows[sub.id] = row
             else:
@@ -321,7 +327,7 @@ def main(args):
         for n in isolation_notes(ordered):
             console.print(f"[yellow]note:[/yellow] {markup(n, 1000)}", highlight=False)
         console.print(f"wrote {out / 'grades.csv'}, {out / 'summary.txt'}, {out / 'score_histogram.png'}, "
-                      f"{out / 'part_scores.png'} and <id>/results.json", highlight=False, soft_wrap=True)
+                      f"{out / 'part_scores.png'} and {SUBMISSIONS}/<id>/results.json", highlight=False, soft_wrap=True)
         return 0
     finally:
         if tmp is not None:

@@ -10,7 +10,7 @@ Only what grading made is touched: names ``BASE`` or ``BASE-N``, and of those
 only users that look like the ones isolation.py creates (home /nonexistent, a
 nologin shell, uid and gid not 0). A slot whose lock is held belongs to a
 grading running right now and is left alone. Before a user goes, every process
-it still runs is killed and what it left in /tmp, /var/tmp and /dev/shm is
+it still runs is killed and what it left wherever it could write is
 deleted. Without root nothing is changed.
 """
 
@@ -23,7 +23,8 @@ import stat
 import subprocess
 import sys
 
-from ..sandbox.isolation import LOCK_DIRS, SANDBOX_USER, clean_scratch
+from ..sandbox.isolation import LOCK_DIRS, SANDBOX_USER
+from ..sandbox.leftovers import clean
 from ..sandbox.procs import kill_uid
 
 NOT_ROOT = ("cleanup removes system users, so it needs root: run `sudo .venv/bin/python -m autograder cleanup`. "
@@ -107,7 +108,7 @@ def remove_user(name):
         return (f"{name}: not a user grading created (home {entry.pw_dir}, shell {entry.pw_shell}); left alone")
     if not kill_uid(entry.pw_uid):
         return f"{name}: some of its processes survived SIGKILL; left alone"
-    clean_scratch(entry.pw_uid)
+    clean(entry.pw_uid, entry.pw_gid)
     proc = subprocess.run(["userdel", name], capture_output=True, text=True, timeout=60)
     if proc.returncode != 0:
         return f"{name}: userdel failed: {proc.stderr.strip()[:200]}"

@@ -81,7 +81,8 @@ def kill_tree(proc):
 def clean_slot(slot_file):
     """After a grading process was killed (or died): kill what its last sandbox user still runs, unless
     another grading holds that slot now (it killed the leftovers itself when it took the slot)."""
-    from ..sandbox.isolation import SANDBOX_USER, clean_ipc, clean_scratch, lock_dir
+    from ..sandbox.isolation import SANDBOX_USER, lock_dir
+    from ..sandbox.leftovers import clean
     from ..sandbox.procs import kill_uid
 
     try:
@@ -103,8 +104,7 @@ def clean_slot(slot_file):
         return
     try:
         if kill_uid(uid):
-            clean_scratch(uid)
-            clean_ipc(uid)
+            clean(uid, pwd.getpwuid(uid).pw_gid)
     finally:
         os.close(fd)
 

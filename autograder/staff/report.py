@@ -1,6 +1,7 @@
 """What grade-all writes for the batch: grades.csv, summary.txt (with the regrade diff), the plots."""
 
 import csv
+import re
 import statistics
 
 from ..checking.text import one_line
@@ -14,10 +15,14 @@ def part_scores(row, table):
     return {p.id: float(by_number.get(p.number, {}).get("score", 0.0)) for p in table.parts}
 
 
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]")
+
+
 def cell(text):
-    """Text for a spreadsheet: never a formula (names and messages are not ours)."""
-    text = str(text)
-    return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
+    """Text for a spreadsheet: one line without control characters (a NUL or a line break would split or
+    end a row in some readers) and never a formula (names and messages are not ours)."""
+    text = _CONTROL.sub(" ", str(text))
+    return "'" + text if text.lstrip()[:1] in ("=", "+", "-", "@") else text
 
 
 def old_total(row):

@@ -479,8 +479,11 @@ for path in ("/etc/passwd", "/etc/shadow", "/etc/hostname", "/proc/@GRADER_PID@/
         found.append(path)
     except OSError:
         pass
-# other processes: only its own and the namespace's init (pid 1, bwrap's) may be there
-others = [p for p in os.listdir("/proc") if p.isdigit() and int(p) not in (os.getpid(), os.getppid(), 1)]
+# other processes: only its own and the namespace's init (pid 1, bwrap's) may be there (Landlock: not even /proc)
+try:
+    others = [p for p in os.listdir("/proc") if p.isdigit() and int(p) not in (os.getpid(), os.getppid(), 1)]
+except OSError:
+    others = []
 if others:
     found.append(("other processes", others[:5]))
 for folder in ("@REPO@/autograder", "@REPO@/solutions", "/home", "/root", "/usr/share", "/usr/local", "/var/lib",

@@ -95,10 +95,14 @@ def test_torch_is_the_cpu_build_everywhere():
             linux = r.marker.evaluate({"sys_platform": "linux"})
             assert spec.version == (f"{env.TORCH}+cpu" if linux else env.TORCH), (path.name, str(r))
     assert f"--extra-index-url {env.CPU_INDEX}" in (ROOT / "assignment" / "requirements-student.txt").read_text()
-    torch_lines = [line for line in SETUP.read_text().splitlines()
+    setup = SETUP.read_text()
+    torch_lines = [line for line in setup.splitlines()
                    if "install" in line and "torch" in line and not line.lstrip().startswith("#")]
-    assert torch_lines == [line for line in torch_lines if f"--index-url {env.CPU_INDEX}" in line
+    # the CPU build only (+cpu exists on no index with a CUDA build), from PyTorch's CPU index unless the
+    # machine names another source (the container test: a wheel folder)
+    assert torch_lines == [line for line in torch_lines if "$TORCH_SOURCE" in line
                            and f'"torch=={env.TORCH}+cpu"' in line] and len(torch_lines) == 1, torch_lines
+    assert f"TORCH_SOURCE=${{CONVGRADE_TORCH_SOURCE:---index-url {env.CPU_INDEX}}}" in setup
 
 
 def test_this_interpreter_has_the_pinned_numpy():

@@ -43,8 +43,10 @@ def test_zip_layout_and_no_solutions(autograder_zip):
 def test_setup_installs_cpu_only_torch(autograder_zip):
     with zipfile.ZipFile(autograder_zip) as zf:
         setup = zf.read("setup.sh").decode()
-    torch_lines = [line for line in setup.splitlines() if "torch" in line and "pip" in line]
-    assert torch_lines and all("download.pytorch.org/whl/cpu" in line for line in torch_lines)
+    torch_lines = [line for line in setup.splitlines() if "torch" in line and "pip" in line
+                   and not line.lstrip().startswith("#")]
+    assert torch_lines and all('"torch==2.13.0+cpu"' in line and "$TORCH_SOURCE" in line for line in torch_lines)
+    assert "TORCH_SOURCE=${CONVGRADE_TORCH_SOURCE:---index-url https://download.pytorch.org/whl/cpu}" in setup
 
 
 def run_autograder(tmp_path, autograder_zip, submission, table_prefix="", metadata=None):

@@ -61,6 +61,8 @@ def tree_hash(root):
         dirnames[:] = [d for d in dirnames if d not in SKIP_DIRS]
         for name in filenames:
             p = Path(dirpath, name)
+            if not p.is_file() or p.is_symlink():  # a device node (/dev/zero) would never end
+                continue
             try:
                 out[str(p.relative_to(root))] = hashlib.sha256(p.read_bytes()).hexdigest()
             except OSError:

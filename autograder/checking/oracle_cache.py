@@ -31,10 +31,12 @@ import numpy as np
 from . import layer
 
 
-def install(folder=None):
+def install(folder=None, shared_hidden=True):
     """Cache the deterministic values of every case from now on (this process); ``folder``: share them with
-    the other grading processes of the batch through files there (a private folder of the batch)."""
-    layer.MEMO = Memo(folder)
+    the other grading processes of the batch through files there (a private folder of the batch).
+    ``shared_hidden`` False: hidden cases are drawn per submission (grade-all where gradings cannot be
+    isolated), so their values are never kept."""
+    layer.MEMO = Memo(folder, shared_hidden)
     return layer.MEMO
 
 
@@ -109,8 +111,9 @@ def content(value):
 class Memo:
     """{key: (value, extra)} computed once: in memory, and in ``folder`` (if given) for the whole batch."""
 
-    def __init__(self, folder=None):
+    def __init__(self, folder=None, shared_hidden=True):
         self.folder = Path(folder) if folder else None
+        self.shared_hidden = shared_hidden
         self.entries = {}
         self.lock = threading.Lock()
         self.parts = {}  # part id -> sha of its entry (the table is loaded once per process)
@@ -185,6 +188,8 @@ class Memo:
     def step(self, run, step, args, kwargs):
         """One step of a CaseRun (its inputs, the oracle's answer, a variant), from the memo."""
         name = step.__name__
+        if run.case.get("hidden") and not self.shared_hidden:
+            return step(run, *args, **kwargs)
         if name == "_draw":
             (rng,) = args
             # the case's identity, hashed once: every later step's key starts with it

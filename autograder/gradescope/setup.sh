@@ -9,6 +9,11 @@ set -euxo pipefail
 
 ROOT=${AUTOGRADER_ROOT:-/autograder}
 SANDBOX_USER=${CONVGRADE_SANDBOX_USER:-convgrade-sandbox}
+# Where torch comes from: PyTorch's CPU index on Gradescope. A machine that cannot reach it (the container
+# test, tools/gradescope_container.py) points pip elsewhere, e.g. "--find-links /opt/wheels", and names
+# the Python that wheel is for (the grader's venv; the worker's stays on python3, Gradescope's 3.10).
+TORCH_SOURCE=${CONVGRADE_TORCH_SOURCE:---index-url https://download.pytorch.org/whl/cpu}
+GRADER_PYTHON=${CONVGRADE_GRADER_PYTHON:-python3}
 
 export DEBIAN_FRONTEND=noninteractive
 apt-get update
@@ -17,12 +22,13 @@ apt-get update
 apt-get install -y --no-install-recommends python3 python3-venv python3-pip procps passwd util-linux bubblewrap
 
 umask 022
-python3 -m venv "$ROOT/grader-venv"
+"$GRADER_PYTHON" -m venv "$ROOT/grader-venv"
 "$ROOT/grader-venv/bin/pip" install --no-cache-dir --upgrade pip
 # torch exactly as the tests run it, CPU-only, from PyTorch's CPU index: never the multi-GB CUDA
 # build (2.13.0+cpu exists only there). The same pins as every requirements file (one set, kept
 # in step by tests/test_environment.py).
-"$ROOT/grader-venv/bin/pip" install --no-cache-dir --index-url https://download.pytorch.org/whl/cpu "torch==2.13.0+cpu"
+# shellcheck disable=SC2086  # TORCH_SOURCE is pip options, split on purpose
+"$ROOT/grader-venv/bin/pip" install --no-cache-dir $TORCH_SOURCE "torch==2.13.0+cpu"
 "$ROOT/grader-venv/bin/pip" install --no-cache-dir -r "$ROOT/source/requirements-grader.txt"
 chmod -R go-rwx "$ROOT/grader-venv"
 

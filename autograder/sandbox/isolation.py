@@ -197,6 +197,26 @@ def unprivileged_note(limits, python=None, trusted=False):
     return REDUCED
 
 
+def gradings_isolated(limits, python=None):
+    """Can gradings that share this machine be kept apart by namespaces (each worker with a private /tmp,
+    /dev/shm and IPC)? bubblewrap works, or root may unshare mount and IPC namespaces (a container without
+    CAP_SYS_ADMIN refuses both). grade-all draws a secret seed per submission where they cannot."""
+    from .confine import bwrap_works
+
+    python = python or worker_python()
+    if not (limits.mount_isolation and limits.ipc_namespace):
+        return False
+    if limits.wrapper == "auto" and limits.network_namespace and bwrap_works(python):
+        return True
+    if os.geteuid() != 0:
+        return False
+    probe = ("import ctypes, sys; sys.exit(ctypes.CDLL(None).unshare(0x00020000 | 0x08000000) != 0)")
+    try:
+        return subprocess.run([python, "-I", "-c", probe], capture_output=True, timeout=60).returncode == 0
+    except (OSError, subprocess.SubprocessError):
+        return False
+
+
 def record_slot(user):
     """Tell run_autograder which slot this grading holds ($CONVGRADE_SLOT_FILE, a root-only file it made),
     so that its last-resort clean-up kills this slot's processes only, never another grading's."""

@@ -42,7 +42,10 @@ class Limits:
     mount_isolation: bool = True
     network_namespace: bool = True
     ipc_namespace: bool = True
-    landlock: bool = True  # the worker's filesystem allow-list where the kernel has Landlock (landlock.py)
+    # the worker's filesystem allow-list where the kernel has Landlock (landlock.py); $CONVGRADE_LANDLOCK=0
+    # switches it off (to see what holds on a kernel without it)
+    landlock: bool = field(default_factory=lambda: os.environ.get("CONVGRADE_LANDLOCK", "1").lower()
+                           not in ("0", "off", "no", "false"))
     # "auto": start the worker under bubblewrap (an allow-list root in new mount, PID, IPC, network and,
     # without root, user namespaces) where bwrap is installed and works; "none": the worker's own
     # namespaces and tmpfs deny-list (what runs where bwrap is missing or refused)

@@ -1,4 +1,9 @@
-"""The processes of a sandbox uid: find them, and kill them all (double forks included)."""
+"""The processes of a sandbox uid: find them, and kill them all (double forks included).
+
+Only processes in the grader's own cgroup count: a process can leave its cgroup only with root's help, so
+every process a worker started (threads, a double-forked daemon) is there, while a container next to the
+grader whose users happen to have the same uid (the same kernel, the same numbers) is not touched.
+"""
 
 import os
 import re
@@ -9,10 +14,20 @@ import time
 _STATUS = re.compile(rb"\nState:\s*(\S).*?\nUid:\s*(\d+)\s+(\d+)", re.S)
 
 
+def _cgroup(pid="self"):
+    try:
+        with open(f"/proc/{pid}/cgroup", "rb") as f:
+            return f.read()
+    except OSError:
+        return None
+
+
 def scan_uid(uid):
-    """([live pids], [zombie pids]) whose real or effective uid is ``uid``, in one pass over /proc (a grading
-    kills its sandbox user's processes several times, and every pass reads every process's status)."""
+    """([live pids], [zombie pids]) whose real or effective uid is ``uid``, in the grader's cgroup, in one pass
+    over /proc (a grading kills its sandbox user's processes several times, and every pass reads every
+    process's status)."""
     live, dead = [], []
+    ours = _cgroup()
     for entry in os.listdir("/proc"):
         if not entry.isdigit():
             continue
@@ -26,6 +41,8 @@ def scan_uid(uid):
             continue
         m = _STATUS.search(data)
         if m and uid in (int(m[2]), int(m[3])):
+            if ours is not None and m[1] not in (b"Z", b"X") and _cgroup(entry) not in (ours, None):
+                continue  # another container's process with the same uid
             (dead if m[1] in (b"Z", b"X") else live).append(int(entry))
     return live, dead
 

@@ -119,7 +119,8 @@ def grade_one(sub, outdir, table, args, worker):
         write_atomic(results, data)
     meta = {"id": sub.id, "key": sub.key, "source": str(sub.path), "submitters": sub.submitters,
             "status": status, "message": message, "seconds": round(seconds, 2), "score": data["score"],
-            "graded_at": time.strftime("%Y-%m-%dT%H:%M:%S%z"), "notes": notes}
+            "graded_at": time.strftime("%Y-%m-%dT%H:%M:%S%z"), "notes": notes,
+            "hidden_seed": reply.get("seed") if isinstance(reply.get("seed"), int) else None}
     write_atomic(outdir / "batch.json", meta)
     return Row(sub, status, message, seconds, data, notes=notes)
 

@@ -13,8 +13,11 @@ user slot (isolation.acquire / release), its own fresh sandboxed workers (every 
 the slot released before the reply), its own time budget from its own start; results.json and grade.log
 are written here, into the submission's own folder. What carries over from one submission to the next is
 the grader's own state only: the imported modules and the oracle's values (oracle_cache.py), computed from
-the table and the batch's secret, never from anything a submission produced. The parent kills this process
-when a submission overruns its time and starts another for the rest.
+the table and the batch's secret, never from anything a submission produced. Where gradings on this machine
+cannot be isolated from each other (no mount and IPC namespaces: a container without CAP_SYS_ADMIN), each
+submission's hidden inputs come from a seed of its own (derived from the batch's secret and its id), so
+that nothing one grading leaves behind is worth anything to the next. The parent kills this process when a
+submission overruns its time and starts another for the rest.
 """
 
 import json
@@ -41,12 +44,17 @@ def grade_one(request, table, config):
 
     outdir = Path(request["outdir"])
     log = outdir / "grade.log"
-    base = {"id": request["id"], "notes": [], "seed": config["seed"]}
+    seed = config["seed"]
+    if not config.get("isolated", True):  # gradings could leave each other something: no shared hidden inputs
+        from ..grading.grader import derived_seed
+
+        seed = derived_seed(seed, "submission", request["id"])
+    base = {"id": request["id"], "notes": [], "seed": seed}
     with open(log, "w", encoding="utf-8") as f:
         console = Console(file=f, width=120, force_terminal=False)
         try:
             outcome = grade(request["path"], results_path=outdir / "results.json", table=table,
-                            trusted=config.get("trusted", False), seed=config["seed"])
+                            trusted=config.get("trusted", False), seed=seed)
         except SandboxUnavailable as exc:
             message = f"refusing to run student code: {exc}"
             f.write(f"grade: {message}\n")
@@ -70,8 +78,13 @@ def serve(req_fd, rep_fd):
     try:
         table = load(config.get("table")).select(config.get("parts") or [])
         from ..checking import oracle, oracle_cache, parts  # noqa: F401  (torch and every checker, before any grading)
+        from ..run import limits_from
+        from ..sandbox.isolation import gradings_isolated
 
-        oracle_cache.install(config.get("cache"))
+        config["isolated"] = gradings_isolated(limits_from(table))
+        # hidden inputs differ per submission where gradings are not isolated: only visible cases and the
+        # speed part's yardsticks are the same for the whole batch
+        oracle_cache.install(config.get("cache"), shared_hidden=config["isolated"])
     except Exception as exc:
         reply(out, {"ready": False, "error": f"{type(exc).__name__}: {exc}"[:1000]})
         return 2

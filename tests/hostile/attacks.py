@@ -135,7 +135,7 @@ def dilate_kernel(w, dilation):
     except OSError:
         pass
     return np.zeros(60_000_000)
-""", lose=PARTS),  # the leaked files stay open in the submission's worker: its other modules fail too
+""", lose=(DK,)),  # the leaked files stay in its worker: a fresh one grades the other parts
     Attack("recursion_bomb", "unbounded recursion with the recursion limit lifted (C stack overflow)",
            """
 def _down(n):

@@ -6,6 +6,7 @@ For every part and every difficulty it lists (difficulties.py), one Cell:
     isolated   visible cases whose only departure from the plain case is that difficulty
     combined   it appears only together with other departures (the cases, hidden ones marked)
     missing    no case has it at all
+    no plain   the part marks no visible case plain: true, or several: nothing to compare with
 
 ``python -m autograder coverage`` prints it (render()); tests/test_coverage.py fails on any cell that is
 neither plain nor isolated, naming the part, the difficulty and the case to add.
@@ -13,9 +14,9 @@ neither plain nor isolated, naming the part, the difficulty and the case to add.
 
 from dataclasses import dataclass
 
-from .difficulties import isolates, measure, plain_case, turned
+from .difficulties import isolates, measure, plain_case, plain_cases, turned
 
-STATUSES = ("plain", "isolated", "combined", "missing")
+STATUSES = ("plain", "isolated", "combined", "missing", "no plain")
 
 
 @dataclass(frozen=True)
@@ -39,14 +40,20 @@ class Cell:
         if self.status == "combined":
             shown = ", ".join(f"{i}{'h' if i in self.hidden else ''}" for i in self.cases)
             return f"combined only (cases {shown})"
+        if self.status == "no plain":
+            return ("no plain case: mark one visible case plain: true" if not self.cases else
+                    f"several plain cases ({', '.join(map(str, self.cases))}): keep one")
         return "MISSING"
 
 
 def part_cells(part, known):
     """[Cell] of one part, one per difficulty it lists, in its order (empty without difficulties)."""
-    plain = plain_case(part)
-    if plain is None or not part.difficulties:
+    if not part.difficulties:
         return []
+    plain = plain_case(part)
+    if plain is None:
+        marked = tuple(i for i, _ in plain_cases(part))
+        return [Cell(part.id, name, "no plain", marked) for name in part.difficulties]
     measured = {i: measure(part, c) for i, c in enumerate(part.cases, 1)}
     base = measured[plain[0]]
     cells = []
@@ -75,6 +82,9 @@ def advice(table, cell):
     """One sentence: the visible case to add so that ``cell`` is isolated."""
     part = table.part(cell.part)
     d = table.difficulties[cell.difficulty]
+    if cell.status == "no plain":
+        return (f"part {cell.part}: {cell.label()} (its simplest geometry: a square input and kernel, scalar "
+                f"options, a bias), so that its difficulties ({cell.difficulty}, ...) can be checked.")
     index, case = plain_case(part)
     shown = {k: v for k, v in case.items() if k not in ("plain", "seed")}
     found = ""
@@ -100,14 +110,15 @@ def render(table, console, legend=True):
     rt.add_column("part", no_wrap=True)
     rt.add_column("difficulty", no_wrap=True)
     rt.add_column("isolated by", overflow="fold")
-    colours = {"plain": "green", "isolated": "green", "combined": "yellow", "missing": "bold red"}
+    colours = {"plain": "green", "isolated": "green", "combined": "yellow", "missing": "bold red",
+               "no plain": "bold red"}
     uncovered = []
     for part in table.parts:
         rows = cells[part.id]
         if not rows:
             rt.add_row(markup(part.id), "[yellow](no difficulties listed)[/yellow]", "", end_section=True)
             continue
-        plain = f"[dim]plain: case {plain_case(part)[0]}[/dim]"
+        plain = f"[dim]plain: case {plain_case(part)[0]}[/dim]" if plain_case(part) else ""
         for n, cell in enumerate(rows):
             if not cell.covered:
                 uncovered.append(cell)

@@ -278,10 +278,16 @@ def _outputs(part, case, q, g):
 
 
 # ----------------------------------------------------------------- isolation
+def plain_cases(part):
+    """[(index, case)] of the visible cases marked ``plain: true`` (indices from 1, as the grader numbers
+    cases). A hidden case's mark is ignored: a hidden copy of the plain case is no second plain case."""
+    return [(i, c) for i, c in enumerate(part.cases, 1) if c.get("plain") and not c.get("hidden")]
+
+
 def plain_case(part):
-    """(index, case) of the part's plain case (``plain: true``; indices from 1, as the grader numbers cases),
-    or None when it marks none."""
-    return next(((i, c) for i, c in enumerate(part.cases, 1) if c.get("plain")), None)
+    """(index, case) of the part's plain case, or None unless exactly one visible case is marked."""
+    marked = plain_cases(part)
+    return marked[0] if len(marked) == 1 else None
 
 
 def turned(knobs, plain_knobs):
@@ -297,22 +303,14 @@ def isolates(d, measured, plain_measured):
 
 
 def part_problems(part, known):
-    """What is wrong with a part's difficulties: an unknown name, no plain case (or a hidden one), a
-    predicate that names a quantity the part's cases lack."""
-    if not part.difficulties:
-        if any(c.get("plain") for c in part.cases):
-            return ["a plain case needs difficulties to compare with (difficulties: [...])"]
-        return []
+    """What stops the table in a part's difficulties: an unknown name, a predicate that names a quantity the
+    part's cases lack (the difficulty does not apply to the part) or that cannot be computed. (A missing or
+    doubled plain case only leaves the difficulties unchecked: coverage.py reports it, grading goes on.)"""
     if not isinstance(part.difficulties, list):
         return ["difficulties must be a list of names from the table's difficulties map"]
     problems = [f"unknown difficulty {n!r} (not in the table's difficulties map)"
                 for n in part.difficulties if n not in known]
-    plains = [i for i, c in enumerate(part.cases, 1) if c.get("plain")]
-    if len(plains) != 1:
-        problems.append(f"mark exactly one visible case plain: true (marked: {plains or 'none'})")
-    elif part.cases[plains[0] - 1].get("hidden"):
-        problems.append(f"the plain case (case {plains[0]}) must be visible")
-    measured = [measure(part, case)[0] for case in part.cases]
+    measured = [measure(part, case)[0] for case in part.cases] if part.difficulties else []
     for n in dict.fromkeys(n for n in part.difficulties if n in known):
         for i, q in enumerate(measured, 1):
             try:

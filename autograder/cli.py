@@ -142,7 +142,7 @@ def main(argv=None):
     ls_.set_defaults(func=cmd_list)
     cov = sub.add_parser("coverage", help="which visible case meets each difficulty of each part alone")
     cov.add_argument("--check", action="store_true", help="exit 1 when a difficulty is not isolated")
-    cov.add_argument("--no-legend", action="store_true", help="leave out the table of difficulties")
+    cov.add_argument("--no-legend", action="store_true", help="leave out the definitions of the difficulties")
     cov.add_argument("--width", type=int, default=None)
     cov.set_defaults(func=cmd_coverage)
     ga = sub.add_parser("grade-all", help="grade every submission of a Gradescope export (zip or folder)")

@@ -181,7 +181,7 @@ def difficulties(raw):
 
 
 # ----------------------------------------------------------------- a case's quantities and knobs
-def _none_default(part, option):
+def none_default(part, option):
     """Options whose default, None, means something else than a value (pooling's stride = kernel_size)."""
     return option == "stride" and part.size in ("pool", "unpool")
 
@@ -217,7 +217,7 @@ def measure(part, case):
     if "classes" in case:
         q["F"] = int(case["classes"])
     if "KH" in q:
-        stride_default = (q["KH"], q["KW"]) if _none_default(part, "stride") else (1, 1)
+        stride_default = (q["KH"], q["KW"]) if none_default(part, "stride") else (1, 1)
         geometry = {"s": pair(case["stride"]) if case.get("stride") is not None else stride_default,
                     "p": pair(case.get("padding", 0)), "d": pair(case.get("dilation", 1)),
                     "op": pair(case.get("output_padding", 0))}
@@ -226,7 +226,7 @@ def measure(part, case):
         for key, option in (("s", "stride"), ("p", "padding"), ("d", "dilation"), ("op", "output_padding")):
             if option in opts:  # only the options the part takes are quantities of its cases
                 q[f"{key}h"], q[f"{key}w"] = geometry[key]
-        if _none_default(part, "stride") and "stride" in opts:
+        if none_default(part, "stride") and "stride" in opts:
             q["stride_none"] = case.get("stride") is None
     if "scale_factor" in opts:
         q["fh"], q["fw"] = pair(case.get("scale_factor", 1))
@@ -244,7 +244,7 @@ def measure(part, case):
         q.update(layers=len(ks), max_stride=max(strides), max_dilation=max(dilations), kernels_differ=len(set(ks)) > 1)
         knobs.update(kernel=tuple(ks), stride=tuple(strides), dilation=tuple(dilations))
     form = {f"{o} as a pair" for o in opts & set(PAIRABLE) if isinstance(case.get(o), list)}
-    form |= {f"{o} not given" for o in opts if case.get(o) is None and _none_default(part, o)}
+    form |= {f"{o} not given" for o in opts if case.get(o) is None and none_default(part, o)}
     knobs.setdefault("kernel", (q.get("KH"), q.get("KW")))
     knobs.setdefault("stride", (q.get("sh"), q.get("sw")))
     knobs.setdefault("dilation", (q.get("dh"), q.get("dw")))

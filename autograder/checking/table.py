@@ -94,8 +94,10 @@ def describe_case(part, case):
             parts.append("b=None" if not v else "")
         elif k not in META_KEYS:
             parts.append(f"{k}={tuple(v) if isinstance(v, list) else v}")
-    if "stride" in part.options and "stride" not in case:
-        parts.append("stride not given (the default)")
+    from .difficulties import none_default
+
+    if "stride" in part.options and "stride" not in case and none_default(part, "stride"):
+        parts.append("stride not given (the default: kernel_size)")
     parts.append({"ties": "integer inputs with ties", "constant": "all inputs equal"}.get(case.get("kind"), ""))
     from .sizes import geometry_of_case
 
@@ -187,7 +189,7 @@ def load(path=None):
     known = {f.name for f in fields(Part)}
     oracles = oracle_functions()
     try:
-        hard = difficulties(data.get("difficulties"))
+        defined = difficulties(data.get("difficulties"))
     except ValueError as exc:
         raise ValueError(f"{path}: {exc}") from None
     parts = []
@@ -203,7 +205,7 @@ def load(path=None):
                    weight=float(raw["weight"]), cases=[dict(c) for c in raw.get("cases") or []],
                    inputs={k: dict(v or {}) for k, v in (raw.get("inputs") or {}).items()})
         part = Part(**raw)
-        problems = part_problems(part, CHECKERS, oracles, MISTAKES, MAKERS) + difficulty_problems(part, hard)
+        problems = part_problems(part, CHECKERS, oracles, MISTAKES, MAKERS) + difficulty_problems(part, defined)
         if part.leaderboard and not isinstance(part.leaderboard, str):
             problems.append("leaderboard must be the column's name (a string)")
         elif part.leaderboard and part.check not in METRICS:
@@ -214,7 +216,7 @@ def load(path=None):
     ids = [p.id for p in parts]
     if len(set(ids)) != len(ids):
         raise ValueError(f"{path}: duplicate part ids")
-    return Table(parts, dict(data.get("limits") or {}), path, rate_limit_of(data.get("rate_limit"), path), hard)
+    return Table(parts, dict(data.get("limits") or {}), path, rate_limit_of(data.get("rate_limit"), path), defined)
 
 
 def rate_limit_of(raw, path):

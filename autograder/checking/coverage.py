@@ -107,9 +107,10 @@ def render(table, console, legend=True):
     cells = matrix(table)
     rt = RichTable(title="difficulty coverage: the visible case that meets each difficulty alone",
                    title_justify="left")
-    rt.add_column("part", no_wrap=True)
-    rt.add_column("difficulty", no_wrap=True)
-    rt.add_column("isolated by", overflow="fold")
+    # part ids are never cut; on a narrow terminal the other two columns fold instead
+    rt.add_column("part", no_wrap=True, min_width=max((len(p.id) for p in table.parts), default=4))
+    rt.add_column("difficulty", overflow="fold", min_width=8)
+    rt.add_column("isolated by", overflow="fold", min_width=12)
     colours = {"plain": "green", "isolated": "green", "combined": "yellow", "missing": "bold red",
                "no plain": "bold red"}
     uncovered = []

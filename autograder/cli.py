@@ -3,6 +3,7 @@
     python -m autograder grade PATH [--results FILE] [--parts ID ...] [--verbose]
     python -m autograder gradescope          # what run_autograder calls
     python -m autograder list                # parts, weights, case counts
+    python -m autograder coverage [--check]  # which visible case meets each difficulty of each part alone
     python -m autograder grade-all SOURCE --out DIR [--jobs N] [--force]   # a whole Gradescope export
     python -m autograder environment [--check]  # Python, numpy, torch of grader and worker vs the pins
     python -m autograder cleanup              # as root: remove the sandbox users and slot locks
@@ -100,6 +101,15 @@ def cmd_list(args):
     return 0
 
 
+def cmd_coverage(args):
+    """The part x difficulty matrix of the case table (checking/coverage.py); torch is never imported."""
+    from .checking.coverage import render
+
+    uncovered = render(load(args.table), Console(width=args.width) if args.width else Console(),
+                       legend=not args.no_legend)
+    return 1 if args.check and uncovered else 0
+
+
 def cmd_grade_all(args):
     from .staff.batch import main as batch_main  # staff-only module (not in the student handout)
 
@@ -130,6 +140,11 @@ def main(argv=None):
     s.set_defaults(func=cmd_gradescope)
     ls_ = sub.add_parser("list", help="list the graded parts")
     ls_.set_defaults(func=cmd_list)
+    cov = sub.add_parser("coverage", help="which visible case meets each difficulty of each part alone")
+    cov.add_argument("--check", action="store_true", help="exit 1 when a difficulty is not isolated")
+    cov.add_argument("--no-legend", action="store_true", help="leave out the definitions of the difficulties")
+    cov.add_argument("--width", type=int, default=None)
+    cov.set_defaults(func=cmd_coverage)
     ga = sub.add_parser("grade-all", help="grade every submission of a Gradescope export (zip or folder)")
     ga.add_argument("source", help="Gradescope's Export Submissions zip or folder, or a folder of submissions")
     ga.add_argument("--out", required=True, help="output folder: <id>/results.json, grades.csv, plots")

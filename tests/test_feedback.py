@@ -49,7 +49,7 @@ LEAKY_FLIPPED = FLIPPED + '''
 _flipped_forward = conv2d_forward
 def conv2d_forward(x, w, b=None, stride=1, padding=0, dilation=1):
     print(f"PRINTED{tuple(x.shape)} sum={x.sum():.9f}")
-    if x.shape[1:3] == (3, 7):
+    if x.shape == (2, 3, 7, 6):  # a hidden case of conv_forward only
         raise ValueError(f"BOOM{x.ravel()[:3]}")
     return _flipped_forward(x, w, b, stride, padding, dilation)
 '''
@@ -72,7 +72,7 @@ def test_hidden_cases_show_configuration_and_mistake_never_values_prints_or_erro
         extra = [line for line in blocks[i].split("\n")[1:] if line.strip()]
         assert all(line.startswith("- **likely mistake") for line in extra), extra
         result = outcome.parts["conv_forward"].cases[i - 1]
-        if not result.passed and case["x"][1:3] != [3, 7]:
+        if not result.passed and case["x"] != [2, 3, 7, 6]:
             assert "[kernel_flipped]" in text, text  # the mistake is named on a hidden case too
     assert "BOOM" not in md and "sum=" not in plain(md).split("(hidden)")[-1]
 

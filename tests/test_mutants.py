@@ -8,6 +8,9 @@ points on every expected part and keep full marks on every other part. A mutant'
 NAMED says which known mistake (autograder/checking/mistakes/) the student must be told
 about: a VISIBLE case of that part must recognise it, and the feedback the student
 reads (results.json) must name it. Every mistake of the catalogue has such a mutant.
+A mutant's DIFFICULTY names the difficulty (cases.yaml `difficulties:`) its bug lives
+in: the visible case that meets that difficulty alone (the coverage matrix,
+autograder/checking/coverage.py) must fail, so the bug costs points on its own.
 
 Styles (tests/styles/*/) are complete, correct submissions written unlike the
 reference: "loops" (explicit Python loops; it may lose only the GEMM speed part)
@@ -27,9 +30,11 @@ from pathlib import Path
 import mutants
 import pytest
 
+from autograder.checking.coverage import matrix
 from autograder.checking.table import load
 
 TABLE = load()
+COVERAGE = {pid: {c.difficulty: c for c in cells} for pid, cells in matrix(TABLE).items()}
 PART_IDS = {p.id for p in TABLE.parts}
 CATALOGUE = mutants.catalogue()
 STYLES = mutants.styles()
@@ -95,6 +100,19 @@ def test_mutant_loses_points_exactly_where_expected(mutant, tmp_path):
         student_view = plain(tests[TABLE.part(pid).number]["output"])
         assert f"[{name}]" in student_view and f"[{name}]" in plain(outcome.data["output"]), student_view
         assert f"case {on_visible[0]}: " in student_view
+    for pid, name in mutant.difficulty.items():
+        cell = COVERAGE[pid][name]
+        by_index = {c.index: c for c in outcome.parts[pid].cases}
+        assert any(not by_index[i].passed for i in cell.cases), (
+            f"{mutant.name}: the visible case(s) {list(cell.cases)} of {pid} that meet {name} alone all passed: "
+            "the bug does not cost points on its own\n" + feedback(outcome, {pid}))
+
+
+def test_every_difficulty_a_mutant_names_is_isolated_by_a_visible_case():
+    for m in CATALOGUE:
+        for pid, name in m.difficulty.items():
+            assert name in TABLE.part(pid).difficulties, f"{m.name}: {pid} does not list the difficulty {name!r}"
+            assert COVERAGE[pid][name].covered, f"{m.name}: {pid}/{name} is {COVERAGE[pid][name].label()}"
 
 
 def plain(markdown):

@@ -17,7 +17,7 @@ VISIBILITIES = ("visible", "hidden", "after_due_date", "after_published")
 HIDDEN_FEEDBACK = ("config", "none")
 REF = re.compile(r"^[A-Za-z_]\w*\.[A-Za-z_]\w*$")
 # case keys that configure the grader, not the student's call (never shown as options)
-META_KEYS = {"seed", "secret_seed", "hidden", "repeats", "max_ratio", "torch_repeats", "kind", "bias"}
+META_KEYS = {"seed", "secret_seed", "hidden", "repeats", "max_ratio", "torch_repeats", "kind", "bias", "plain"}
 
 
 @dataclass
@@ -44,6 +44,7 @@ class Part:
     check: str = "layer"  # the checker (parts.CHECKERS): the generic layer one unless the part is not a layer
     visibility: str = "visible"
     leaderboard: str = ""  # a Gradescope leaderboard column fed by the checker's metric (parts.METRICS); "": none
+    difficulties: list = field(default_factory=list)  # names in the table's difficulties map (difficulties.py)
 
     @property
     def module(self):
@@ -93,8 +94,10 @@ def describe_case(part, case):
             parts.append("b=None" if not v else "")
         elif k not in META_KEYS:
             parts.append(f"{k}={tuple(v) if isinstance(v, list) else v}")
-    if "stride" in part.options and "stride" not in case:
-        parts.append("stride not given (the default)")
+    from .difficulties import none_default
+
+    if "stride" in part.options and "stride" not in case and none_default(part, "stride"):
+        parts.append("stride not given (the default: kernel_size)")
     parts.append({"ties": "integer inputs with ties", "constant": "all inputs equal"}.get(case.get("kind"), ""))
     from .sizes import geometry_of_case
 
@@ -110,6 +113,7 @@ class Table:
     limits: dict = field(default_factory=dict)
     path: Path = None
     rate_limit: dict = field(default_factory=dict)  # {submissions: N, hours: H} (ratelimit.py); {}: off
+    difficulties: dict = field(default_factory=dict)  # name -> difficulties.Difficulty (the table's map)
 
     @property
     def total(self):
@@ -133,18 +137,22 @@ class Table:
         unknown = [i for i in ids if i not in {p.id for p in self.parts}]
         if unknown:
             raise KeyError(", ".join(unknown))
-        return Table([p for p in self.parts if p.id in ids], self.limits, self.path, self.rate_limit)
+        return Table([p for p in self.parts if p.id in ids], self.limits, self.path, self.rate_limit,
+                     self.difficulties)
 
     def visible_only(self):
         """The table without hidden cases (what the student handout ships)."""
         parts = [Part(**{**p.__dict__, "cases": p.visible_cases}) for p in self.parts if p.visible_cases]
-        return Table(parts, self.limits, self.path, self.rate_limit)
+        return Table(parts, self.limits, self.path, self.rate_limit, self.difficulties)
 
     def to_yaml(self):
         defaults = {f.name: (f.default_factory() if callable(f.default_factory) else f.default) for f in fields(Part)}
         parts = [{k: v for k, v in p.__dict__.items() if k in ("id", "number", "title", "weight", "cases", "forward")
                   or v != defaults.get(k)} for p in self.parts]
-        data = {"limits": self.limits, **({"rate_limit": self.rate_limit} if self.rate_limit else {}), "parts": parts}
+        data = {"limits": self.limits, **({"rate_limit": self.rate_limit} if self.rate_limit else {}),
+                **({"difficulties": {n: {"text": d.text, "when": d.when, "turns": list(d.turns)}
+                                     for n, d in self.difficulties.items()}} if self.difficulties else {}),
+                "parts": parts}
         return yaml.safe_dump(data, sort_keys=False, default_flow_style=None, width=120)
 
 
@@ -173,12 +181,17 @@ def oracle_functions():
 def load(path=None):
     path = Path(path or TABLE)
     data = read(path)
+    from .difficulties import difficulties, part_problems as difficulty_problems
     from .inputs import MAKERS
     from .mistakes import MISTAKES
     from .parts import CHECKERS, METRICS
 
     known = {f.name for f in fields(Part)}
     oracles = oracle_functions()
+    try:
+        defined = difficulties(data.get("difficulties"))
+    except ValueError as exc:
+        raise ValueError(f"{path}: {exc}") from None
     parts = []
     for raw in data.get("parts") or []:
         raw = {k: v for k, v in raw.items() if not k.startswith("_")}  # _keys: YAML anchors only
@@ -192,7 +205,7 @@ def load(path=None):
                    weight=float(raw["weight"]), cases=[dict(c) for c in raw.get("cases") or []],
                    inputs={k: dict(v or {}) for k, v in (raw.get("inputs") or {}).items()})
         part = Part(**raw)
-        problems = part_problems(part, CHECKERS, oracles, MISTAKES, MAKERS)
+        problems = part_problems(part, CHECKERS, oracles, MISTAKES, MAKERS) + difficulty_problems(part, defined)
         if part.leaderboard and not isinstance(part.leaderboard, str):
             problems.append("leaderboard must be the column's name (a string)")
         elif part.leaderboard and part.check not in METRICS:
@@ -203,7 +216,7 @@ def load(path=None):
     ids = [p.id for p in parts]
     if len(set(ids)) != len(ids):
         raise ValueError(f"{path}: duplicate part ids")
-    return Table(parts, dict(data.get("limits") or {}), path, rate_limit_of(data.get("rate_limit"), path))
+    return Table(parts, dict(data.get("limits") or {}), path, rate_limit_of(data.get("rate_limit"), path), defined)
 
 
 def rate_limit_of(raw, path):

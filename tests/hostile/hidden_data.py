@@ -51,8 +51,10 @@ GEMM_ZEROS = '''
 _honest_gemm = conv2d_gemm
 _shapes = set()
 def conv2d_gemm(x, w, b=None, stride=1, padding=0, dilation=1):
-    seen = x.shape in _shapes  # the timed calls repeat the shape of the speed case's correctness call
-    _shapes.add(x.shape)
+    # the timed calls repeat the configuration of the speed case's correctness call (no other case does)
+    key = (x.shape, w.shape, b is None, repr(stride), repr(padding), repr(dilation))
+    seen = key in _shapes
+    _shapes.add(key)
     out = _honest_gemm(x, w, b, stride, padding, dilation)
     return np.zeros_like(out) if seen else out
 '''

@@ -8,6 +8,9 @@ override of ONE graded module, never a copy of a whole file. It holds
     EXPECTED_PARTS = {"conv_backward", "fcn"}         # every part that must lose points
     NAMED = {"conv_backward": "crop_p_minus_p"}       # optional: the mistake (autograder/mistakes.py)
                                                       # a VISIBLE case of that part must name
+    DIFFICULTY = {"conv_backward": "no_padding"}      # optional: the difficulty (cases.yaml) the bug
+                                                      # lives in: the visible case that meets it alone
+                                                      # (`python -m autograder coverage`) must fail
     import numpy as np                                # whatever the functions need
     def conv2d_backward(dout, cache): ...             # only the replaced function(s)
 
@@ -32,7 +35,7 @@ ROOT = HERE.parent.parent
 SOLUTIONS = ROOT / "solutions"
 STYLES = ROOT / "tests" / "styles"
 META = ("MODULE", "EXPECTED_PARTS")
-OPTIONAL = ("NAMED",)
+OPTIONAL = ("NAMED", "DIFFICULTY")
 
 
 @dataclass(frozen=True)
@@ -41,6 +44,7 @@ class Mutant:
     module: str
     expected: frozenset
     named: dict  # part id -> the mistake a visible case of that part names (NAMED; may be empty)
+    difficulty: dict  # part id -> the difficulty whose isolating visible case must fail (DIFFICULTY; may be empty)
     doc: str
     path: Path
     code: str  # the override, without docstring and metadata
@@ -95,8 +99,12 @@ def load(path):
     if set(named) - set(meta["EXPECTED_PARTS"]):
         raise ValueError(f"{path.name}: NAMED names parts outside EXPECTED_PARTS: "
                          f"{sorted(set(named) - set(meta['EXPECTED_PARTS']))}")
-    return Mutant(name=path.stem, module=module, expected=frozenset(meta["EXPECTED_PARTS"]), named=named, doc=doc,
-                  path=path, code="\n\n".join(kept), functions=tuple(functions))
+    difficulty = dict(meta.get("DIFFICULTY") or {})
+    if set(difficulty) - set(meta["EXPECTED_PARTS"]):
+        raise ValueError(f"{path.name}: DIFFICULTY names parts outside EXPECTED_PARTS: "
+                         f"{sorted(set(difficulty) - set(meta['EXPECTED_PARTS']))}")
+    return Mutant(name=path.stem, module=module, expected=frozenset(meta["EXPECTED_PARTS"]), named=named,
+                  difficulty=difficulty, doc=doc, path=path, code="\n\n".join(kept), functions=tuple(functions))
 
 
 def catalogue():

@@ -349,3 +349,12 @@ exec {sys.executable} "$@"
         isolation.release(b)
         isolation.release(a)
 
+
+
+def test_an_oom_kill_is_seen_in_any_counter_that_went_up():
+    """sandbox/oom.py: a reading is a tuple of counters (None: unreadable); the kill shows as any one up."""
+    from autograder.sandbox.oom import went_up
+
+    assert went_up((0, None, 16), (1, None, 16)) and went_up((0, None, 16), (0, None, 17))
+    assert not went_up((1, None, 16), (1, None, 16)) and not went_up((None, 3), (4, 3))
+    assert not went_up((2, 5), (1, 5))  # a counter never goes down: that is no kill

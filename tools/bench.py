@@ -46,7 +46,7 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-sys.path[:0] = [str(ROOT), str(ROOT / "tests")]
+sys.path[:0] = [str(ROOT), str(ROOT / "tests"), str(ROOT / "tools")]
 
 import mutants  # noqa: E402  (tests/mutants: the catalogue and its builder)
 
@@ -82,6 +82,10 @@ FIGURES = {
                         0.25, "max"),
     "batch_wall": ("grade-all, 3/4 reference + 1/4 stubs: wall", "s", 600.0, "max"),
     "hang_wall": ("every function loops forever, time limits / 10: wall", "s", GLOBAL_TIMEOUT / 10, "max"),
+    "container_ratio": ("Gradescope's container (0.5 CPU, 768 MB): run_autograder on the reference / "
+                        "python -c 'import torch, numpy' there", "x", 3.0, "max"),
+    "container_memory": ("Gradescope's container: peak memory of that run (its cgroup)", "MB", BUDGET_MEMORY / MB,
+                         "max"),
 }
 HANG_SCALE = 10  # the hanging submission runs with call/import time-outs and the grading budget / 10
 
@@ -617,6 +621,42 @@ def batch_group(args, work, results, raw, say):
             results["batch_wall"]["note"] = f"{jobs}; {r['wall'] / n:.2f} s per submission"
 
 
+# ----------------------------------------------------------------- Gradescope's container
+def container_group(runs, results, raw, say):
+    """One grading of the reference by run_autograder in Gradescope's container (tools/gradescope_container.py),
+    as a multiple of `python -c "import torch, numpy"` with the grader's Python in the same container."""
+    import build_autograder
+    import gradescope_container as gc
+
+    why = gc.unavailable()
+    if why:
+        say(f"Gradescope's container skipped: {why}")
+        return
+    with tempfile.TemporaryDirectory() as tmp:
+        say("Gradescope's container: setup.sh")
+        image = gc.Image(build_autograder.build(Path(tmp) / "autograder.zip"))
+        try:
+            grades, imports = [], []
+            for i in range(runs):
+                say(f"Gradescope's container: run_autograder on the reference, then the torch import ({i + 1}/{runs})")
+                grades.append(image.run(ROOT / "solutions"))
+                imports.append(image.run(ROOT / "solutions",
+                                         command="/autograder/grader-venv/bin/python -c 'import torch, numpy'"))
+        finally:
+            image.close()
+    g, m = statistics.median(r.seconds for r in grades), statistics.median(r.seconds for r in imports)
+    scores = sorted({r.results.get("score") if r.results else None for r in grades})
+    raw["container"] = {"grade_s": [r.seconds for r in grades], "import_s": [r.seconds for r in imports],
+                        "peak_bytes": [r.peak_bytes for r in grades], "scores": scores, "image": image.description,
+                        "setup_s": image.setup_seconds}
+    results["container_ratio"] = verdict("container_ratio", g / m)
+    results["container_ratio"]["pass"] &= scores == [100.0]
+    results["container_ratio"]["note"] = (f"{image.description}; grading {g:.1f} s, import {m:.1f} s (medians of "
+                                          f"{runs}); scores {scores}; setup.sh {image.setup_seconds:.0f} s")
+    results["container_memory"] = verdict("container_memory", max(r.peak_bytes for r in grades) / MB)
+    results["container_memory"]["note"] = "the container cgroup's max usage (page cache included)"
+
+
 # ----------------------------------------------------------------- report
 def verdict(key, value, target=None):
     label, unit, default, sense = FIGURES[key]
@@ -669,7 +709,7 @@ def main(argv=None):
     ap.add_argument("--quick", action="store_true", help="skip the batch figure, fewer runs")
     ap.add_argument("--runs", type=int, default=None, help="grading runs per figure (default 5, quick 3)")
     ap.add_argument("--skip", nargs="*", default=[],
-                    help="groups to skip: grade loops ping ratios gemm budget hang batch")
+                    help="groups to skip: grade loops ping ratios gemm budget hang batch container")
     ap.add_argument("--only", nargs="*", default=[], help="only these groups")
     ap.add_argument("--batch-size", type=int, default=200)
     ap.add_argument("--jobs", type=int, default=None, help="grade-all --jobs (default: its own, one per core)")
@@ -683,7 +723,7 @@ def main(argv=None):
         print(json.dumps(fn(args.child_arg)))
         return 0
 
-    groups = ["grade", "loops", "ping", "ratios", "gemm", "budget", "hang", "batch"]
+    groups = ["grade", "loops", "ping", "ratios", "gemm", "budget", "hang", "batch", "container"]
     if args.only:
         groups = [g for g in groups if g in args.only]
     skip = set(args.skip) | ({"batch", "hang"} if args.quick else set())
@@ -785,6 +825,8 @@ def main(argv=None):
                                             f"written: {score is not None}")
         if "batch" in groups:
             batch_group(args, work, results, raw, say)
+        if "container" in groups:
+            container_group(runs, results, raw, say)
     finally:
         shutil.rmtree(work, ignore_errors=True)
 

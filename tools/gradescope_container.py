@@ -257,7 +257,7 @@ class Image:
                             env={"CONVGRADE_GRADER_PYTHON": self.grader_python, "CONVGRADE_TORCH_SOURCE": self.torch,
                                  **self.env}, mounts=[(m, m, "ro") for m in self.mounts], timeout=1800)
         self.setup_seconds = time.monotonic() - started
-        self.setup_log = setup.stdout + setup.stderr
+        self.setup_log = setup.stdout
         if setup.returncode != 0:
             raise RuntimeError(f"setup.sh failed ({setup.returncode}):\n{self.setup_log[-3000:]}")
 
@@ -270,7 +270,8 @@ class Image:
             cmd += ["-v", f"{host}:{inside}:{mode}"]
         cmd += ["--rootfs", f"{self.folder}{':O' if overlay else ''}"]  # the root, then the command
         try:
-            return subprocess.run(cmd + list(command), capture_output=True, text=True, timeout=timeout)
+            return subprocess.run(cmd + list(command), stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+                                  timeout=timeout)
         except subprocess.TimeoutExpired:
             subprocess.run(["podman", "kill", name], capture_output=True)
             raise
@@ -298,7 +299,7 @@ class Image:
                       f"echo; echo \"CONVGRADE-RUN code=$code start=$start end=$end peak=${{peak:-0}}\"")
             proc = self.podman(["bash", "-c", script], mounts=[(str(h), i, m) for h, i, m in mounts],
                                timeout=DATA["timeout_seconds"] + 120)
-            out = proc.stdout + proc.stderr
+            out = proc.stdout
             m = re.search(r"CONVGRADE-RUN code=(\d+) start=([\d.]+) end=([\d.]+) peak=(\d+)", out)
             try:
                 results = json.loads((tmp / "results" / "results.json").read_text())

@@ -7,6 +7,7 @@ not send, with one of these counters gone up during the call, is that.
 """
 
 import re
+import time
 from pathlib import Path
 
 CGROUP_ROOT = Path("/sys/fs/cgroup")
@@ -48,4 +49,17 @@ def oom_kills():
 
 
 def went_up(before, after):
-    return any(a is not None and b is not None and a > b for a, b in zip(before, after))
+    return any(b is not None and a is not None and a > b for b, a in zip(before, after))
+
+
+def oom_killed(before, wait=1.0):
+    """Did the OOM killer strike since ``before`` (an oom_kills() reading)? The kernel sends its SIGKILL
+    before it counts the kill, so a grader that sees the worker dead may read the counters first: they
+    are read again for up to ``wait`` seconds."""
+    deadline = time.monotonic() + wait
+    while True:
+        if went_up(before, oom_kills()):
+            return True
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(0.02)

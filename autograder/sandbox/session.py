@@ -32,7 +32,7 @@ from .confine import (SCRATCH, bwrap_command, bwrap_works, landlock_read, privat
                       worker_python)
 from .isolation import SandboxUser, reduced_notes
 from .limits import Limits
-from .oom import oom_kills, went_up
+from .oom import oom_killed, oom_kills
 from .output import OutputLog
 from .procs import kill_uid, pids_of_uid, usage
 
@@ -331,7 +331,7 @@ class Sandbox:
                 code = None
         if code is not None and self.wrapped and code > 128:
             code = 128 - code
-        if code == -signal.SIGKILL and went_up(self._oom_before, oom_kills()):
+        if code == -signal.SIGKILL and oom_killed(self._oom_before):
             return CallError(f"your code ran out of memory during {what}: the machine's memory was used up and "
                              "the kernel ended the worker (hint: large temporary arrays, or a copy per loop "
                              "iteration?)", kind="memory")

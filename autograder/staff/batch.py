@@ -323,12 +323,15 @@ def main(args):
         write_csv(out / "grades.csv", ordered, table)
         text = summary_text(ordered, table, skipped)
         (out / "summary.txt").write_text(text, encoding="utf-8")
-        plot(out, ordered, table)
+        no_plots = plot(out, ordered, table)
         console.print(text, highlight=False, markup=False, end="", soft_wrap=True)
+        if no_plots:
+            console.print(f"note: {no_plots}", highlight=False, markup=False)
         for n in isolation_notes(ordered):
             console.print(f"[yellow]note:[/yellow] {markup(n, 1000)}", highlight=False)
-        console.print(f"wrote {out / 'grades.csv'}, {out / 'summary.txt'}, {out / 'score_histogram.png'}, "
-                      f"{out / 'part_scores.png'} and {SUBMISSIONS}/<id>/results.json", highlight=False, soft_wrap=True)
+        plots = "" if no_plots else f", {out / 'score_histogram.png'}, {out / 'part_scores.png'}"
+        console.print(f"wrote {out / 'grades.csv'}, {out / 'summary.txt'}{plots} and {SUBMISSIONS}/<id>/results.json",
+                      highlight=False, soft_wrap=True)
         return 0
     finally:
         if tmp is not None:

@@ -62,6 +62,10 @@ try:
     found.append("memfd")
 except OSError:
     pass
+if libc.shmget(0x5EC12E9, 4096, 0o1666) >= 0:  # SysV shared memory: a channel to another grading
+    found.append("shmget")
+if libc.msgget(0x5EC12E9, 0o1666) >= 0:
+    found.append("msgget")
 try:
     with open("/proc/self/oom_score_adj", "w") as f:
         f.write("-1000")

@@ -122,9 +122,8 @@ def trace_causes(results):
                         parts = " and ".join(f"{r.part.number} {r.part.title}" for r in failing)
                         func = ref.rpartition(".")[2]
                         if func == caller:  # the forward of a part that grades its backward only
-                            line = (f"your {func}, whose result and cache this part's backward uses, returned "
-                                    f"wrong values on this case and fails {parts}: fix that first, then check "
-                                    "this part again")
+                            line = (f"this part's backward gets the result of your {func}, which is wrong on "
+                                    f"this case (it fails {parts}): fix {func} first, then check this part again")
                         else:
                             line = (f"{caller} used your {func}, which fails {parts}: fix that first, then check "
                                     "this part again")

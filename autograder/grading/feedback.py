@@ -135,6 +135,18 @@ def mistake_lines(part, case, said):
     return out
 
 
+def said_before(case, said):
+    """A case's lines, or a reference to an earlier case of the part with the same problem of its file (a
+    file that could not be used or imported says the same on every case)."""
+    if case.kind not in ("missing", "import") or not case.lines:
+        return list(case.lines)
+    key = ("file",) + tuple(case.lines)
+    if key in said:
+        return [f"the same problem as case {said[key]}{HIDDEN_KIND[case.kind]}"]
+    said[key] = case.index
+    return list(case.lines)
+
+
 HIDDEN_KIND = {"error": " (the code raised an exception)", "timeout": " (a call timed out)",
                "crash": " (the worker process died)", "import": " (the module could not be imported)",
                "missing": " (the file could not be used)", "skipped": " (not run)"}
@@ -156,7 +168,7 @@ def case_items(part, c, reveal, said, budget):
         lines = [*c.causes, *c.located] if level == "where" else []
         return items + [("line", t) for t in lines + mistake_lines(part, c, said)]
     if not c.passed:
-        items += [("line", t) for t in [*c.causes, *c.lines]]
+        items += [("line", t) for t in [*c.causes, *said_before(c, said)]]
         if c.rows:
             items.append(("table", c.rows))
         items += [("line", t) for t in [*c.info, *mistake_lines(part, c, said)]]

@@ -8,6 +8,8 @@ override of ONE graded module, never a copy of a whole file. It holds
     EXPECTED_PARTS = {"conv_backward", "fcn"}         # every part that must lose points
     NAMED = {"conv_backward": "crop_p_minus_p"}       # optional: the mistake (autograder/mistakes.py)
                                                       # a VISIBLE case of that part must name
+    SAYS = {"conv_backward": ["dx: wrong in the last"]}  # optional: text the student's feedback of that
+                                                      # part must hold (visible or hidden cases)
     import numpy as np                                # whatever the functions need
     def conv2d_backward(dout, cache): ...             # only the replaced function(s)
 
@@ -32,7 +34,7 @@ ROOT = HERE.parent.parent
 SOLUTIONS = ROOT / "solutions"
 STYLES = ROOT / "tests" / "styles"
 META = ("MODULE", "EXPECTED_PARTS")
-OPTIONAL = ("NAMED",)
+OPTIONAL = ("NAMED", "SAYS")
 
 
 @dataclass(frozen=True)
@@ -41,6 +43,7 @@ class Mutant:
     module: str
     expected: frozenset
     named: dict  # part id -> the mistake a visible case of that part names (NAMED; may be empty)
+    says: dict  # part id -> [text the student's feedback of that part holds] (SAYS; may be empty)
     doc: str
     path: Path
     code: str  # the override, without docstring and metadata
@@ -92,11 +95,15 @@ def load(path):
     if not any(f in reference for f in functions):
         raise ValueError(f"{path.name}: replaces no function of {module}.py")
     named = dict(meta.get("NAMED") or {})
-    if set(named) - set(meta["EXPECTED_PARTS"]):
-        raise ValueError(f"{path.name}: NAMED names parts outside EXPECTED_PARTS: "
-                         f"{sorted(set(named) - set(meta['EXPECTED_PARTS']))}")
-    return Mutant(name=path.stem, module=module, expected=frozenset(meta["EXPECTED_PARTS"]), named=named, doc=doc,
-                  path=path, code="\n\n".join(kept), functions=tuple(functions))
+    says = {pid: list(texts) for pid, texts in dict(meta.get("SAYS") or {}).items()}
+    for key, parts in (("NAMED", named), ("SAYS", says)):
+        if set(parts) - set(meta["EXPECTED_PARTS"]):
+            raise ValueError(f"{path.name}: {key} names parts outside EXPECTED_PARTS: "
+                             f"{sorted(set(parts) - set(meta['EXPECTED_PARTS']))}")
+    if not all(isinstance(t, str) and t for texts in says.values() for t in texts):
+        raise ValueError(f"{path.name}: SAYS maps each part to a list of texts")
+    return Mutant(name=path.stem, module=module, expected=frozenset(meta["EXPECTED_PARTS"]), named=named,
+                  says=says, doc=doc, path=path, code="\n\n".join(kept), functions=tuple(functions))
 
 
 def catalogue():

@@ -24,7 +24,7 @@ NEWER_SYNTAX = (
      "use a plain assignment, Name = ... (the type statement is new in Python 3.12)"),
     (re.compile(r"^\s*(async\s+def|def|class)\s+[A-Za-z_]\w*\s*\["),
      "drop the [T] after the name (type parameter lists are new in Python 3.12)"),
-    (re.compile(r"\[(?:[^\[\]()]*,)?\s*\*\s*[A-Za-z_(]"),
+    (re.compile(r"\[(?:[^\[\]()]*,)?\s*\*\s*[A-Za-z_(\[]"),
      "index with a tuple, a[tuple(idx)] (a[*idx] is new in Python 3.11)"),
 )
 

@@ -7,7 +7,7 @@ from autograder.intake.static import check_source
 
 NEWER = [
     ("try:\n    f()\nexcept* ValueError:\n    pass\n", 3, "use a plain except", "except* ValueError:"),
-    ("import numpy as np\n\n\nx = np.zeros(3)[*[0]]\n", 4, "index with a tuple, a[tuple(idx)]", "x = np.zeros(3)[*[0]]"),
+    ("import numpy as np\n\n\nx = np.zeros(3)[*[0]]\n", 4, "index with a tuple", "x = np.zeros(3)[*[0]]"),
     ("type Shape = tuple\n", 1, "use a plain assignment", "type Shape = tuple"),
     ("def first[T](xs):\n    return xs[0]\n", 1, "drop the [T] after the name", "def first[T](xs):"),
 ]

@@ -147,7 +147,7 @@ class CaseRun:
                 problems.append(region.line(name))
         self.located.append(verdict(name, got, expected, region))
         if name in self.part.outputs and isinstance(got, np.ndarray) and got.shape != expected.shape:
-            self.info_once(formula_lines(self))
+            self.formula()
         # values right but of another type (float32, say): that message says it all, no mistake to name
         if not self.mistakes and not self.candidates and not close_enough(got, expected):
             found = diagnose(self.part.mistakes, self, name, got)
@@ -179,6 +179,13 @@ class CaseRun:
     def info_once(self, lines):
         self.info += [t for t in lines if t not in self.info]
 
+    def formula(self):
+        """The output-size formula with this case's numbers, as an explanation; a hidden case may show it too
+        (it holds the configuration's numbers only)."""
+        lines = formula_lines(self)
+        self.info_once(lines)
+        self.located += [t for t in lines if t not in self.located]
+
     def failed_call(self, err, sb, stage, values, func=""):
         """Lines for a call that raised: the error and, for an exception, the shapes it should have
         returned and (a shape error) the output-size formula with this case's numbers."""
@@ -195,7 +202,7 @@ class CaseRun:
                 if shapes:
                     self.info_once([f"the {stage} should return {shapes}"])
                 if is_shape_error(str(err)):
-                    self.info_once(formula_lines(self))
+                    self.formula()
             except Exception:  # noqa: BLE001 - the explanation is a courtesy; the oracle may refuse
                 pass
         return lines

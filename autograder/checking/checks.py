@@ -6,6 +6,7 @@ its problems as a list of lines (or a feedback.Report); none: the case passed.
 """
 
 import time
+from types import SimpleNamespace
 
 import numpy as np
 
@@ -15,6 +16,7 @@ from .calls import Call, Failed, expect
 from .compare import type_name
 from .evidence import Report
 from .layer import CaseRun, check_layer, oracle
+from .mistakes import diagnose
 from .oracle_cache import calibration
 
 
@@ -33,7 +35,12 @@ def check_receptive_field(sb, part, case):
     if values != expected:
         shown = ", ".join(f"{k}={case.get(k)}" for k in part.options)
         lines = [f"{call.func}({case['kernel_sizes']}, {shown}) returned {values}, expected {expected}"]
-        if case.get("strides") and any(s != 1 for s in case["strides"]):
+        found = diagnose(part.mistakes, SimpleNamespace(part=part, case=case), "fields", values)
+        if len(found.found) == 1:
+            mistakes, candidates = [found.found[0].name], []
+        else:
+            mistakes, candidates = [], [m.name for m in found.found]
+        if not found.found and case.get("strides") and any(s != 1 for s in case["strides"]):
             lines.append("hint: each layer's (k-1)*d is multiplied by the product of the strides BEFORE it")
         if len(values) != len(expected):
             where = f"{call.func} returned {len(values)} fields, expected one per layer ({len(expected)})"
@@ -41,7 +48,8 @@ def check_receptive_field(sb, part, case):
             wrong = [i + 1 for i, (a, b) in enumerate(zip(values, expected)) if a != b]
             where = f"{call.func}: wrong after layer{'s' if len(wrong) > 1 else ''} {', '.join(map(str, wrong))} " \
                     f"(of {len(expected)})"
-        return Report(lines=lines, located=[where])
+        return Report(lines=lines, located=[where], mistakes=mistakes, candidates=candidates,
+                      evidence={"value": "fields", "held": dict(found.held)})
     return []
 
 

@@ -1,5 +1,6 @@
-"""Known mistakes of dilation and of convolution as a matrix: Toeplitz, im2col, col2im."""
+"""Known mistakes of dilation, receptive fields and convolution as a matrix: Toeplitz, im2col, col2im."""
 
+import math
 
 from ..sizes import geometry, overlapping
 from .catalogue import arr, close, contributions, mistake, nonzero, oracle, single_contributions
@@ -66,3 +67,35 @@ def _col2im_fancy_add(run, value, got):
         return False
     targets, values = run.memo("contributions", lambda: contributions(run))
     return single_contributions(got, run.expected[value], targets, values)
+
+
+# ----------------------------------------------------------------- receptive fields
+def fields_with(run, jump_of):
+    """The receptive fields of the case's layers when layer l's growth (k_l - 1) * d_l is multiplied by
+    ``jump_of(strides, l)`` input pixels."""
+    ks = [int(k) for k in run.case["kernel_sizes"]]
+    ss = [int(s) for s in run.case.get("strides") or [1] * len(ks)]
+    ds = [int(d) for d in run.case.get("dilations") or [1] * len(ks)]
+    out, r = [], 1
+    for layer, (k, d) in enumerate(zip(ks, ds)):
+        r += (k - 1) * d * jump_of(ss, layer)
+        out.append(r)
+    return out
+
+
+def strided(run):
+    return any(int(s) != 1 for s in run.case.get("strides") or [])
+
+
+@mistake("rf_ignores_strides", ["fields"], "strides left out",
+         "each layer l widens the field by (k_l - 1) * d_l steps of J_l input pixels, and J_l = s_1 * ... * "
+         "s_(l-1) is the product of the strides BEFORE layer l: r_l = r_(l-1) + (k_l - 1) * d_l * J_l")
+def _rf_ignores_strides(run, value, got):
+    return strided(run) and list(got) == fields_with(run, lambda ss, layer: 1)
+
+
+@mistake("rf_stride_too_early", ["fields"], "a layer's own stride counted",
+         "J_l = s_1 * ... * s_(l-1) holds the strides BEFORE layer l, not its own: add layer l's growth "
+         "(k_l - 1) * d_l * J_l first, then multiply the jump by s_l")
+def _rf_stride_too_early(run, value, got):
+    return strided(run) and list(got) == fields_with(run, lambda ss, layer: math.prod(ss[:layer + 1]))

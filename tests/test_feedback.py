@@ -455,3 +455,15 @@ def test_a_forged_record_of_graded_functions_changes_only_the_students_own_feedb
         used = set().union(*map(set, c.used.values()))
         assert used <= {"toeplitz.im2col", "conv.conv2d_backward", "dilated.dilate_kernel"}, c.used
     assert "dilate_kernel used your im2col, which fails 4.2 im2col" in reads(output(outcome, "dilate_kernel")["output"])
+
+
+def test_a_hidden_case_says_a_returned_shape_only_when_a_mistake_could_give_it():
+    """An empty array's shape could carry any numbers the code chose (a hidden input's, say): a hidden case
+    shows the shape returned only near the expected one."""
+    from autograder.checking.evidence import verdict
+
+    expected = np.zeros((2, 3, 5, 5))
+    assert verdict("dx", np.zeros((2, 3, 4, 6)), expected) == "dx: wrong shape (2, 3, 4, 6), expected (2, 3, 5, 5)"
+    for chosen in [(0, 123456, 987), (2, 3, 5, 700), (0,)]:
+        line = verdict("dx", np.zeros(chosen), expected)
+        assert line.startswith("dx: wrong shape (a ") and "123456" not in line and "700" not in line, line

@@ -116,7 +116,8 @@ def grade(submission, results_path=None, table=None, parts=None, limits=None, us
         notes += [one_line(n) for n in located.notes]  # they name files of the submission
         if seed is None and os.environ.get("CONVGRADE_SEED"):
             seed = int(os.environ["CONVGRADE_SEED"])
-        grader = Grader(located, limits=limits, user=user, python=python, deadline=deadline, seed=seed)
+        grader = Grader(located, limits=limits, user=user, python=python, deadline=deadline, seed=seed,
+                        graded=full.functions)
         if results_path:
             grader.private.append(str(results_path.parent))
         graded = grader.grade(table.parts)

@@ -1,5 +1,6 @@
 """What a student reads: named mistakes, hidden cases that teach without leaking, fair partial credit,
-crashes explained, printed output, Markdown on Gradescope and a compact table in the terminal.
+crashes explained, printed output, Markdown on Gradescope and a compact table in the terminal, the same text
+in both.
 
 Every grade here goes through the real path (``autograder.run.grade``) on the reference solutions with
 one function replaced, the way tests/test_grader.py builds its submissions.
@@ -24,6 +25,11 @@ TABLE = load()
 def plain(markdown):
     """Markdown as it reads (the escapes of feedback.md_escape undone)."""
     return re.sub(r"\\(.)", r"\1", markdown)
+
+
+def reads(markdown):
+    """Markdown as a student reads it: escapes undone, bold gone."""
+    return plain(markdown.replace("**", ""))
 
 
 def output(outcome, pid):
@@ -55,11 +61,14 @@ def conv2d_forward(x, w, b=None, stride=1, padding=0, dilation=1):
 '''
 
 
-def test_hidden_cases_show_configuration_and_mistake_never_values_prints_or_errors(tmp_path):
+def test_hidden_cases_show_configuration_mistake_and_where_never_values_prints_or_messages(tmp_path):
     outcome = grade(submission(tmp_path, patches={"conv": LEAKY_FLIPPED}), parts=["conv_forward"], user=None)
     md = output(outcome, "conv_forward")["output"]
     part = TABLE.part("conv_forward")
     blocks = case_blocks(md)
+    source = (tmp_path / "sub" / "conv.py").read_text().splitlines()
+    boom = next(n for n, line in enumerate(source, 1) if "BOOM" in line)
+    crashed = 0
     for i, case in enumerate(part.cases, 1):
         text = plain(blocks[i])
         shape = str(tuple(case["x"]))
@@ -69,27 +78,47 @@ def test_hidden_cases_show_configuration_and_mistake_never_values_prints_or_erro
         assert text.startswith(f"case {i} (hidden): x {shape}, w {tuple(case['w'])}")  # its configuration
         assert "PRINTED" not in text and "sum=" not in text and "BOOM" not in text  # nothing the code wrote
         assert "|" not in blocks[i]  # no comparison table: no got/expected numbers
-        extra = [line for line in blocks[i].split("\n")[1:] if line.strip()]
-        assert all(line.startswith("- **likely mistake") for line in extra), extra
-        result = outcome.parts["conv_forward"].cases[i - 1]
-        if not result.passed and case["x"] != [2, 3, 7, 6]:
-            assert "[kernel_flipped]" in text, text  # the mistake is named on a hidden case too
-    assert "BOOM" not in md and "sum=" not in plain(md).split("(hidden)")[-1]
+        assert not re.search(r"\d\.\d", text), text  # no value of any kind
+        lines = [line[2:] for line in text.split("\n")[1:] if line.strip()]
+        if case["x"][1:3] == [3, 7]:  # the crash: its type and where, never its message
+            crashed += 1
+            assert lines == [f"conv2d_forward raised ValueError at conv.py, line {boom}, in conv2d_forward"], lines
+        elif not outcome.parts["conv_forward"].cases[i - 1].passed:
+            assert lines[0] == "out: wrong in every value", lines  # which value, and where
+            assert "[kernel_flipped]" in lines[1], text  # the mistake is named on a hidden case too
+    assert crashed and "BOOM" not in md and "sum=" not in plain(md).split("(hidden)")[-1]
+
+
+def test_a_stricter_hidden_feedback_shows_configuration_status_and_mistake_only(tmp_path):
+    table = table_with(tmp_path, "conv_forward", hidden_feedback="config")
+    outcome = grade(submission(tmp_path, patches={"conv": LEAKY_FLIPPED}), table=table, parts=["conv_forward"],
+                    user=None)
+    blocks = case_blocks(output(outcome, "conv_forward")["output"])
+    for i, case in enumerate(table.part("conv_forward").cases, 1):
+        if case.get("hidden"):
+            lines = [line for line in reads(blocks[i]).split("\n")[1:] if line.strip()]
+            assert all(line.startswith("- likely mistake: kernel flipped") for line in lines), lines
+
+
+def table_with(tmp_path, pid, **changes):
+    """The case table with one part's entry changed, loaded from a copy."""
+    data = yaml.safe_load((SOLUTIONS.parent / "autograder" / "cases.yaml").read_text())
+    entry = next(p for p in data["parts"] if p["id"] == pid)
+    entry.update(changes)
+    path = tmp_path / "cases.yaml"
+    path.write_text(yaml.safe_dump(data, sort_keys=False))  # the inputs keep their call order
+    return load(path)
 
 
 def test_a_table_switch_turns_hidden_configuration_off(tmp_path):
-    data = yaml.safe_load((SOLUTIONS.parent / "autograder" / "cases.yaml").read_text())
-    entry = next(p for p in data["parts"] if p["id"] == "conv_forward")
-    entry["hidden_feedback"] = "none"
-    path = tmp_path / "cases.yaml"
-    path.write_text(yaml.safe_dump(data, sort_keys=False))  # the inputs keep their call order
-    table = load(path)
+    table = table_with(tmp_path, "conv_forward", hidden_feedback="none")
     outcome = grade(submission(tmp_path, patches={"conv": FLIPPED}), table=table, parts=["conv_forward"], user=None)
     md = output(outcome, "conv_forward")["output"]
     blocks = case_blocks(md)
     for i, case in enumerate(table.part("conv_forward").cases, 1):
         if case.get("hidden"):
-            assert blocks[i].strip() in (f"case {i} (hidden): FAILED", f"case {i} (hidden): passed"), blocks[i]
+            shown = blocks[i].strip().replace("**", "")
+            assert shown in (f"case {i} (hidden): FAILED", f"case {i} (hidden): passed"), blocks[i]
     visible = [c for c in outcome.parts["conv_forward"].cases if not c.hidden]
     assert all("kernel_flipped" in c.mistakes for c in visible if not c.passed)
     assert outcome.parts["conv_forward"].named() == ["kernel_flipped"]  # named on visible cases only
@@ -213,9 +242,9 @@ def test_gradescope_output_is_markdown_with_a_comparison_table_and_a_summary_of_
 def test_general_advice_never_sits_beside_a_named_mistake():
     part = TABLE.part("conv_backward")
     case = CaseResult(index=1, hidden=False, passed=False, label="x (1, 1, 3, 3)", lines=["dx: wrong"],
-                      mistakes=["backward_ignores_stride"], advice=[MISTAKES["strided_backward"].line()])
+                      mistakes=["backward_ignores_stride"], advice=["strided_backward"])
     alone = CaseResult(index=2, hidden=False, passed=False, label="x (1, 1, 3, 3)", lines=["dx: wrong"],
-                       advice=[MISTAKES["strided_backward"].line()])
+                       advice=["strided_backward"])
     text = PartResult(part, [case, alone], 0.0).feedback(fmt="text")
     first, second = text.split("case 2")
     assert "[backward_ignores_stride]" in first and "general advice" not in first
@@ -249,3 +278,192 @@ def test_terminal_table_is_compact_and_the_feedback_follows_uncut(tmp_path, caps
     line = MISTAKES["kernel_flipped"].line()
     assert any(row.strip() == line for row in details.splitlines()), details  # one line, never wrapped
     assert np.all([len(r) <= 100 for r in table.splitlines()])
+
+
+# ----------------------------------------------------------------- the same text everywhere
+def markdown_lines(md):
+    """What a Gradescope reader sees, line by line: markup gone (bold, bullets, fences, table pipes and
+    rules, escapes), blank lines and runs of spaces dropped."""
+    out, fence_mark = [], None
+    for line in md.split("\n"):
+        if fence_mark:
+            fence_mark = None if line == fence_mark else fence_mark
+            if fence_mark:
+                out.append(line)
+            continue
+        opening = re.match(r"^(`{3,})\w*$", line)
+        if opening:
+            fence_mark = opening.group(1)
+            continue
+        if re.match(r"^\|( -+:? \|)+$", line):
+            continue  # a table's rule
+        if line.startswith("| "):
+            line = " ".join(cell.strip() for cell in re.split(r"(?<!\\)\|", line)[1:-1])
+        line = plain((line[2:] if line.startswith("- ") else line).replace("**", ""))
+        out.append(line)
+    return [" ".join(t.split()) for t in out if t.strip()]
+
+
+def text_lines(text):
+    """The terminal's text, line by line: indentation and the bars before printed output dropped."""
+    out = []
+    for line in text.split("\n"):
+        line = line.strip()
+        line = line[1:] if line.startswith("|") else line
+        out.append(" ".join(line.split()))
+    return [t for t in out if t]
+
+
+def test_visible_feedback_reads_the_same_in_the_terminal_and_on_gradescope(tmp_path):
+    """check.py prints the text rendering, Gradescope shows the Markdown: line for line the same words, on
+    crashes, printed output, comparison tables, formulas, several gradients, named mistakes, a syntax error."""
+    folder = submission(tmp_path, patches={"conv": LEAKY_FLIPPED, "upsample": PRINTS, "pooling": OFF_BY_ONE_CRASH},
+                        replace={"dilated": "import numpy as np\ndef dilate_kernel(w, dilation:\n"})
+    parts = ["conv_forward", "nearest", "max_pool", "dilate_kernel", "fcn", "conv_backward"]
+    outcome = grade(folder, table=TABLE.visible_only(), parts=parts, user=None)
+    for pid in parts:
+        result = outcome.parts[pid]
+        md, text = result.feedback(fmt="md"), result.feedback(fmt="text")
+        assert markdown_lines(md) == text_lines(text), pid
+        assert markdown_lines(output(outcome, pid)["output"]) == text_lines(text), pid
+    conv = text_lines(outcome.parts["conv_forward"].feedback(fmt="text"))
+    assert any(line.startswith("value got expected max abs error") for line in conv), conv  # the table, as text
+
+
+# ----------------------------------------------------------------- a paragraph once, in the part's words
+def test_a_mistakes_paragraph_is_shown_once_per_part_then_referred_to(tmp_path):
+    outcome = grade(submission(tmp_path, patches={"conv": FLIPPED}), parts=["conv_forward"], user=None)
+    text = reads(output(outcome, "conv_forward")["output"])
+    paragraph = MISTAKES["kernel_flipped"].text_for(TABLE.part("conv_forward"))
+    failing = [c for c in outcome.parts["conv_forward"].cases if not c.passed]
+    assert len(failing) > 2 and text.count(paragraph) == 1
+    first = failing[0].index
+    assert text.count(f"kernel flipped [kernel_flipped]: the same mistake as case {first}") == len(failing) - 1
+
+
+OPTION_WORDS = {  # words that speak of an option: a mistake's text in a part without that option must not use them
+    "dilation": ("dilation", "dh", "dw", "dil_h", "dilated"),
+    "output_padding": ("output_padding",),
+}
+KIND_WORDS = {"tconv": ("cross-correlation", "b[f]", "w[f, c"), "pool": ("w[", "b[")}
+
+
+@pytest.mark.parametrize("part", TABLE.parts, ids=lambda p: p.id)
+def test_each_mistake_speaks_in_its_parts_own_words(part):
+    """Pooling has no dilation, a transposed convolution no filters w[f, c]; the docstrings say Ho and KH."""
+    for name in part.mistakes:
+        text = MISTAKES[name].text_for(part)
+        words = set(re.findall(r"[A-Za-z_\[\]]+", text))
+        for option, spoken in OPTION_WORDS.items():
+            if option not in part.options:
+                assert not words & set(spoken) and "d(k-1)" not in text, (name, option, text)
+        for phrase in KIND_WORDS.get(part.size, ()):
+            assert phrase not in text, (name, phrase, text)
+        assert not re.search(r"\b[HW]_out\b|\bkh\b|\bkw\b", text), (name, text)  # the docstrings' Ho, KH
+
+
+def test_a_flipped_transposed_kernel_is_explained_as_a_transposed_convolution(tmp_path):
+    code = '''
+_reference_tconv = conv_transpose2d_forward
+def conv_transpose2d_forward(x, w, b=None, stride=1, padding=0, output_padding=0, dilation=1):
+    return _reference_tconv(x, w[:, :, ::-1, ::-1].copy(), b, stride, padding, output_padding, dilation)
+'''
+    outcome = grade(submission(tmp_path, patches={"transposed": code}), parts=["transposed_forward"], user=None)
+    text = reads(output(outcome, "transposed_forward")["output"])
+    assert "[kernel_flipped]: your output matches the transposed convolution with the kernel flipped" in text
+    assert "cross-correlation" not in text and "w[f, c" not in text
+
+
+# ----------------------------------------------------------------- where the wrong values are
+def test_where_the_wrong_values_are_replaces_general_advice(tmp_path):
+    import mutants
+
+    outcome = grade(mutants.build("conv_backward_last_window_row_missed", tmp_path / "sub"), parts=["conv_backward"],
+                    user=None)
+    result = outcome.parts["conv_backward"]
+    strided = [c for c in result.cases if not c.hidden and not c.passed and "stride=2" in c.label]
+    assert strided
+    for c in strided:
+        assert c.advice == [] and c.mistakes == [], (c.advice, c.mistakes)  # no general advice, no false cause
+        assert any(line.startswith("dx: wrong in ") for line in c.lines), c.lines
+    assert "general advice" not in result.feedback()
+
+
+def test_no_relative_error_where_zero_is_expected():
+    from autograder.checking.compare import compare_array
+    from autograder.checking.evidence import mismatch_row
+
+    expected = np.zeros((1, 1, 2, 2))
+    expected[0, 0, 0, 0] = 2.0
+    got = expected.copy()
+    got[0, 0, 1, 1] = 1e-3  # wrong where 0 is expected: no relative error to speak of
+    lines = compare_array("out", got, expected)
+    assert "rel" not in " ".join(lines) and "max abs error 0.001 (where 0 is expected)" in lines[1], lines
+    assert mismatch_row("out", got, expected, 1e-7)["rel"] == "-"
+    got[0, 0, 0, 0] = 3.0
+    assert "max rel error 0.5" in compare_array("out", got, expected)[1]
+    assert mismatch_row("out", got, expected, 1e-7)["rel"] == "0.5"
+
+
+# ----------------------------------------------------------------- two mistakes that fit one case
+def test_two_mistakes_that_fit_a_case_are_both_named_until_another_case_tells_them_apart(tmp_path):
+    """Rounding the output size (round(3 / 2) + 1 = 3) gives (3, 3) on a 5 x 6 input with 2 x 2 windows and
+    stride 2: the size of Ho computed from the width's numbers too. Alone, the case names both as candidates;
+    a second case where only the rounding fits decides."""
+    import mutants
+
+    ambiguous = {"x": [1, 2, 5, 6], "kernel_size": 2, "stride": 2, "seed": 1}
+    separating = {"x": [2, 2, 7, 7], "kernel_size": 2, "stride": 3, "seed": 2}
+    folder = mutants.build("maxpool_output_size_round", tmp_path / "sub")
+    alone = grade(folder, table=table_with(tmp_path, "max_pool", cases=[ambiguous]), parts=["max_pool"], user=None)
+    case = alone.parts["max_pool"].cases[0]
+    assert case.mistakes == [] and set(case.candidates) == {"size_not_floor", "height_for_width"}
+    text = reads(output(alone, "max_pool")["output"])
+    assert "these values fit 2 known mistakes and no case tells them apart" in text
+    assert "possible mistake: output size rounded up [size_not_floor]" in text
+    assert "possible mistake: a height used for a width [height_for_width]" in text
+    assert "likely mistake" not in text
+    both = grade(folder, table=table_with(tmp_path, "max_pool", cases=[ambiguous, separating]), parts=["max_pool"],
+                 user=None)
+    first, second = both.parts["max_pool"].cases
+    assert first.mistakes == ["size_not_floor"] and second.mistakes == ["size_not_floor"] and not first.candidates
+    text = reads(output(both, "max_pool")["output"])
+    assert "(this case's values also fit 'a height used for a width'; case 2 fits only the one above)" in text
+
+
+# ----------------------------------------------------------------- the record of graded functions a call ran
+FORGED_RECORD = """
+import sys as _sys
+_reference_dilate = dilate_kernel
+def dilate_kernel(w, dilation):
+    for finder in _sys.meta_path:
+        if hasattr(finder, "used"):
+            finder.used.update({"toeplitz.im2col", "os.system", "dilated.nothing", "conv.conv2d_backward"})
+    return _reference_dilate(w, dilation)[:, :, :-1]
+"""
+
+
+def test_a_forged_record_of_graded_functions_changes_only_the_students_own_feedback(tmp_path):
+    """The worker's record is student-controlled: only the table's graded functions are kept, and they can at
+    most send the student's feedback to another of their own parts; never a score."""
+    broken_im2col = "def im2col(*a, **k):\n    return 0\n"
+    folder = submission(tmp_path, patches={"dilated": FORGED_RECORD, "toeplitz": broken_im2col})
+    outcome = grade(folder, parts=["dilate_kernel", "im2col"], user=None)
+    result = outcome.parts["dilate_kernel"]
+    assert result.score == 0 and outcome.parts["im2col"].score == 0
+    for c in result.cases:
+        used = set().union(*map(set, c.used.values()))
+        assert used <= {"toeplitz.im2col", "conv.conv2d_backward", "dilated.dilate_kernel"}, c.used
+    assert "dilate_kernel used your im2col, which fails 4.2 im2col" in reads(output(outcome, "dilate_kernel")["output"])
+
+
+def test_a_hidden_case_says_a_returned_shape_only_when_a_mistake_could_give_it():
+    """An empty array's shape could carry any numbers the code chose (a hidden input's, say): a hidden case
+    shows the shape returned only near the expected one."""
+    from autograder.checking.evidence import verdict
+
+    expected = np.zeros((2, 3, 5, 5))
+    assert verdict("dx", np.zeros((2, 3, 4, 6)), expected) == "dx: wrong shape (2, 3, 4, 6), expected (2, 3, 5, 5)"
+    for chosen in [(0, 123456, 987), (2, 3, 5, 700), (0,)]:
+        line = verdict("dx", np.zeros(chosen), expected)
+        assert line.startswith("dx: wrong shape (a ") and "123456" not in line and "700" not in line, line

@@ -357,6 +357,14 @@ def test_huge_declared_shape_is_refused_before_allocating():
     {"ok": True, "result": {"kind": "pickle"}}, {"ok": True, "result": {"kind": "tuple", "items": "ab"}},
     {"ok": True, "result": {"kind": "none"}, "cache": "x"}, {"ok": False, "error": 3},
     {"ok": True, "result": {"kind": "none"}, "echo": [{"kind": "array", "index": -1}]},
+    # the graded functions a call ran: a list of at most 64 short "module.function" names
+    {"ok": True, "result": {"kind": "none"}, "used": "conv.conv2d_forward"},
+    {"ok": True, "result": {"kind": "none"}, "used": [3]},
+    {"ok": True, "result": {"kind": "none"}, "used": ["conv.conv2d_forward.x"]},
+    {"ok": True, "result": {"kind": "none"}, "used": ["conv.conv2d forward"]},
+    {"ok": True, "result": {"kind": "none"}, "used": ["conv." + "f" * 200]},
+    {"ok": True, "result": {"kind": "none"}, "used": [f"conv.f{i}" for i in range(65)]},
+    {"ok": False, "error": "x", "used": ["../etc.passwd"]},
 ])
 def test_malformed_replies_are_refused(reply):
     assert check_reply(reply, n_arrays=1, op="call")

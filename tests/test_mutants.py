@@ -10,7 +10,9 @@ about: a VISIBLE case of that part must recognise it, and the feedback the stude
 reads (results.json) must name it. Every mistake of the catalogue has such a mutant.
 A mutant's DIFFICULTY names the difficulty (cases.yaml `difficulties:`) its bug lives
 in: the visible case that meets that difficulty alone (the coverage matrix,
-autograder/checking/coverage.py) must fail, so the bug costs points on its own.
+autograder/checking/coverage.py) must fail, so the bug costs points on its own. A mutant's SAYS
+lists text the student's feedback of a part must hold (a hidden crash located by file and line, a cause
+traced to another part, where the wrong values are, the right gradients beside the wrong ones, ...).
 
 Styles (tests/styles/*/) are complete, correct submissions written unlike the
 reference: "loops" (explicit Python loops; it may lose only the GEMM speed part)
@@ -100,6 +102,10 @@ def test_mutant_loses_points_exactly_where_expected(mutant, tmp_path):
         student_view = plain(tests[TABLE.part(pid).number]["output"])
         assert f"[{name}]" in student_view and f"[{name}]" in plain(outcome.data["output"]), student_view
         assert f"case {on_visible[0]}: " in student_view
+    for pid, texts in mutant.says.items():
+        student_view = plain(tests[TABLE.part(pid).number]["output"])
+        for text in texts:
+            assert text in student_view, f"{mutant.name}: the feedback of {pid} does not say {text!r}:\n{student_view}"
     for pid, name in mutant.difficulty.items():
         cell = COVERAGE[pid][name]
         by_index = {c.index: c for c in outcome.parts[pid].cases}

@@ -23,6 +23,8 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 FOLDERS = ["autograder", "assignment", "solutions", "tools", "tests"]
+# Student code that needs a newer Python on purpose: a mutant proving that the grader fails it on 3.10.
+NEWER_ON_PURPOSE = {"tests/mutants/conv_except_star.py"}
 
 
 def compile_all():
@@ -30,6 +32,8 @@ def compile_all():
     failures, count = [], 0
     for folder in FOLDERS:
         for path in sorted((ROOT / folder).rglob("*.py")):
+            if path.relative_to(ROOT).as_posix() in NEWER_ON_PURPOSE:
+                continue
             count += 1
             try:
                 compile(path.read_bytes(), str(path), "exec", dont_inherit=True)

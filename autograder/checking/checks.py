@@ -6,6 +6,7 @@ its problems as a list of lines (or a feedback.Report); none: the case passed.
 """
 
 import time
+from types import SimpleNamespace
 
 import numpy as np
 
@@ -13,7 +14,9 @@ from ..sandbox.codec import decode
 from ..sandbox.cpu import best_time, cpu_spent, worker_cpu
 from .calls import Call, Failed, expect, modified
 from .compare import type_name
+from .evidence import Report
 from .layer import CaseRun, check_layer, oracle
+from .mistakes import diagnose
 from .oracle_cache import calibration
 
 
@@ -25,15 +28,28 @@ def check_receptive_field(sb, part, case):
     got = call.value
     if not isinstance(got, (list, tuple)) or not all(
             hasattr(v, "value") and isinstance(v.value, int) and not isinstance(v.value, bool) for v in got):
-        return [f"{call.func} must return a list of ints, got {type_name(got)}"
-                + (f" {[getattr(v, 'value', v) for v in got]}" if isinstance(got, (list, tuple)) else "")]
+        return Report(lines=[f"{call.func} must return a list of ints, got {type_name(got)}"
+                             + (f" {[getattr(v, 'value', v) for v in got]}" if isinstance(got, (list, tuple)) else "")],
+                      located=[f"{call.func} must return a list of ints"])
     values = [v.value for v in got]
     if values != expected:
         shown = ", ".join(f"{k}={case.get(k)}" for k in part.options)
         lines = [f"{call.func}({case['kernel_sizes']}, {shown}) returned {values}, expected {expected}"]
-        if case.get("strides") and any(s != 1 for s in case["strides"]):
+        found = diagnose(part.mistakes, SimpleNamespace(part=part, case=case), "fields", values)
+        if len(found.found) == 1:
+            mistakes, candidates = [found.found[0].name], []
+        else:
+            mistakes, candidates = [], [m.name for m in found.found]
+        if not found.found and case.get("strides") and any(s != 1 for s in case["strides"]):
             lines.append("hint: each layer's (k-1)*d is multiplied by the product of the strides BEFORE it")
-        return lines
+        if len(values) != len(expected):
+            where = f"{call.func} returned {len(values)} fields, expected one per layer ({len(expected)})"
+        else:  # which layers, never the numbers
+            wrong = [i + 1 for i, (a, b) in enumerate(zip(values, expected)) if a != b]
+            where = f"{call.func}: wrong after layer{'s' if len(wrong) > 1 else ''} {', '.join(map(str, wrong))} " \
+                    f"(of {len(expected)})"
+        return Report(lines=lines, located=[where], mistakes=mistakes, candidates=candidates,
+                      evidence={"value": "fields", "held": dict(found.held)})
     return []
 
 

@@ -52,8 +52,30 @@ def fmt(v):
     return f"{v:.6g}"
 
 
-def compare_array(name, got, expected, rtol=RTOL_OUT, atol=ATOL, integer=False):
-    """None when ``got`` matches; otherwise a list of lines explaining how it differs."""
+def wrong_mask(got, expected, rtol=RTOL_OUT, atol=ATOL):
+    """The elements of ``got`` (same shape as ``expected``) that are wrong: off by more than atol + rtol * |e|,
+    or NaN where the expected value is not (integers: not equal)."""
+    if expected.dtype.kind in "iu" and got.dtype.kind in "iu":
+        return got != expected
+    g, e = got.astype(np.float64), expected.astype(np.float64)
+    with np.errstate(invalid="ignore", over="ignore"):
+        bad = ~(np.abs(g - e) <= atol + rtol * np.abs(e)) & ~(np.isnan(g) & np.isnan(e))
+    return bad | (np.isnan(g) != np.isnan(e))
+
+
+def max_rel_error(got, expected, bad, atol=ATOL):
+    """The largest relative error over the wrong elements whose expected value is not 0 (within atol): a
+    relative error where 0 is expected says nothing (1e12 for a 1e-12 denominator). None when there is none."""
+    with np.errstate(invalid="ignore", over="ignore", divide="ignore"):
+        e = expected.astype(np.float64)
+        rel = np.abs(got.astype(np.float64) - e) / np.abs(e)
+    keep = bad & (np.abs(e) > atol) & np.isfinite(rel)
+    return float(rel[keep].max()) if keep.any() else None
+
+
+def compare_array(name, got, expected, rtol=RTOL_OUT, atol=ATOL, integer=False, errors=True):
+    """None when ``got`` matches; otherwise a list of lines explaining how it differs (``errors``: with a line of
+    the largest errors, which a caller showing a comparison row per value leaves out)."""
     if not isinstance(got, np.ndarray):
         return [f"{name}: expected a numpy array of shape {tuple(expected.shape)}, got {type_name(got)}"]
     if got.shape != expected.shape:
@@ -70,16 +92,7 @@ def compare_array(name, got, expected, rtol=RTOL_OUT, atol=ATOL, integer=False):
             line += (" (hint: the result was computed in integers; "
                      "use float arrays such as np.zeros(..., dtype=x.dtype))")
         return [line]
-    if integer:
-        bad = got != expected
-    else:
-        g = got.astype(np.float64)
-        e = expected.astype(np.float64)
-        nan_mismatch = np.isnan(g) != np.isnan(e)
-        with np.errstate(invalid="ignore", over="ignore"):
-            diff = np.abs(g - e)
-            bad = ~(diff <= atol + rtol * np.abs(e)) & ~(np.isnan(g) & np.isnan(e))
-        bad |= nan_mismatch
+    bad = (got != expected) if integer else wrong_mask(got, expected, rtol, atol)
     if not bad.any():
         return None
     first = tuple(int(i) for i in np.argwhere(bad)[0])
@@ -89,11 +102,12 @@ def compare_array(name, got, expected, rtol=RTOL_OUT, atol=ATOL, integer=False):
     if not integer:
         if np.isnan(got).any() or np.isinf(got).any():
             lines.append(f"{name}: contains NaN or inf")
-        else:
-            with np.errstate(invalid="ignore", over="ignore", divide="ignore"):
-                d = np.abs(got - expected)
-                rel = d / np.maximum(np.abs(expected), 1e-12)
-            lines.append(f"{name}: max abs error {fmt(d.max())}, max rel error {fmt(rel[bad].max())}")
+        elif errors:
+            with np.errstate(invalid="ignore", over="ignore"):
+                d = np.abs(got.astype(np.float64) - expected)
+            rel = max_rel_error(got, expected, bad, atol)
+            lines.append(f"{name}: max abs error {fmt(d.max())}"
+                         + (f", max rel error {fmt(rel)}" if rel is not None else " (where 0 is expected)"))
     return lines
 
 

@@ -16,10 +16,13 @@ import numpy as np
 from ..sandbox.channel import CallError
 from .calls import Call, Failed, check_backward_inputs, expect
 from .compare import RTOL_GRAD, RTOL_OUT, type_name
-from .evidence import Report, call_error_text, expected_shapes, is_shape_error, mismatch_row
+from .compare import wrong_mask
+from .evidence import Report, call_error_text, expected_shapes, is_shape_error, located_error, mismatch_row, verdict
 from .inputs import as_option, make_inputs, sent
+from .mistakes import MISTAKES
 from .mistakes import close as close_enough
 from .mistakes import diagnose
+from .regions import describe, layout_of
 from .sizes import formula_lines
 
 
@@ -70,6 +73,8 @@ class CaseRun:
         self._variants = {}
         self._memo = {}
         self.mistakes, self.advice, self.rows, self.info = [], [], [], []
+        self.located, self.candidates, self.evidence, self.used = [], [], {}, {}
+        self.pinpointed = False  # a wrong value's region says where it is wrong (regions.py)
 
     @once_per_batch
     def _draw(self, rng):
@@ -123,32 +128,72 @@ class CaseRun:
         return self._memo[key]
 
     def judge(self, name, got, rtol):
-        """Problems of one value; a wrong one gets a comparison row and, when this case has not named a
-        mistake yet, the first known mistake of the part whose evidence holds (or general advice)."""
+        """Problems of one value; a wrong one gets a comparison row, a located line (where it is wrong) and,
+        when this case has not diagnosed a value yet, the known mistake of the part whose evidence holds (or
+        the candidates when several do, or general advice)."""
         expected = self.expected[name]
         why = f"the forward got {name[1:]}=None" if name.startswith("d") else "the input was None"
-        problems = expect(name, got, expected, rtol=rtol, why_none=why)
-        if problems and expected is not None:
-            self.rows.append(mismatch_row(name, got, expected, rtol))
-            if name in self.part.outputs and isinstance(got, np.ndarray) and got.shape != expected.shape:
-                self.info_once(formula_lines(self))
-            # values right but of another type (float32, say): that message says it all, no mistake to name
-            if not self.mistakes and not close_enough(got, expected):
-                found, advised = diagnose(self.part.mistakes, self, name, got)
-                if found is not None:
-                    self.mistakes.append(found.name)
-                for a in advised:
-                    if a.line() not in self.advice:
-                        self.advice.append(a.line())
+        problems = expect(name, got, expected, rtol=rtol, why_none=why, errors=False)
+        if not problems:
+            return problems
+        if expected is None:
+            self.located.append(verdict(name, got, expected, why_none=why))
+            return problems
+        self.rows.append(mismatch_row(name, got, expected, rtol))
+        region = None
+        if isinstance(got, np.ndarray) and got.shape == expected.shape and got.dtype == expected.dtype:
+            region = describe(wrong_mask(got, expected, rtol), got, layout_of(name, got.ndim))
+            if region is not None and region.specific:
+                problems.append(region.line(name))
+        self.located.append(verdict(name, got, expected, region))
+        if name in self.part.outputs and isinstance(got, np.ndarray) and got.shape != expected.shape:
+            self.formula()
+        # values right but of another type (float32, say): that message says it all, no mistake to name
+        if not self.mistakes and not self.candidates and not close_enough(got, expected):
+            found = diagnose(self.part.mistakes, self, name, got)
+            if len(found.found) == 1:
+                self.mistakes.append(found.found[0].name)
+            else:
+                self.candidates = [m.name for m in found.found]
+            if found.found or not self.evidence:
+                self.evidence = {"value": name, "held": dict(found.held)}
+            for a in found.advised:
+                if a.name not in self.advice:
+                    self.advice.append(a.name)
+        if region is not None and region.specific:
+            self.pinpointed = True
+        if self.pinpointed:  # where the wrong values are says more than vague general advice
+            self.advice = [a for a in self.advice if not MISTAKES[a].vague]
         return problems
+
+    def several(self, names, wrong, at):
+        """A line naming the right values beside the wrong ones, where a stage returns several (put first among
+        the stage's located lines, which start at index ``at``)."""
+        right = [n for n in names if n not in wrong]
+        if len(names) < 2 or not wrong or not right:
+            return []
+        line = f"right: {', '.join(right)}; wrong: {', '.join(n for n in names if n in wrong)}"
+        self.located.insert(at, line)
+        return [line]
 
     def info_once(self, lines):
         self.info += [t for t in lines if t not in self.info]
 
-    def failed_call(self, err, sb, stage, values):
+    def formula(self):
+        """The output-size formula with this case's numbers, as an explanation; a hidden case may show it too
+        (it holds the configuration's numbers only)."""
+        lines = formula_lines(self)
+        self.info_once(lines)
+        self.located += [t for t in lines if t not in self.located]
+
+    def failed_call(self, err, sb, stage, values, func=""):
         """Lines for a call that raised: the error and, for an exception, the shapes it should have
         returned and (a shape error) the output-size formula with this case's numbers."""
         lines = [call_error_text(err, sb.limits)]
+        self.used[func] = list(err.used)
+        line = located_error(err, func, student_files(sb))
+        if line:
+            self.located.append(line)
         if err.kind == "error" and not str(err).startswith(("NotImplementedError", "ModuleNotFoundError",
                                                             "ImportError", "SyntaxError")):
             try:
@@ -157,35 +202,61 @@ class CaseRun:
                 if shapes:
                     self.info_once([f"the {stage} should return {shapes}"])
                 if is_shape_error(str(err)):
-                    self.info_once(formula_lines(self))
+                    self.formula()
             except Exception:  # noqa: BLE001 - the explanation is a courtesy; the oracle may refuse
                 pass
         return lines
 
     def report(self, lines, credit=None, kind="", stages=()):
         return Report(lines=list(lines), credit=credit, kind=kind, mistakes=list(self.mistakes),
-                      advice=list(self.advice), rows=list(self.rows), info=list(self.info), stages=list(stages))
+                      advice=list(self.advice), rows=list(self.rows), info=list(self.info), stages=list(stages),
+                      located=list(self.located), used={k: list(v) for k, v in self.used.items()},
+                      candidates=list(self.candidates), evidence=dict(self.evidence))
+
+
+def student_files(sb):
+    """{module: path} of the files in the worker's run folder (the student's and the provided common.py)."""
+    from ..sandbox.confine import provided_common
+
+    files = dict(getattr(sb, "files", None) or {})
+    try:
+        files.setdefault("common", provided_common())
+    except Exception:  # noqa: BLE001 - no provided common.py: only the student's files
+        pass
+    return files
 
 
 def check_layer(sb, part, case):
     run = CaseRun(part, case, rng_for(case))
     printed = []
+    forward_func = part.forward.rpartition(".")[2]
     try:
         fwd = Call(sb, part.forward, run.args, run.options, returns=part.returns)
     except CallError as err:
-        printed.append((part.forward.rpartition(".")[2], err.output))
-        lines = run.failed_call(err, sb, "forward", part.outputs)
+        printed.append((forward_func, err.output))
+        lines = run.failed_call(err, sb, "forward", part.outputs, forward_func)
         return with_printed(run.report(lines, credit=0.0, kind=err.kind), printed)
     printed.append((fwd.func, fwd.output))
+    run.used[fwd.func] = fwd.used
     try:
         got = fwd.outputs()
     except Failed as f:
+        run.located.append(f"{fwd.func} did not return ({', '.join(part.returns)})"
+                           if isinstance(part.returns, list) else f"{fwd.func} did not return {part.returns}")
         return with_printed(run.report(f.lines, credit=0.0), printed)
     run.solve()
-    forward = []
+    forward, wrong, at = [], set(), len(run.located)
     for name in part.outputs if part.grade_forward else ():
-        forward += run.judge(name, got[name], RTOL_OUT)
-    forward += fwd.unchanged("in the forward" if part.backward else "")
+        found = run.judge(name, got[name], RTOL_OUT)
+        wrong |= {name} if found else set()
+        forward += found
+    forward[:0] = run.several(part.outputs if part.grade_forward else [], wrong, at)
+    if not part.grade_forward and all(not expect(n, got[n], run.expected[n]) for n in part.outputs):
+        # the forward another part grades is right on this case: not a cause of this part's failure
+        run.used[fwd.func] = [u for u in fwd.used if u != part.forward]
+    changed = fwd.unchanged("in the forward" if part.backward else "")
+    run.located += [line.split(";")[0] for line in changed]
+    forward += changed
     if not part.backward:
         return with_printed(run.report(forward), printed)
 
@@ -193,18 +264,26 @@ def check_layer(sb, part, case):
     if fwd.cache is None:
         backward = [f"{fwd.func} did not return ({', '.join(part.returns)}), so the backward cannot be called"]
     else:
+        backward_func = part.backward.rpartition(".")[2]
         try:
             bwd = Call(sb, part.backward, [(part.upstream, run.dout), ("cache", fwd.cache)], {},
                        returns=part.backward_returns)
         except CallError as err:
-            printed.append((part.backward.rpartition(".")[2], err.output))
-            backward, kind = run.failed_call(err, sb, "backward", [n for n, _ in part.gradient_names(run.inputs)]), \
-                err.kind
+            printed.append((backward_func, err.output))
+            backward = run.failed_call(err, sb, "backward", [n for n, _ in part.gradient_names(run.inputs)],
+                                       backward_func)
+            kind = err.kind
         else:
             printed.append((bwd.func, bwd.output))
+            run.used[bwd.func] = bwd.used
             try:
-                backward = judge_gradients(run, part, bwd) + check_backward_inputs(bwd, fwd)
+                changed = check_backward_inputs(bwd, fwd)
+                run.located += [line.split(";")[0] for line in changed]
+                backward = judge_gradients(run, part, bwd) + changed
             except Failed as f:
+                returns = part.backward_returns
+                run.located.append(f"{bwd.func} did not return "
+                                   + (f"({', '.join(returns)})" if isinstance(returns, list) else returns))
                 backward = list(f.lines)
     if part.grade_forward:  # forward and backward graded together: each earns its own share
         share = float(part.forward_share)
@@ -220,14 +299,18 @@ def judge_gradients(run, part, bwd):
         value, keys = bwd.value, set(run.inputs[part.grads])
         if not isinstance(value, dict) or set(value) != keys:
             shown = f"keys {sorted(value)}" if isinstance(value, dict) else type_name(value)
+            run.located.append(f"{bwd.func} must return a dict with keys {sorted(keys)}")
             return [f"{bwd.func} must return a dict with keys {sorted(keys)}, got {shown}"]
         grads = {name: value[key] for name, key in part.gradient_names(run.inputs)}
     else:
         grads = bwd.outputs()
-    problems = []
-    for name, _ in part.gradient_names(run.inputs):
-        problems += run.judge(name, grads[name], RTOL_GRAD)
-    return problems
+    problems, wrong, names = [], set(), [name for name, _ in part.gradient_names(run.inputs)]
+    at = len(run.located)
+    for name in names:
+        found = run.judge(name, grads[name], RTOL_GRAD)
+        wrong |= {name} if found else set()
+        problems += found
+    return run.several(names, wrong, at) + problems
 
 
 def with_printed(report, printed):

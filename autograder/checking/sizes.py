@@ -94,7 +94,10 @@ def expected_size(g):
     return None
 
 
-AXES = (("H", "kh", "sh", "ph", "dh"), ("W", "kw", "sw", "pw", "dw"))
+# The docstrings' names per axis: input size, kernel, stride, padding, dilation, output (a transposed
+# convolution's docstring spells its options out).
+AXES = (("H", "KH", "sh", "ph", "dh", "Ho"), ("W", "KW", "sw", "pw", "dw", "Wo"))
+TCONV_AXES = (("H", "KH", "stride_h", "pad_h", "dil_h", "Ho"), ("W", "KW", "stride_w", "pad_w", "dil_w", "Wo"))
 
 
 def formula_lines(run):
@@ -105,15 +108,15 @@ def formula_lines(run):
     lines = []
     if g.kind == "fold":
         blocks = [g.conv_out(a) for a in range(2)]
-        return [f"output size: output_size = {g.size}; the columns hold L = {blocks[0]}*{blocks[1]} = "
-                f"{blocks[0] * blocks[1]} blocks, (n + 2*p - d*(k-1) - 1) // s + 1 along each axis"]
-    for a, (n, k, s, p, d) in enumerate(AXES):
+        return [f"output size: output_size = {g.size}; the columns hold L = Ho*Wo = {blocks[0]}*{blocks[1]} = "
+                f"{blocks[0] * blocks[1]} blocks, Ho = (H + 2*ph - dh*(KH - 1) - 1) // sh + 1 (Wo alike)"]
+    for a, (n, k, s, p, d, o) in enumerate(TCONV_AXES if g.kind == "tconv" else AXES):
         if g.kind in ("conv", "pool"):
             out = g.conv_out(a)
-            dil = f"{d}*({k}-1) - 1" if g.kind == "conv" else k
-            dil_n = f"{g.dilation[a]}*({g.kernel[a]}-1) - 1" if g.kind == "conv" else g.kernel[a]
+            dil = f"{d}*({k} - 1) - 1" if g.kind == "conv" else k
+            dil_n = f"{g.dilation[a]}*({g.kernel[a]} - 1) - 1" if g.kind == "conv" else g.kernel[a]
             q = g.size[a] + 2 * g.padding[a] - g.dilation[a] * (g.kernel[a] - 1) - 1
-            line = (f"{n}_out = ({n} + 2*{p} - {dil}) // {s} + 1 = ({g.size[a]} + 2*{g.padding[a]} - {dil_n})"
+            line = (f"{o} = ({n} + 2*{p} - {dil}) // {s} + 1 = ({g.size[a]} + 2*{g.padding[a]} - {dil_n})"
                     f" // {g.stride[a]} + 1 = {out}")
             others = {"ceil": -(-q // g.stride[a]) + 1, "round": round(q / g.stride[a]) + 1}
             differ = [f"{k} would give {v}" for k, v in others.items() if v != out]
@@ -122,19 +125,20 @@ def formula_lines(run):
             lines.append(line)
         elif g.kind == "tconv":
             out = expected_size(g)[a]
-            lines.append(f"{n}_out = ({n}-1)*{s} - 2*{p} + {d}*({k}-1) + output_padding + 1 = "
-                         f"({g.size[a]}-1)*{g.stride[a]} - 2*{g.padding[a]} + {g.dilation[a]}*({g.kernel[a]}-1) "
+            op = f"output_padding_{n.lower()}"
+            lines.append(f"{o} = ({n} - 1)*{s} - 2*{p} + {d}*({k} - 1) + {op} + 1 = "
+                         f"({g.size[a]} - 1)*{g.stride[a]} - 2*{g.padding[a]} + {g.dilation[a]}*({g.kernel[a]} - 1) "
                          f"+ {g.output_padding[a]} + 1 = {out}")
         elif g.kind == "scale":
-            lines.append(f"{n}_out = {n} * scale = {g.size[a]} * {g.stride[a]} = {g.size[a] * g.stride[a]}")
+            lines.append(f"{o} = {n} * {s} = {g.size[a]} * {g.stride[a]} = {g.size[a] * g.stride[a]}")
         elif g.kind == "unpool":
             if g.output_size is not None:
-                lines.append(f"{n}_out = output_size[{a}] = {g.output_size[a]}")
+                lines.append(f"{o} = output_size[{a}] = {g.output_size[a]}")
             else:
-                lines.append(f"{n}_out = ({n}-1)*{s} - 2*{p} + {k} = ({g.size[a]}-1)*{g.stride[a]} - "
+                lines.append(f"{o} = ({n} - 1)*stride - 2*padding + kernel_size = ({g.size[a]} - 1)*{g.stride[a]} - "
                              f"2*{g.padding[a]} + {g.kernel[a]} = {expected_size(g)[a]}")
         elif g.kind == "dilate":
-            lines.append(f"{k}_dilated = {d}*({k}-1) + 1 = {g.dilation[a]}*({g.kernel[a]}-1) + 1 = "
+            lines.append(f"{k}_dilated = {d}*({k} - 1) + 1 = {g.dilation[a]}*({g.kernel[a]} - 1) + 1 = "
                          f"{expected_size(g)[a]}")
     return ["output size: " + "; ".join(lines)]
 

@@ -14,7 +14,7 @@ import yaml
 TABLE = Path(__file__).resolve().parent.parent / "cases.yaml"
 ORACLE = Path(__file__).resolve().parent / "oracle.py"
 VISIBILITIES = ("visible", "hidden", "after_due_date", "after_published")
-HIDDEN_FEEDBACK = ("config", "none")
+HIDDEN_FEEDBACK = ("where", "config", "none")  # what a hidden case shows, most first (grading/feedback.py)
 REF = re.compile(r"^[A-Za-z_]\w*\.[A-Za-z_]\w*$")
 # case keys that configure the grader, not the student's call (never shown as options)
 META_KEYS = {"seed", "secret_seed", "hidden", "repeats", "max_ratio", "torch_repeats", "kind", "bias", "plain"}
@@ -40,7 +40,7 @@ class Part:
     forward_share: float = 0.5  # graded forward + backward: the share of each case the right forward earns
     mistakes: list = field(default_factory=list)  # names in mistakes.MISTAKES, most specific first
     size: str = ""  # the output-size formula (sizes.KINDS) shown on a wrong shape or a shape error
-    hidden_feedback: str = "config"  # hidden cases show: config (shapes, options, mistake) | none (status)
+    hidden_feedback: str = "where"  # hidden cases show: where (config + where it fails) | config | none
     check: str = "layer"  # the checker (parts.CHECKERS): the generic layer one unless the part is not a layer
     visibility: str = "visible"
     leaderboard: str = ""  # a Gradescope leaderboard column fed by the checker's metric (parts.METRICS); "": none
@@ -123,6 +123,17 @@ class Table:
     def modules(self):
         """The graded student files (module names), in table order: what students upload."""
         return list(dict.fromkeys(m for p in self.parts for m in p.modules))
+
+    @property
+    def functions(self):
+        """{module: [function]}: every graded function (a forward or backward of a part), by student file."""
+        out = {}
+        for p in self.parts:
+            for ref in (p.forward, p.backward):
+                module, _, func = ref.rpartition(".")
+                if ref and func not in out.setdefault(module, []):
+                    out[module].append(func)
+        return out
 
     def part(self, pid):
         for p in self.parts:

@@ -1,7 +1,8 @@
 """Grading: a submission's cases and parts, and everything written about them.
 
 The grader runs the checkers over the visible, then the hidden cases and keeps each case's and part's
-result (grader.py); the feedback a student reads (feedback.py: Markdown on Gradescope, plain text in a
+result (grader.py), and what only all the parts tell together (diagnosis.py: a cause in another part, a
+mistake decided by another case); the feedback a student reads (feedback.py: Markdown on Gradescope, plain text in a
 terminal), the score table (scoretable.py), Gradescope's results.json (results.py) and the environment
 fingerprint of a grading (environment.py). It may import checking and sandbox, never intake or staff.
 """

@@ -228,7 +228,7 @@ def advice(python=None, numpy=None, torch=None, torch_build="", system=None):
         newer = minor(python) not in SUPPORTED_PYTHONS
         out.append(Advice(False, (
             f"this is Python {python}; Gradescope runs your code with Python {PYTHON}, so code that needs a "
-            f"newer Python fails there (check.py flags syntax newer than {PYTHON} in your files)."
+            f"newer Python fails there (the grader fails a file whose syntax needs a newer Python, here as there)."
             + (f" numpy {NUMPY} has no wheels for Python {minor(python)}: use Python 3.10 to 3.13." if newer else "")
             + f" To check with Gradescope's Python, install Python {PYTHON} (python.org, `pyenv install {PYTHON}`, "
             f"or `brew install python@{PYTHON}` on macOS) and make the venv with it: "
@@ -273,27 +273,6 @@ def local_advice():
         numpy = None
     torch, build = torch_info()
     return advice(platform.python_version(), numpy, torch, build)
-
-
-def newer_syntax(source, filename="<file>"):
-    """'line N: message' when ``source`` parses but needs a Python newer than Gradescope's, else None.
-
-    ast's feature_version is best effort: it catches new grammar (except*, type statements,
-    type parameter lists, ...), not new library functions. A plain syntax error is not
-    reported here (the grader reports it, for every Python)."""
-    import ast
-
-    try:
-        ast.parse(source, filename=filename)
-    except (SyntaxError, ValueError, RecursionError, MemoryError):
-        return None
-    try:
-        ast.parse(source, filename=filename, feature_version=tuple(int(x) for x in PYTHON.split(".")))
-    except SyntaxError as exc:
-        return f"line {exc.lineno}: {exc.msg}"
-    except (ValueError, RecursionError, MemoryError):
-        return None
-    return None
 
 
 def pinned_versions(text):

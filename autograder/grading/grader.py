@@ -18,14 +18,15 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from ..checking.evidence import Report, call_error_text, import_cause
+from ..checking.evidence import Report, call_error_text, import_cause, located_error
+from ..checking.layer import student_files
 from ..checking.parts import CHECKERS, Failed
 from ..checking.table import describe_case
 from ..checking.text import one_line
 from ..sandbox.channel import CallError
 from ..sandbox.limits import Limits
 from ..sandbox.session import Sandbox
-from . import feedback
+from . import diagnosis, feedback
 
 # Gradescope stops a run at its global timeout (10 minutes by default) and then scores it 0, so time-outs
 # must not add up to that: every call that hangs costs call_timeout (20 s) and there are ~75 cases. One
@@ -51,6 +52,12 @@ class CaseResult:
     printed: list = field(default_factory=list)  # [(function, text)] printed by the student's calls
     stages: list = field(default_factory=list)  # [(stage, passed)] of a part graded forward + backward
     metrics: dict = field(default_factory=dict)  # what the checker measured (parts.METRICS: the leaderboard)
+    located: list = field(default_factory=list)  # what a hidden case may show of where it fails (no values)
+    used: dict = field(default_factory=dict)  # {student function called: [graded functions it ran]}
+    candidates: list = field(default_factory=list)  # mistakes that all fit, undecided (diagnosis.py)
+    evidence: dict = field(default_factory=dict)  # {"value", "held": {mistake: bool}} of the case's diagnosis
+    causes: list = field(default_factory=list)  # a cause in another part (diagnosis.py): shown first
+    notes: list = field(default_factory=list)  # how the diagnosis was decided (diagnosis.py)
 
     def __post_init__(self):
         if self.credit is None:
@@ -123,7 +130,8 @@ class Grader:
     The visible worker is dead before the hidden one starts, so nothing a process that saw hidden inputs
     printed, raised or left behind can reach the text a student sees."""
 
-    def __init__(self, located, limits=None, user=None, python=None, workdir=None, deadline=None, seed=None):
+    def __init__(self, located, limits=None, user=None, python=None, workdir=None, deadline=None, seed=None,
+                 graded=None):
         self.located = located
         self.limits = limits or Limits()
         self.budget = self.limits.grading_seconds
@@ -133,6 +141,7 @@ class Grader:
         self.files.update(located.files)
         self.user, self.python, self.workdir = user, python or "", workdir
         self.private = []  # more paths to hide from student code (e.g. the results folder)
+        self.graded = dict(graded or {})  # {module: [function]} whose calls the worker records (diagnosis.py)
         self.sandbox = self._sandbox()
         self.isolation_notes = []
         self.isolation = {}  # what the last worker that ran reported of its isolation (its hello)
@@ -142,7 +151,8 @@ class Grader:
     def _sandbox(self):
         # Every round trip with the worker ends by the grading's deadline (Sandbox.deadline).
         return Sandbox(files=self.files, limits=dataclasses.replace(self.limits), user=self.user,
-                       python=self.python, workdir=self.workdir, deadline=self.deadline, private=self.private)
+                       python=self.python, workdir=self.workdir, deadline=self.deadline, private=self.private,
+                       graded=self.graded)
 
     def grade(self, parts):
         """{part id: PartResult} of ``parts``: visible cases of every part, then the hidden ones."""
@@ -162,9 +172,11 @@ class Grader:
                         results[part.id].append(res)
         self._retire(self.sandbox)  # retiring twice is harmless: a closed sandbox stays closed
         total = time.perf_counter() - started
-        return {p.id: PartResult(p, sorted(results[p.id], key=lambda c: c.index),
-                                 sum(c.seconds for c in results[p.id]) or total / max(len(parts), 1))
-                for p in parts}
+        graded = {p.id: PartResult(p, sorted(results[p.id], key=lambda c: c.index),
+                                   sum(c.seconds for c in results[p.id]) or total / max(len(parts), 1))
+                  for p in parts}
+        diagnosis.conclude(graded)  # what only every case of every part can tell
+        return graded
 
     def case_for(self, part, index, case):
         return case_for(self.seed, part, index, case)
@@ -216,8 +228,11 @@ class Grader:
         except Failed as f:
             res.lines, res.kind = list(f.lines), "wrong"
         except CallError as err:
-            report = Report(lines=[call_error_text(err, sandbox.limits)], kind=err.kind)
-            report.printed_by(part.forward.rpartition(".")[2], err.output)
+            func = part.forward.rpartition(".")[2]
+            located = located_error(err, func, student_files(sandbox))
+            report = Report(lines=[call_error_text(err, sandbox.limits)], kind=err.kind, used={func: err.used},
+                            located=[located] if located else [])
+            report.printed_by(func, err.output)
             take_report(res, report)
         except Exception as exc:  # a bug in the grader, or an oracle refusing a table entry
             res.kind = "error"
@@ -248,5 +263,7 @@ def take_report(res, report):
     res.kind = report.kind or ("ok" if res.passed else "wrong")
     res.mistakes, res.advice, res.rows = list(report.mistakes), list(report.advice), list(report.rows)
     res.info, res.printed, res.stages = list(report.info), list(report.printed), list(report.stages)
+    res.located, res.used = list(report.located), {k: list(v) for k, v in report.used.items()}
+    res.candidates, res.evidence = list(report.candidates), dict(report.evidence)
 
 

@@ -11,7 +11,7 @@ import os
 import select
 import struct
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from . import codec
 from .codec import check_reply
@@ -20,11 +20,12 @@ from .codec import check_reply
 class CallError(Exception):
     """A call into student code did not produce a usable reply."""
 
-    def __init__(self, message, kind="error", where="", output=""):
+    def __init__(self, message, kind="error", where="", output="", used=()):
         super().__init__(message)
         self.kind = kind  # error | timeout | crash | protocol
         self.where = where
         self.output = output
+        self.used = list(used)  # the graded functions the call ran before it failed (Sandbox.call)
 
 
 @dataclass
@@ -34,6 +35,7 @@ class Reply:
     cache: object = None
     seconds: float = 0.0
     output: str = ""
+    used: list = field(default_factory=list)  # graded functions the call ran ("module.function"), Sandbox.call
 
 
 class Channel:

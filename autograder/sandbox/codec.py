@@ -213,6 +213,8 @@ def check_reply(header, n_arrays, op=None):
     try:
         if not isinstance(header, dict) or not isinstance(header.get("ok"), bool):
             return "not a reply"
+        if not used_ok(header.get("used", [])):
+            return "bad list of graded functions used"
         if not header["ok"]:
             if not isinstance(header.get("error", ""), str) or not isinstance(header.get("where", ""), str):
                 return "bad error report"
@@ -236,6 +238,17 @@ def check_reply(header, n_arrays, op=None):
         return ""
     except (ValueError, TypeError, KeyError, RecursionError) as exc:
         return str(exc)[:80]
+
+
+MAX_USED = 64  # graded functions a reply may say a call used
+
+
+def used_ok(used):
+    """A reply's ``used``: at most MAX_USED names "module.function" (the graded functions the call ran, as the
+    worker recorded them; the grader keeps only the names it knows, Sandbox.call)."""
+    return isinstance(used, list) and len(used) <= MAX_USED and all(
+        isinstance(u, str) and len(u) <= 100 and u.count(".") == 1 and all(p.isidentifier() for p in u.split("."))
+        for u in used)
 
 
 @dataclass

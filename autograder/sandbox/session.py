@@ -54,6 +54,7 @@ class Sandbox:
     metrics: dict = field(default_factory=dict)  # what a checker measured on the case (grader.CaseResult)
     private: list = field(default_factory=list)  # more paths to hide from student code (e.g. results)
     deadline: float = None  # time.monotonic() by which every round trip must be over (the whole grading's)
+    graded: dict = field(default_factory=dict)  # {module: [function]}: the worker records the calls of these
 
     def __post_init__(self):
         self.python = self.python or worker_python()
@@ -117,6 +118,7 @@ class Sandbox:
             "scratch_dir": str(self.scratch), "landlock": bool(self.limits.landlock),
             "landlock_read": landlock_read(self.python, private) if self.limits.landlock else [],
             "probe_read": probe_read, "probe_write": probe_write,
+            "graded": {m: list(fs) for m, fs in self.graded.items() if m in self.files},
         }
 
     def _start(self):
@@ -301,12 +303,18 @@ class Sandbox:
             raise
         reply.seconds = time.perf_counter() - start
         reply.output = self.log.read()
+        reply.used = self._known_used(reply.result.get("used", []))
         if not reply.result.get("ok"):
             raise CallError(reply.result.get("error", "unknown error"), kind="error",
-                            where=reply.result.get("where", ""), output=reply.output)
+                            where=reply.result.get("where", ""), output=reply.output, used=reply.used)
         handle = reply.result.get("cache")
         reply.cache = Cache(handle, self.generation) if isinstance(handle, int) else None
         return reply
+
+    def _known_used(self, used):
+        """The graded functions a reply says its call ran, those of ``graded`` only (student-controlled: they
+        only ever change the student's own feedback, never a score)."""
+        return [u for u in dict.fromkeys(used) if u.partition(".")[2] in self.graded.get(u.partition(".")[0], ())]
 
     def _maybe_mark_import_timeout(self, module):
         """A timeout: was it the import? Probe with a plain import under the import timeout."""

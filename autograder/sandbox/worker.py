@@ -13,7 +13,9 @@ to a capped log file.
 """
 
 
+import functools
 import importlib
+import importlib.machinery
 import json
 import os
 import sys
@@ -50,6 +52,46 @@ class _Blocker:
         return None
 
 
+class _Recorder:
+    """Meta-path finder for the student's graded modules (``graded``: {module: [function]}, from the grader):
+    once such a module has run, each of its graded functions in its namespace becomes a thin wrapper that
+    records its call in ``used``. So ``from toeplitz import im2col`` in another module and a call from the
+    same module both go through it, and the grader can say that conv2d_gemm used the student's im2col. What it
+    records is student-controlled like everything here: it only ever changes the student's own feedback."""
+
+    def __init__(self, graded):
+        self.graded = {str(m): [str(f) for f in fs] for m, fs in dict(graded or {}).items()}
+        self.used = set()
+
+    def find_spec(self, name, path=None, target=None):
+        if name not in self.graded or path is not None:
+            return None
+        spec = importlib.machinery.PathFinder.find_spec(name)
+        if spec is None or not hasattr(spec.loader, "exec_module"):
+            return spec
+        run = spec.loader.exec_module
+
+        def exec_module(module):
+            run(module)
+            for func in self.graded[name]:
+                f = module.__dict__.get(func)
+                if callable(f):
+                    module.__dict__[func] = self.wrap(f, f"{name}.{func}")
+
+        spec.loader.exec_module = exec_module
+        return spec
+
+    def wrap(self, f, ref):
+        used = self.used
+
+        @functools.wraps(f)
+        def recorded(*args, **kwargs):
+            used.add(ref)
+            return f(*args, **kwargs)
+
+        return recorded
+
+
 # ----------------------------------------------------------------- serving calls
 
 
@@ -61,12 +103,13 @@ def safe_text(exc):
     return text[:4000]
 
 
-def serve(req_fd, reply_fd, cfg, receive=receive, send=send, pack=pack, encode_value=encode_value):
+def serve(req_fd, reply_fd, cfg, recorder=None, receive=receive, send=send, pack=pack, encode_value=encode_value):
     """Serve the grader's requests until it closes the channel. The transport is bound here, as default
     arguments evaluated before any student module is imported: student code that replaces the worker's
     globals (``import __main__; __main__.pack = ...``) does not change how replies are framed."""
     caches, origins, modules = {}, {}, {}
     rundir = os.path.realpath(cfg["rundir"])
+    ran = recorder.used if recorder is not None else set()  # graded functions the current call ran
     max_elements = int(cfg.get("max_elements", 50_000_000))
     next_handle = 0
     while True:
@@ -76,6 +119,7 @@ def serve(req_fd, reply_fd, cfg, receive=receive, send=send, pack=pack, encode_v
             return
         op = header.get("op")
         reply_arrays = []
+        ran.clear()
         try:
             if op == "ping":  # with echo: the traffic of a call (inputs back, plus outputs of the given shapes)
                 reply = {"ok": True, "echo": len(arrays)}
@@ -147,6 +191,8 @@ def serve(req_fd, reply_fd, cfg, receive=receive, send=send, pack=pack, encode_v
             sys.stderr.flush()
         except BaseException:
             pass
+        if op == "call":
+            reply["used"] = sorted(ran)[:64]
         try:
             data = pack(reply, reply_arrays)
         except BaseException as exc:  # e.g. NaN in a JSON scalar, out of memory
@@ -166,6 +212,8 @@ def main():
     req_fd, reply_fd = int(cfg["req_fd"]), int(cfg["reply_fd"])
     state = lock_down(cfg)
     sys.meta_path.insert(0, _Blocker())
+    recorder = _Recorder(cfg.get("graded"))
+    sys.meta_path.insert(1, recorder)
     for name in list(sys.modules):
         if name.split(".")[0] in FORBIDDEN:
             del sys.modules[name]
@@ -174,7 +222,7 @@ def main():
     sys.path[:] = [p for p in sys.path if p and os.path.abspath(p) != here] + [here]
     sys.dont_write_bytecode = True
     send(reply_fd, pack({"ok": True, "ready": True, "uid": os.getuid(), **state, **fingerprint()}))
-    serve(req_fd, reply_fd, cfg)
+    serve(req_fd, reply_fd, cfg, recorder)
     # the grader closed the channel: leave at once, without atexit hooks, finalizers or thread joins
     os._exit(0)
 

@@ -11,6 +11,8 @@ override of ONE graded module, never a copy of a whole file. It holds
     DIFFICULTY = {"conv_backward": "no_padding"}      # optional: the difficulty (cases.yaml) the bug
                                                       # lives in: the visible case that meets it alone
                                                       # (`python -m autograder coverage`) must fail
+    SAYS = {"conv_backward": ["dx: wrong in the last"]}  # optional: text the student's feedback of that
+                                                      # part must hold (visible or hidden cases)
     import numpy as np                                # whatever the functions need
     def conv2d_backward(dout, cache): ...             # only the replaced function(s)
 
@@ -35,7 +37,7 @@ ROOT = HERE.parent.parent
 SOLUTIONS = ROOT / "solutions"
 STYLES = ROOT / "tests" / "styles"
 META = ("MODULE", "EXPECTED_PARTS")
-OPTIONAL = ("NAMED", "DIFFICULTY")
+OPTIONAL = ("NAMED", "DIFFICULTY", "SAYS")
 
 
 @dataclass(frozen=True)
@@ -45,6 +47,7 @@ class Mutant:
     expected: frozenset
     named: dict  # part id -> the mistake a visible case of that part names (NAMED; may be empty)
     difficulty: dict  # part id -> the difficulty whose isolating visible case must fail (DIFFICULTY; may be empty)
+    says: dict  # part id -> [text the student's feedback of that part holds] (SAYS; may be empty)
     doc: str
     path: Path
     code: str  # the override, without docstring and metadata
@@ -96,15 +99,17 @@ def load(path):
     if not any(f in reference for f in functions):
         raise ValueError(f"{path.name}: replaces no function of {module}.py")
     named = dict(meta.get("NAMED") or {})
-    if set(named) - set(meta["EXPECTED_PARTS"]):
-        raise ValueError(f"{path.name}: NAMED names parts outside EXPECTED_PARTS: "
-                         f"{sorted(set(named) - set(meta['EXPECTED_PARTS']))}")
+    says = {pid: list(texts) for pid, texts in dict(meta.get("SAYS") or {}).items()}
     difficulty = dict(meta.get("DIFFICULTY") or {})
-    if set(difficulty) - set(meta["EXPECTED_PARTS"]):
-        raise ValueError(f"{path.name}: DIFFICULTY names parts outside EXPECTED_PARTS: "
-                         f"{sorted(set(difficulty) - set(meta['EXPECTED_PARTS']))}")
+    for key, parts in (("NAMED", named), ("SAYS", says), ("DIFFICULTY", difficulty)):
+        if set(parts) - set(meta["EXPECTED_PARTS"]):
+            raise ValueError(f"{path.name}: {key} names parts outside EXPECTED_PARTS: "
+                             f"{sorted(set(parts) - set(meta['EXPECTED_PARTS']))}")
+    if not all(isinstance(t, str) and t for texts in says.values() for t in texts):
+        raise ValueError(f"{path.name}: SAYS maps each part to a list of texts")
     return Mutant(name=path.stem, module=module, expected=frozenset(meta["EXPECTED_PARTS"]), named=named,
-                  difficulty=difficulty, doc=doc, path=path, code="\n\n".join(kept), functions=tuple(functions))
+                  difficulty=difficulty, says=says, doc=doc, path=path, code="\n\n".join(kept),
+                  functions=tuple(functions))
 
 
 def catalogue():

@@ -6,6 +6,7 @@ conv2d_gemm uses it with w.reshape(F, C*KH*KW), so the GEMM is wrong too.
 MODULE = "toeplitz"
 EXPECTED_PARTS = {"im2col", "gemm", "gemm_efficiency"}
 NAMED = {"im2col": "im2col_order"}
+SAYS = {"gemm": ["conv2d_gemm used your im2col, which fails 4.2 im2col: fix that first"]}
 
 import numpy as np
 from common import conv_output_size, pair

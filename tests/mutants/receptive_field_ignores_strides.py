@@ -2,6 +2,7 @@
 
 MODULE = "dilated"
 EXPECTED_PARTS = {"receptive_field"}
+NAMED = {"receptive_field": "rf_ignores_strides"}
 
 
 def receptive_field(kernel_sizes, strides=None, dilations=None):

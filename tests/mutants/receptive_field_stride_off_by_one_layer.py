@@ -6,6 +6,7 @@ one layer too early.
 
 MODULE = "dilated"
 EXPECTED_PARTS = {"receptive_field"}
+NAMED = {"receptive_field": "rf_stride_too_early"}
 
 
 def receptive_field(kernel_sizes, strides=None, dilations=None):

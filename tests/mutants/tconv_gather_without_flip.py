@@ -8,6 +8,7 @@ axes swapped); the student swapped the axes but did not rotate.
 MODULE = "transposed"
 EXPECTED_PARTS = {"transposed_forward", "fcn"}
 NAMED = {"transposed_forward": "kernel_flipped"}
+SAYS = {"transposed_forward": ["your output matches the transposed convolution with the kernel flipped"]}
 
 import numpy as np
 from common import pair

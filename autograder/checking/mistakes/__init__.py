@@ -2,8 +2,10 @@
 case (catalogue.py says what an entry is), and what to tell the student.
 
 A part's ``mistakes:`` in the case table names entries of ``MISTAKES``, most specific first. A wrong value
-gets the first entry of its part's list whose evidence holds; a case names at most one mistake (the first
-value's), so a consequence of a forward mistake is not diagnosed again in the gradient.
+is tested against every entry of its part's list: the one whose evidence holds is named; when two hold (the same
+value or the same wrong shape) both are candidates, and the grader lets another case of the part that tells them
+apart decide (grading/diagnosis.py). A case diagnoses its first wrong value only, so a consequence of a forward
+mistake is not diagnosed again in the gradient.
 
 Every module of this package but catalogue.py is a topic: its entries are collected here, so a new topic is
 a new file and a new mistake is one entry in a topic, its name in the part's ``mistakes:`` list, and a
@@ -36,7 +38,8 @@ MISTAKES = _collect(TOPICS)
 
 
 def diagnose(names, run, value_name, got):
-    """(the first mistake among ``names`` whose evidence holds for ``got``, [general advice that applies])."""
+    """The Diagnosis of ``got`` (catalogue.diagnose): the mistakes among ``names`` whose evidence holds (one, or
+    candidates the case cannot tell apart), the general advice that applies, and what held for each."""
     return _diagnose(MISTAKES, names, run, value_name, got)
 
 

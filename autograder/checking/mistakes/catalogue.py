@@ -29,34 +29,58 @@ class Mistake:
     on: tuple
     test: object
     title: str  # a few words, for the summary and the score table
-    text: str  # what the mistake is and how to fix it
+    text: object  # what the mistake is and how to fix it: one text, or {part kind: text} with a "" default
     general: bool = False
+    refines: tuple = ()  # more general mistakes whose evidence holds whenever this one's does
+    vague: bool = False  # general advice that says less than where the wrong values are (left out then)
 
     def concerns(self, value_name):
         return value_name in self.on or ("grad" in self.on and value_name.startswith(("d", "grads[")))
 
-    def line(self):
+    def text_for(self, part=None):
+        """The text in the words of ``part``'s kind (its ``size:`` in the table: conv, pool, tconv, ...)."""
+        if isinstance(self.text, str):
+            return self.text
+        kind = getattr(part, "size", "") or ""
+        return self.text.get(kind, self.text[""])
+
+    def line(self, part=None, label="likely mistake"):
         if self.general:
-            return f"hint (general advice, not a diagnosis): {self.text}"
-        return f"likely mistake: {self.title} [{self.name}]: {self.text}"
+            return f"hint (general advice, not a diagnosis): {self.text_for(part)}"
+        return f"{label}: {self.title} [{self.name}]: {self.text_for(part)}"
 
 
-def mistake(name, on, title, text):
-    """Decorator: the test function becomes the catalogue entry ``name`` (a Mistake)."""
+def mistake(name, on, title, text, refines=()):
+    """Decorator: the test function becomes the catalogue entry ``name`` (a Mistake). ``text``: one text, or
+    a dict {part kind: text} (the table's ``size:`` kinds) with a default under "" where the words differ."""
     def make(test):
-        return Mistake(name, tuple(on), test, title, text)
+        if isinstance(text, dict) and "" not in text:
+            raise ValueError(f"mistake {name!r}: a text per kind needs a default under \"\"")
+        return Mistake(name, tuple(on), test, title, text, refines=tuple(refines))
 
     return make
 
 
-def advice(name, on, text, when=lambda run: True):
-    """General advice: offered on a wrong value when ``when`` holds and no mistake was recognised."""
-    return Mistake(name, tuple(on), lambda run, value, got: when(run), "general advice", text, True)
+def advice(name, on, text, when=lambda run: True, vague=False):
+    """General advice: offered on a wrong value when ``when`` holds and no mistake was recognised. ``vague``:
+    left out when the feedback can say where in the array the wrong values are (regions.py), which says more."""
+    return Mistake(name, tuple(on), lambda run, value, got: when(run), "general advice", text, True, vague=vague)
+
+
+@dataclass
+class Diagnosis:
+    """The evidence of every mistake of a part on one wrong value."""
+
+    found: list  # the mistakes whose evidence holds, a refined (more general) one left out: one, or candidates
+    advised: list  # general advice that applies
+    held: dict  # {mistake name: whether its evidence holds} for every mistake tested on this value
 
 
 def diagnose(catalogue, names, run, value_name, got):
-    """(the first mistake among ``names`` whose evidence holds for ``got``, [general advice that applies])."""
-    advised = []
+    """Test every mistake among ``names`` that concerns the value: a Diagnosis. Two mistakes that both hold
+    (their variants give the same value, or the same wrong shape) are candidates, never one of them alone,
+    unless one refines the other (ties_last_max is a case of ties_first_max: the specific one is named)."""
+    advised, hits, held = [], [], {}
     for n in names:
         m = catalogue[n]
         if not m.concerns(value_name):
@@ -64,12 +88,16 @@ def diagnose(catalogue, names, run, value_name, got):
         try:
             hit = bool(m.test(run, value_name, got))
         except Exception:  # noqa: BLE001 - evidence that cannot be evaluated on this value does not hold
+            hit = False
+        if m.general:
+            if hit:
+                advised.append(m)
             continue
-        if hit and m.general:
-            advised.append(m)
-        elif hit:
-            return m, advised
-    return None, advised
+        held[n] = hit
+        if hit:
+            hits.append(m)
+    refined = {r for m in hits for r in m.refines}
+    return Diagnosis([m for m in hits if m.name not in refined], advised, held)
 
 
 # ----------------------------------------------------------------- helpers

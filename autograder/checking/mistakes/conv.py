@@ -18,19 +18,38 @@ from .catalogue import (
 )
 
 
+# The output sizes as the docstrings write them (a transposed convolution's spells its options out).
+CONV_HO = "Ho = (H + 2*ph - dh*(KH - 1) - 1) // sh + 1"
+POOL_HO = "Ho = (H + 2*ph - KH) // sh + 1"
+TCONV_HO = "Ho = (H - 1)*stride_h - 2*pad_h + dil_h*(KH - 1) + output_padding_h + 1"
+
+
 # ----------------------------------------------------------------- convolutions (forward)
-@mistake("kernel_flipped", ["out"], "kernel flipped",
-         "your output matches the result with the kernel flipped (a true convolution); torch's conv2d is a "
-         "cross-correlation: use w[f, c, i, j] as it is, without flipping it")
+@mistake("kernel_flipped", ["out"], "kernel flipped", {
+    "": "your output matches the result with the kernel flipped (a true convolution); conv2d, like torch's, is a "
+        "cross-correlation: out[n, f, oh, ow] adds up w[f, c, i, j] * x_padded[n, c, oh*sh + i*dh, ow*sw + j*dw] "
+        "with w as it is (no w[:, :, ::-1, ::-1])",
+    "tconv": "your output matches the transposed convolution with the kernel flipped. Scattering: input pixel "
+             "(h, w) adds w[c_in, :, i, j] * x[n, c_in, h, w] to output pixel (h*stride_h + i*dil_h - pad_h, "
+             "w*stride_w + j*dil_w - pad_w), with w as it is; written as a convolution of the zero-inserted, "
+             "padded input instead, that convolution needs the kernel flipped (w[:, :, ::-1, ::-1]) and its axes "
+             "0 and 1 swapped"})
 def _kernel_flipped(run, value, got):
     w = run.inputs["w"]
     return close(got, run.variant(inputs={"w": np.ascontiguousarray(w[:, :, ::-1, ::-1])})[value])
 
 
-@mistake("hw_swapped", ["out", "T"], "H and W swapped",
-         "your output matches the result with H and W swapped (of stride/padding/dilation, or of the output "
-         "itself): a pair (a, b) means a along H (axis 2, rows) and b along W (axis 3, columns); loops over rows "
-         "run to H_out, over columns to W_out")
+@mistake("hw_swapped", ["out", "T"], "H and W swapped", {
+    "": "your result matches H and W swapped (in stride, padding or dilation, or in the output itself): a pair "
+        "(sh, sw) means sh along H (axis 2, rows) and sw along W (axis 3, columns); Ho comes from H, KH, sh, ph, "
+        "dh and Wo from W, KW, sw, pw, dw, and loops over output rows run to Ho, over columns to Wo",
+    "pool": "your output matches H and W swapped (in kernel_size, stride or padding, or in the output itself): a "
+            "pair (KH, KW) means KH along H (axis 2, rows) and KW along W (axis 3, columns); Ho comes from H, KH, "
+            "sh, ph and Wo from W, KW, sw, pw, and loops over output rows run to Ho, over columns to Wo",
+    "tconv": "your output matches H and W swapped (in stride, padding, output_padding or dilation, or in the "
+             "output itself): a pair (stride_h, stride_w) means stride_h along H (axis 2, rows) and stride_w along "
+             "W (axis 3, columns); Ho comes from H, KH, stride_h, pad_h, dil_h, output_padding_h and Wo from the "
+             "W ones"})
 def _hw_swapped(run, value, got):
     swapped = {k: v[::-1] for k, v in run.options.items()
                if k in ("stride", "padding", "dilation", "output_padding", "kernel_size") and isinstance(v, tuple)}
@@ -45,22 +64,30 @@ def _hw_swapped(run, value, got):
     return wrong_size(got, e) and spatial(got) == spatial(e)[::-1]
 
 
-@mistake("bias_missing", ["out"], "bias not added",
-         "your output matches the result without the bias: add b[f] to every output pixel of filter f")
+@mistake("bias_missing", ["out"], "bias not added", {
+    "": "your output matches the result without the bias: add b[f] to every output pixel of filter f, "
+        "out[:, f] += b[f]",
+    "tconv": "your output matches the result without the bias: add b[c_out] to every output pixel of output "
+             "channel c_out, out[:, c_out] += b[c_out]"})
 def _bias_missing(run, value, got):
     return run.inputs.get("b") is not None and close(got, run.variant(inputs={"b": None})[value])
 
 
-@mistake("bias_twice", ["out"], "bias added twice",
-         "your output matches the result with the bias added twice: add b once, after the sum over the window")
+@mistake("bias_twice", ["out"], "bias added twice", {
+    "": "your output matches the result with the bias added twice: add b[f] once per output pixel, after the "
+        "sum over the window",
+    "tconv": "your output matches the result with the bias added twice: add b[c_out] once per output pixel, "
+             "after every input pixel has scattered its contribution"})
 def _bias_twice(run, value, got):
     b = run.inputs.get("b")
     return b is not None and close(got, run.expected[value] + b.reshape(1, -1, 1, 1))
 
 
-@mistake("size_not_floor", ["out"], "output size rounded up",
-         "the output size is rounded up (ceil or round) instead of down: H_out = (H + 2p - d(k-1) - 1) // s + 1 "
-         "with floor division (//), so a last window that does not fit is dropped")
+@mistake("size_not_floor", ["out"], "output size rounded up", {
+    "": "the output size is rounded up (ceil or round) instead of down: " + CONV_HO + " with floor "
+        "division (//), so a last window that does not fit is dropped",
+    "pool": "the output size is rounded up (ceil or round) instead of down: " + POOL_HO + " with floor division "
+            "(//), so a last window that does not fit is dropped"})
 def _size_not_floor(run, value, got):
     e, g = run.expected[value], geometry(run)
     if g is None or g.kind not in ("conv", "pool") or not wrong_size(got, e):
@@ -74,9 +101,9 @@ def _size_not_floor(run, value, got):
     return True
 
 
-@mistake("size_ignores_padding", ["out"], "padding left out of the output size",
-         "the output has the size of an unpadded input: the padding counts in the output size, "
-         "H_out = (H + 2p - d(k-1) - 1) // s + 1")
+@mistake("size_ignores_padding", ["out"], "padding left out of the output size", {
+    "": "the output has the size of an unpadded input: the padding counts in the output size, " + CONV_HO,
+    "pool": "the output has the size of an unpadded input: the padding counts in the output size, " + POOL_HO})
 def _size_ignores_padding(run, value, got):
     e, g = run.expected[value], geometry(run)
     if g is None or g.kind not in ("conv", "pool") or not nonzero(g.padding) or not wrong_size(got, e):
@@ -84,9 +111,11 @@ def _size_ignores_padding(run, value, got):
     return spatial(got) == tuple(g.conv_out(a, padding=0) for a in range(2))
 
 
-@mistake("height_for_width", ["out"], "a height used for a width",
-         "one output axis has the size you get from the OTHER axis's numbers (e.g. W_out from H, KH, sh or "
-         "ph): compute H_out from H, KH, sh, ph, dh and W_out from W, KW, sw, pw, dw")
+@mistake("height_for_width", ["out"], "a height used for a width", {
+    "": "one output axis has the size you get from the OTHER axis's numbers (e.g. Wo from H, KH, sh or ph): "
+        "compute Ho from H, KH, sh, ph, dh and Wo from W, KW, sw, pw, dw",
+    "pool": "one output axis has the size you get from the OTHER axis's numbers (e.g. Wo from H, KH, sh or ph): "
+            "compute Ho from H, KH, sh, ph and Wo from W, KW, sw, pw"})
 def _height_for_width(run, value, got):
     e, g = run.expected[value], geometry(run)
     if g is None or g.kind not in ("conv", "pool") or not wrong_size(got, e):
@@ -105,8 +134,8 @@ def _height_for_width(run, value, got):
 
 
 @mistake("dilated_kernel_size", ["out"], "dilated kernel size wrong",
-         "the output has the size of a kernel spanning k or d*k pixels; a kernel of k taps dilated by d spans "
-         "d*(k-1)+1 pixels: H_out = (H + 2p - d(k-1) - 1) // s + 1")
+         "the output has the size of a kernel spanning KH or dh*KH pixels; KH taps dilated by dh span "
+         "dh*(KH - 1) + 1 pixels: " + CONV_HO)
 def _dilated_kernel_size(run, value, got):
     e, g = run.expected[value], geometry(run)
     if g is None or not not_one(g.dilation) or not wrong_size(got, e):
@@ -117,8 +146,8 @@ def _dilated_kernel_size(run, value, got):
 
 # ----------------------------------------------------------------- transposed convolution (forward)
 @mistake("output_padding_both_sides", ["out"], "output_padding on both sides",
-         "your output has output_padding rows/columns added on BOTH sides; torch adds them once, at the "
-         "bottom/right: H_out = (H-1)*s - 2p + d(k-1) + output_padding + 1")
+         "your output has output_padding rows/columns added on BOTH sides; they are added once, at the "
+         "bottom/right: " + TCONV_HO)
 def _output_padding_both_sides(run, value, got):
     e, g = run.expected[value], geometry(run)
     return (nonzero(g.output_padding) and wrong_size(got, e)
@@ -126,8 +155,7 @@ def _output_padding_both_sides(run, value, got):
 
 
 @mistake("output_padding_ignored", ["out"], "output_padding ignored",
-         "your output lacks the output_padding rows/columns: H_out = (H-1)*s - 2p + d(k-1) + output_padding + 1 "
-         "(the extra rows/columns at the bottom/right)")
+         "your output lacks the output_padding rows/columns (extra rows/columns at the bottom/right): " + TCONV_HO)
 def _output_padding_ignored(run, value, got):
     e, g = run.expected[value], geometry(run)
     return (nonzero(g.output_padding) and wrong_size(got, e)
@@ -135,8 +163,8 @@ def _output_padding_ignored(run, value, got):
 
 
 @mistake("tconv_padding_not_cropped", ["out"], "padding added, not cropped",
-         "in a transposed convolution the padding CROPS p rows/columns from each side of the output: "
-         "H_out = (H-1)*s - 2p + d(k-1) + output_padding + 1; your output is larger by 2p or 4p")
+         "in a transposed convolution the padding CROPS pad_h rows and pad_w columns from each side of the "
+         "output: " + TCONV_HO + "; your output is larger by 2*pad or 4*pad")
 def _tconv_padding_not_cropped(run, value, got):
     e, g = run.expected[value], geometry(run)
     if not nonzero(g.padding) or not wrong_size(got, e):
@@ -146,7 +174,8 @@ def _tconv_padding_not_cropped(run, value, got):
 
 @mistake("tconv_weight_axes", ["out"], "transposed weights read as (C_out, C_in)",
          "a transposed convolution's weights are (C_in, C_out, KH, KW): axis 0 matches x's channels and axis 1 "
-         "gives the output channels (the opposite of conv2d's (F, C, KH, KW))")
+         "gives the output channels (the opposite of conv2d's (F, C, KH, KW)): input pixel (h, w) adds "
+         "w[c_in, :, i, j] * x[n, c_in, h, w]")
 def _tconv_weight_axes(run, value, got):
     w, e = run.inputs["w"], run.expected[value]
     if w.shape[0] == w.shape[1]:
@@ -183,15 +212,15 @@ def _grad_last_sample(run, value, got):
 
 
 @mistake("crop_p_minus_p", ["dx"], "[p:-p] with p = 0",
-         "dx is EMPTY along an axis whose padding is 0: x_pad[..., p:-p] is x_pad[..., 0:0] when p = 0; crop "
-         "with x_pad[..., p:p + H, q:q + W]")
+         "dx is EMPTY along an axis whose padding is 0: dx_pad[:, :, ph:-ph] is dx_pad[:, :, 0:0] when ph = 0; "
+         "crop with dx_pad[:, :, ph:ph + H, pw:pw + W]")
 def _crop_p_minus_p(run, value, got):
     e, g = run.expected[value], geometry(run)
     return wrong_size(got, e) and any(g.padding[a] == 0 and got.shape[2 + a] == 0 for a in range(2))
 
 
 @mistake("dx_not_cropped", ["dx"], "padding not cropped from dx",
-         "dx has the shape of the PADDED input: crop the padding off, dx = dx_pad[..., p:p + H, q:q + W]")
+         "dx has the shape of the PADDED input: crop the padding off, dx = dx_pad[:, :, ph:ph + H, pw:pw + W]")
 def _dx_not_cropped(run, value, got):
     e, g = run.expected[value], geometry(run)
     return (nonzero(g.padding) and wrong_size(got, e)
@@ -200,13 +229,14 @@ def _dx_not_cropped(run, value, got):
 
 @mistake("crop_fixed", ["dx"], "padding cropped by a fixed amount",
          "dx is cropped by the same fixed number of rows/columns whatever the padding (e.g. [1:-1]): crop "
-         "exactly the padding, dx = dx_pad[..., p:p + H, q:q + W]")
+         "exactly the padding, dx = dx_pad[:, :, ph:ph + H, pw:pw + W]")
 def _crop_fixed(run, value, got):
     e, g = run.expected[value], geometry(run)
     if not wrong_size(got, e):
         return False
     extra = [got.shape[2 + a] - e.shape[2 + a] - 2 * g.padding[a] for a in range(2)]
-    return extra[0] == extra[1] and extra[0] % 2 == 0 and extra[0] < 0
+    # an empty axis is [p:-p] with p = 0 (crop_p_minus_p), not a fixed crop
+    return extra[0] == extra[1] and extra[0] % 2 == 0 and extra[0] < 0 and min(spatial(got)) > 0
 
 
 def interior(g, out_size):
@@ -217,9 +247,9 @@ def interior(g, out_size):
 
 
 @mistake("dx_border_zero", ["dx"], "the border of dx left at zero",
-         "dx is right inside and ZERO on the border, where some taps of the kernel have no window: a border "
-         "pixel still gets the gradient of every window that reads it (scatter each window's share into a "
-         "zero-padded dx and crop it, or check the bounds tap by tap)")
+         "dx is right inside and ZERO on the border, where some taps (i, j) of the kernel have no window: a "
+         "border pixel still gets the gradient of every window that reads it (scatter each window's share into "
+         "a zero-padded dx and crop it, or check the bounds tap by tap)")
 def _dx_border_zero(run, value, got):
     e, g = run.expected[value], geometry(run)
     if not (arr(got) and got.shape == e.shape):
@@ -260,16 +290,22 @@ def backward_variant(run, stride=None, dilation=None):
     return run.memo(("dx", s, d), lambda: fn(run, s, d))
 
 
-@mistake("backward_ignores_stride", ["dx"], "stride ignored in the backward",
-         "dx matches the gradient folded back with stride 1: in the backward, window (i, j) starts at row "
-         "i*s and column j*s of the padded input, exactly as in the forward")
+@mistake("backward_ignores_stride", ["dx"], "stride ignored in the backward", {
+    "": "dx matches the gradient folded back with stride 1: the window of output pixel (oh, ow) starts at row "
+        "oh*sh and column ow*sw of the padded input, in the backward exactly as in the forward",
+    "tconv": "dx matches the gradient gathered with stride 1: input pixel (h, w) sent tap (i, j) to output "
+             "pixel (h*stride_h + i*dil_h - pad_h, w*stride_w + j*dil_w - pad_w), so dx[n, c_in, h, w] gathers "
+             "dout from exactly those pixels, stride included"})
 def _backward_ignores_stride(run, value, got):
     return not_one(geometry(run).stride) and close(got, backward_variant(run, stride=(1, 1)))
 
 
-@mistake("backward_ignores_dilation", ["dx"], "dilation ignored in the backward",
-         "dx matches the gradient sent to adjacent taps: in the backward, tap (kh, kw) sits d*kh rows and "
-         "d*kw columns from the window's corner, exactly as in the forward")
+@mistake("backward_ignores_dilation", ["dx"], "dilation ignored in the backward", {
+    "": "dx matches the gradient sent to adjacent taps: tap (i, j) sits i*dh rows and j*dw columns from the "
+        "window's corner, in the backward exactly as in the forward",
+    "tconv": "dx matches the gradient gathered from adjacent taps: tap (i, j) of input pixel (h, w) landed "
+             "i*dil_h rows and j*dil_w columns from (h*stride_h - pad_h, w*stride_w - pad_w), in the backward "
+             "exactly as in the forward"})
 def _backward_ignores_dilation(run, value, got):
     return not_one(geometry(run).dilation) and close(got, backward_variant(run, dilation=(1, 1)))
 

@@ -1,5 +1,6 @@
-"""Known mistakes of dilation and of convolution as a matrix: Toeplitz, im2col, col2im."""
+"""Known mistakes of dilation, receptive fields and convolution as a matrix: Toeplitz, im2col, col2im."""
 
+import math
 
 from ..sizes import geometry, overlapping
 from .catalogue import arr, close, contributions, mistake, nonzero, oracle, single_contributions
@@ -7,8 +8,8 @@ from .catalogue import arr, close, contributions, mistake, nonzero, oracle, sing
 
 # ----------------------------------------------------------------- dilation, matrices
 @mistake("dilate_d_zeros", ["w_dilated"], "d zeros instead of d-1",
-         "your kernel has d zeros between taps; dilation d puts d-1 zeros between them (taps d apart): "
-         "size d*(k-1)+1")
+         "your kernel has dh zeros between taps; dilation dh puts dh - 1 zero rows between neighbouring kernel "
+         "rows (taps dh apart, w_dilated[:, :, dh*i, dw*j] = w[:, :, i, j]): size dh*(KH - 1) + 1")
 def _dilate_d_zeros(run, value, got):
     w = run.inputs["w"]
     dh, dw = geometry(run).dilation
@@ -28,15 +29,16 @@ def toeplitz_unshifted(run):
 
 @mistake("toeplitz_transposed", ["T"], "Toeplitz T transposed",
          "your T is transposed: T has one ROW per output value and one column per input value, shape "
-         "(F*H_out*W_out, C*H*W), so that T @ x.ravel() is the convolution")
+         "(F*Ho*Wo, C*H*W), so that T @ x[n].ravel() is the convolution of sample n")
 def _toeplitz_transposed(run, value, got):
     e = run.expected[value]
     return arr(got, 2) and got.shape == e.shape[::-1] and (got.shape != e.shape or close(got, e.T))
 
 
 @mistake("toeplitz_ignores_padding", ["T"], "padding ignored in T",
-         "your T ignores the padding: row (f, i, j) reads input pixel (i*s - p + kh*d, j*s - p + kw*d), and the "
-         "columns of padded pixels (outside the input) are simply dropped")
+         "your T ignores the padding: row (f, oh, ow) holds w[f, c, i, j] in column (c, h, w) with "
+         "h = oh*stride_h - pad_h + i*dil_h and w = ow*stride_w - pad_w + j*dil_w; taps that fall into the "
+         "padding (outside the input) have no column and are simply dropped")
 def _toeplitz_ignores_padding(run, value, got):
     if not nonzero(geometry(run).padding):
         return False
@@ -45,9 +47,9 @@ def _toeplitz_ignores_padding(run, value, got):
     return close(got, run.variant(options={"padding": 0})[value])
 
 
-@mistake("im2col_order", ["cols"], "im2col rows ordered (kh, kw, c)",
-         "your rows are ordered (kh, kw, c), channel fastest; F.unfold orders them (c, kh, kw): channel slowest, "
-         "then kernel row, then kernel column")
+@mistake("im2col_order", ["cols"], "im2col rows ordered (i, j, c)",
+         "your rows are ordered (i, j, c), channel fastest; im2col, like F.unfold, orders them (c, i, j): "
+         "cols[n, (c*KH + i)*KW + j, oh*Wo + ow], channel slowest, then kernel row i, then kernel column j")
 def _im2col_order(run, value, got):
     e = run.expected[value]
     kh, kw = geometry(run).kernel
@@ -65,3 +67,35 @@ def _col2im_fancy_add(run, value, got):
         return False
     targets, values = run.memo("contributions", lambda: contributions(run))
     return single_contributions(got, run.expected[value], targets, values)
+
+
+# ----------------------------------------------------------------- receptive fields
+def fields_with(run, jump_of):
+    """The receptive fields of the case's layers when layer l's growth (k_l - 1) * d_l is multiplied by
+    ``jump_of(strides, l)`` input pixels."""
+    ks = [int(k) for k in run.case["kernel_sizes"]]
+    ss = [int(s) for s in run.case.get("strides") or [1] * len(ks)]
+    ds = [int(d) for d in run.case.get("dilations") or [1] * len(ks)]
+    out, r = [], 1
+    for layer, (k, d) in enumerate(zip(ks, ds)):
+        r += (k - 1) * d * jump_of(ss, layer)
+        out.append(r)
+    return out
+
+
+def strided(run):
+    return any(int(s) != 1 for s in run.case.get("strides") or [])
+
+
+@mistake("rf_ignores_strides", ["fields"], "strides left out",
+         "each layer l widens the field by (k_l - 1) * d_l steps of J_l input pixels, and J_l = s_1 * ... * "
+         "s_(l-1) is the product of the strides BEFORE layer l: r_l = r_(l-1) + (k_l - 1) * d_l * J_l")
+def _rf_ignores_strides(run, value, got):
+    return strided(run) and list(got) == fields_with(run, lambda ss, layer: 1)
+
+
+@mistake("rf_stride_too_early", ["fields"], "a layer's own stride counted",
+         "J_l = s_1 * ... * s_(l-1) holds the strides BEFORE layer l, not its own: add layer l's growth "
+         "(k_l - 1) * d_l * J_l first, then multiply the jump by s_l")
+def _rf_stride_too_early(run, value, got):
+    return strided(run) and list(got) == fields_with(run, lambda ss, layer: math.prod(ss[:layer + 1]))

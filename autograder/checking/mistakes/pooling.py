@@ -73,7 +73,7 @@ def _ties_every_max(run, value, got):
 
 @mistake("ties_last_max", ["indices", "dx"], "the last tied maximum wins",
          "with ties your code picks the LAST maximum of the window; torch keeps the FIRST in row-major order: "
-         "update the running maximum only on a strictly greater value (>, not >=)")
+         "update the running maximum only on a strictly greater value (>, not >=)", refines=["ties_first_max"])
 def _ties_last_max(run, value, got):
     last = run.memo("last_max", lambda: last_max_indices(run))
     if value == "indices":
@@ -105,7 +105,7 @@ def window_position(run, e):
 
 
 @mistake("indices_in_window", ["indices"], "indices inside the window",
-         "your indices are positions INSIDE each window (0 .. kh*kw-1); torch wants the flat position "
+         "your indices are positions INSIDE each window (0 .. KH*KW - 1); torch wants the flat position "
          "row * W + col of the maximum in the whole (unpadded) H x W input plane")
 def _indices_in_window(run, value, got):
     g, _, _, r, c = window_position(run, run.expected[value])
@@ -113,7 +113,7 @@ def _indices_in_window(run, value, got):
 
 
 @mistake("indices_padded", ["indices"], "indices in padded coordinates",
-         "your indices are positions in the PADDED plane, (row + p) * (W + 2p) + (col + p); torch's are in the "
+         "your indices are positions in the PADDED plane, (row + ph) * (W + 2*pw) + (col + pw); torch's are in the "
          "unpadded input: row * W + col")
 def _indices_padded(run, value, got):
     g, rows, cols, _, _ = window_position(run, run.expected[value])
@@ -123,14 +123,14 @@ def _indices_padded(run, value, got):
 
 @mistake("count_include_pad", ["out", "dx"], "padding left out of the average",
          "your result divides by the number of REAL pixels in each window; torch's default counts the zero "
-         "padding too (count_include_pad=True): divide by kh*kw everywhere")
+         "padding too (count_include_pad=True): divide by KH * KW everywhere")
 def _count_include_pad(run, value, got):
     return (nonzero(geometry(run).padding)
             and close(got, run.variant(options={"count_include_pad": False})[value]))
 
 
-@mistake("avg_missing_scale", ["dx"], "1/(kh*kw) missing in the backward",
-         "every pixel of a window gets dout / (kh*kw) in the backward: the 1/(kh*kw) is missing")
+@mistake("avg_missing_scale", ["dx"], "1/(KH*KW) missing in the backward",
+         "every pixel of a window gets dout / (KH * KW) in the backward: the 1/(KH * KW) is missing")
 def _avg_missing_scale(run, value, got):
     kh, kw = geometry(run).kernel
     return close(got, run.expected[value] * kh * kw)

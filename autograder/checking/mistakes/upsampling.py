@@ -8,15 +8,15 @@ from .catalogue import arr, close, mistake, spatial, wrong_size
 
 # ----------------------------------------------------------------- upsampling, FCN
 @mistake("nearest_tiles", ["out"], "the image tiled, not each pixel",
-         "your output repeats the WHOLE image (np.tile); nearest upsampling repeats each PIXEL into an s x s "
-         "block (np.repeat along H, then along W)")
+         "your output repeats the WHOLE image (np.tile); nearest upsampling repeats each PIXEL into an sh x sw "
+         "block, out[..., i, j] = x[..., i // sh, j // sw] (np.repeat along H, then along W)")
 def _nearest_tiles(run, value, got):
     sh, sw = geometry(run).stride
     return close(got, np.tile(run.inputs["x"], (1, 1, sh, sw)))
 
 
 @mistake("nearest_backward_one", ["dx"], "one element of each block, not the sum",
-         "dx takes ONE element of each s x s block of dout; each input pixel was copied to the whole block, so "
+         "dx takes ONE element of each sh x sw block of dout; each input pixel was copied to the whole block, so "
          "its gradient is the SUM of dout over the block")
 def _nearest_backward_one(run, value, got):
     sh, sw = geometry(run).stride
@@ -24,8 +24,8 @@ def _nearest_backward_one(run, value, got):
 
 
 @mistake("nails_not_top_left", ["out"], "the nail not at the top-left",
-         "your values sit at another position of their s x s block; bed of nails puts each value at the "
-         "TOP-LEFT of its block (out[..., ::s, ::s] = x) and zeros elsewhere")
+         "your values sit at another position of their sh x sw block; bed of nails puts each value at the "
+         "TOP-LEFT of its block, out[..., i * sh, j * sw] = x[..., i, j], and zeros elsewhere")
 def _nails_not_top_left(run, value, got):
     x = run.inputs["x"]
     sh, sw = geometry(run).stride
@@ -40,7 +40,7 @@ def _nails_not_top_left(run, value, got):
 
 
 @mistake("unpool_output_size", ["out"], "output_size ignored",
-         "your output has the default size; when output_size (H, W) is given it sets the output size")
+         "your output has the default size; when output_size (Ho, Wo) is given it sets the output size")
 def _unpool_output_size(run, value, got):
     g = geometry(run)
     if g.output_size is None or not wrong_size(got, run.expected[value]):
@@ -50,7 +50,7 @@ def _unpool_output_size(run, value, got):
 
 @mistake("unpool_scatter", ["dx"], "the backward scatters instead of gathering",
          "dx is wrong exactly where several inputs share one index (overlapping pools, ties): the backward "
-         "GATHERS, dx[n, c, i, j] = dout[n, c].flat[indices[n, c, i, j]], so every input reads its own index")
+         "GATHERS, dx[n, c, h, w] = dout[n, c].flat[indices[n, c, h, w]], so every input reads its own index")
 def _unpool_scatter(run, value, got):
     e, idx = run.expected[value], run.inputs["indices"]
     if not (arr(got) and got.shape == e.shape):

@@ -350,3 +350,28 @@ def test_slots_that_stop_lose_no_submission(tmp_path, monkeypatch):
     for r in rows:
         assert batch.load_valid(tmp_path / "submissions" / r.sub.id / "results.json", SMALL)["score"] == 0
     assert not list(tmp_path.glob(".graders-*"))  # the batch's private folder is gone
+
+
+def test_output_names_and_spreadsheet_cells_from_the_export_stay_apart(export, tmp_path):
+    """A submission folder named like an output of grade-all (grades.csv, summary.txt) grades in its own
+    folder, and names that hold a NUL, line breaks or a formula reach grades.csv as one plain cell each."""
+    _, _, table = export
+    plain = tmp_path / "plain"
+    for name in ("grades.csv", "summary.txt"):
+        put_solutions(plain / name)
+    exp = tmp_path / "export"
+    put_solutions(exp / "submission_7")
+    (exp / "submission_metadata.yml").write_text(
+        "submission_7:\n  :submitters:\n  - :name: \"\\0=HYPERLINK(1)\\nsecond line\"\n    :sid: \"@7\\r\"\n"
+        "    :email: \"-1+2\"\n  :score: 0.0\n")
+    out = tmp_path / "out"
+    grade_all(table, plain, out, "--jobs", "1", "--parts", "receptive_field")
+    assert (out / "grades.csv").is_file() and (out / "summary.txt").is_file()
+    assert {"grades.csv", "summary.txt"} <= set(read_rows(out)), read_rows(out).keys()
+    out2 = tmp_path / "out2"
+    grade_all(table, exp, out2, "--jobs", "1", "--parts", "receptive_field")
+    text = (out2 / "grades.csv").read_text()
+    assert "\0" not in text and len(text.splitlines()) == 2, text  # the header and one row
+    row = read_rows(out2)["7"]
+    for key in ("names", "sids", "emails"):
+        assert row[key][:1] == "'" and not any(ord(c) < 32 for c in row[key]), row

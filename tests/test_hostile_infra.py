@@ -16,7 +16,7 @@ import zipfile
 from pathlib import Path
 
 import pytest
-from hostile.attacks import DK, IPC_LEAVE, IPC_SNOOP, RF, Attack, wrap_dk
+from hostile.attacks import ATTACKS, DK, IPC_LEAVE, IPC_SNOOP, RF, Attack, wrap_dk
 from hostile.build import make_submission
 
 from autograder import run
@@ -358,3 +358,15 @@ def test_an_oom_kill_is_seen_in_any_counter_that_went_up():
     assert went_up((0, None, 16), (1, None, 16)) and went_up((0, None, 16), (0, None, 17))
     assert not went_up((1, None, 16), (1, None, 16)) and not went_up((None, 3), (4, 3))
     assert not went_up((2, 5), (1, 5))  # a counter never goes down: that is no kill
+
+
+def test_a_type_name_cannot_reach_the_feedback_as_markup(tmp_path):
+    """A returned object's class name is the student's choice (line breaks, a table row, a heading): the
+    feedback shows a stand-in, and every table cell stays one line."""
+    attack = next(a for a in ATTACKS if a.name == "type_name_injection")
+    sub = make_submission(attack, tmp_path / "b", {})
+    out = run.grade(sub, parts=[DK], limits=short(), user=None, trusted=True)
+    md = out.data["tests"][0]["output"]
+    assert "an object of a type that cannot be shown" in md, md
+    assert not [line for line in md.splitlines() if line.lstrip().startswith(("# HEADLINE", "| forged"))], md
+    assert "HEADLINE" not in md

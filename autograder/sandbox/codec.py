@@ -136,37 +136,40 @@ def describe(value):
 
 def encode_value(value, arrays, max_elements):
     """Turn one returned value into a JSON description (arrays appended)."""
-    if value is None:
-        return {"kind": "none"}
-    if type(value) is np.ndarray:
-        if value.dtype.kind not in "biuf" or value.dtype.fields is not None:
-            return {"kind": "bad", "type": f"ndarray of dtype {value.dtype}"}
-        if value.size > max_elements:
-            return {"kind": "bad", "type": f"ndarray with {value.size} elements (too large)"}
-        arrays.append(np.ascontiguousarray(value))
-        return {"kind": "array", "index": len(arrays) - 1}
-    if isinstance(value, np.ndarray):
-        return {"kind": "bad", "type": f"{describe(value)} (an ndarray subclass; return a plain numpy array)"}
-    if type(value) in (tuple, list):
-        if len(value) > 1000:
-            return {"kind": "bad", "type": f"{type(value).__name__} of length {len(value)}"}
-        return {"kind": type(value).__name__, "items": [encode_value(v, arrays, max_elements) for v in value]}
-    if type(value) is dict:
-        if len(value) > 1000 or not all(type(k) is str for k in value):
-            return {"kind": "bad", "type": "dict with non-string keys or too many keys"}
-        return {"kind": "dict", "items": {k: encode_value(v, arrays, max_elements) for k, v in value.items()}}
-    if type(value) in (bool, int, float):
-        if type(value) is float and value != value or value in (float("inf"), float("-inf")):
-            return {"kind": "scalar", "value": repr(value), "type": "float"}
-        if type(value) is int and abs(value) > 2**62:
-            return {"kind": "bad", "type": "int too large"}
-        return {"kind": "scalar", "value": value, "type": type(value).__name__}
-    if isinstance(value, np.generic) and type(value).__module__ == "numpy" and value.dtype.kind in "biuf":
-        item = value.item()
-        if value.dtype.kind == "f" and not np.isfinite(value):
-            item = repr(item)
-        return {"kind": "scalar", "value": item, "type": f"numpy.{value.dtype.name}"}
-    return {"kind": "bad", "type": describe(value)}
+    def encode(value):  # recursion through this call's own closure, never the module's globals
+        if value is None:
+            return {"kind": "none"}
+        if type(value) is np.ndarray:
+            if value.dtype.kind not in "biuf" or value.dtype.fields is not None:
+                return {"kind": "bad", "type": f"ndarray of dtype {value.dtype}"}
+            if value.size > max_elements:
+                return {"kind": "bad", "type": f"ndarray with {value.size} elements (too large)"}
+            arrays.append(np.ascontiguousarray(value))
+            return {"kind": "array", "index": len(arrays) - 1}
+        if isinstance(value, np.ndarray):
+            return {"kind": "bad", "type": f"{describe(value)} (an ndarray subclass; return a plain numpy array)"}
+        if type(value) in (tuple, list):
+            if len(value) > 1000:
+                return {"kind": "bad", "type": f"{type(value).__name__} of length {len(value)}"}
+            return {"kind": type(value).__name__, "items": [encode(v) for v in value]}
+        if type(value) is dict:
+            if len(value) > 1000 or not all(type(k) is str for k in value):
+                return {"kind": "bad", "type": "dict with non-string keys or too many keys"}
+            return {"kind": "dict", "items": {k: encode(v) for k, v in value.items()}}
+        if type(value) in (bool, int, float):
+            if type(value) is float and value != value or value in (float("inf"), float("-inf")):
+                return {"kind": "scalar", "value": repr(value), "type": "float"}
+            if type(value) is int and abs(value) > 2**62:
+                return {"kind": "bad", "type": "int too large"}
+            return {"kind": "scalar", "value": value, "type": type(value).__name__}
+        if isinstance(value, np.generic) and type(value).__module__ == "numpy" and value.dtype.kind in "biuf":
+            item = value.item()
+            if value.dtype.kind == "f" and not np.isfinite(value):
+                item = repr(item)
+            return {"kind": "scalar", "value": item, "type": f"numpy.{value.dtype.name}"}
+        return {"kind": "bad", "type": describe(value)}
+
+    return encode(value)
 
 
 # ----------------------------------------------------------------- values, grader side

@@ -241,6 +241,18 @@ def dilate_kernel(w, dilation):
                 pass
     time.sleep(60)
 """, lose=(DK,)),
+    Attack("patch_transport", "replaces the worker's own framing and encoding (its __main__ globals) at import, "
+           "to send lighter replies or none", """
+import __main__
+__main__.pack = lambda header, arrays=(): b""
+__main__.send = lambda fd, data: None
+__main__.encode_value = lambda value, arrays, max_elements: {"kind": "none"}
+"""),
+    Attack("type_name_injection", "returns an object whose class name holds line breaks and Markdown",
+           """
+def dilate_kernel(w, dilation):
+    return type("Evil\\n| forged | table |\\n# HEADLINE", (), {})()
+""", lose=(DK,)),
     Attack("terminal_escapes", "prints and raises text full of terminal escapes, with a raising __str__",
            """
 class Nasty(Exception):

@@ -117,7 +117,7 @@ def grade(submission, results_path=None, table=None, parts=None, limits=None, us
         if seed is None and os.environ.get("CONVGRADE_SEED"):
             seed = int(os.environ["CONVGRADE_SEED"])
         grader = Grader(located, limits=limits, user=user, python=python, deadline=deadline, seed=seed,
-                        graded=full.functions)
+                        graded=full.functions, difficulties=full.difficulties)
         if results_path:
             grader.private.append(str(results_path.parent))
         graded = grader.grade(table.parts)

@@ -467,3 +467,40 @@ def test_a_hidden_case_says_a_returned_shape_only_when_a_mistake_could_give_it()
     for chosen in [(0, 123456, 987), (2, 3, 5, 700), (0,)]:
         line = verdict("dx", np.zeros(chosen), expected)
         assert line.startswith("dx: wrong shape (a ") and "123456" not in line and "700" not in line, line
+
+
+# ----------------------------------------------------------------- the difficulty a failing case isolates
+ROW_BOUND = """
+import numpy as np
+_reference_forward = conv2d_forward
+def conv2d_forward(x, w, b=None, stride=1, padding=0, dilation=1):
+    out, cache = _reference_forward(x, w, b, stride=stride, padding=padding, dilation=dilation)
+    if x.shape[3] > x.shape[2]:  # wide inputs: the columns past the height are left at zero
+        out = out.copy()
+        out[..., x.shape[2]:] = 0.0
+    return out, cache
+"""
+
+
+def test_a_failing_case_that_meets_one_difficulty_alone_names_it(tmp_path):
+    """A visible case that differs from the part's plain case in one difficulty says which (the table's
+    own words), so the student knows what is special about the case their code fails."""
+    from autograder.checking.coverage import part_cells
+
+    table = load()
+    part = table.part("conv_forward")
+    isolating = {i: c.difficulty for c in part_cells(part, table.difficulties) if c.status == "isolated"
+                 for i in c.cases}
+    outcome = grade(submission(tmp_path, patches={"conv": ROW_BOUND}), parts=["conv_forward"], user=None)
+    blocks = case_blocks(output(outcome, "conv_forward")["output"])
+    failed = [c for c in outcome.parts["conv_forward"].cases if not c.passed and not c.hidden]
+    assert failed, "the patch must fail some visible case of conv_forward (see cases.yaml's conv_forward)"
+    for c in failed:
+        text = reads(blocks[c.index])
+        if c.index in isolating:
+            assert table.difficulties[isolating[c.index]].text.split(":")[0] in text, text
+            assert "what sets this case apart from case" in text
+        else:
+            assert "what sets this case apart" not in text
+    passed = [c for c in outcome.parts["conv_forward"].cases if c.passed]
+    assert all("what sets this case apart" not in reads(blocks[c.index]) for c in passed)

@@ -170,7 +170,7 @@ def case_items(part, c, reveal, said, budget):
         lines = [*c.causes, *c.located] if level == "where" else []
         return items + [("line", t) for t in lines + mistake_lines(part, c, said)]
     if not c.passed:
-        items += [("line", t) for t in [*c.causes, *said_before(c, said)]]
+        items += [("line", t) for t in [*c.causes, *c.alone, *said_before(c, said)]]
         if c.rows:
             items.append(("table", c.rows))
         items += [("line", t) for t in [*c.info, *mistake_lines(part, c, said)]]

@@ -18,6 +18,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from ..checking.coverage import part_cells
+from ..checking.difficulties import plain_case
 from ..checking.evidence import Report, call_error_text, import_cause, located_error
 from ..checking.layer import student_files
 from ..checking.parts import CHECKERS, Failed
@@ -58,6 +60,7 @@ class CaseResult:
     evidence: dict = field(default_factory=dict)  # {"value", "held": {mistake: bool}} of the case's diagnosis
     causes: list = field(default_factory=list)  # a cause in another part (diagnosis.py): shown first
     notes: list = field(default_factory=list)  # how the diagnosis was decided (diagnosis.py)
+    alone: list = field(default_factory=list)  # the line naming the difficulties it meets alone (coverage.py)
 
     def __post_init__(self):
         if self.credit is None:
@@ -131,7 +134,7 @@ class Grader:
     printed, raised or left behind can reach the text a student sees."""
 
     def __init__(self, located, limits=None, user=None, python=None, workdir=None, deadline=None, seed=None,
-                 graded=None):
+                 graded=None, difficulties=None):
         self.located = located
         self.limits = limits or Limits()
         self.budget = self.limits.grading_seconds
@@ -142,6 +145,7 @@ class Grader:
         self.user, self.python, self.workdir = user, python or "", workdir
         self.private = []  # more paths to hide from student code (e.g. the results folder)
         self.graded = dict(graded or {})  # {module: [function]} whose calls the worker records (diagnosis.py)
+        self.difficulties = dict(difficulties or {})  # the table's difficulties (a failing case names its own)
         self.sandbox = self._sandbox()
         self.isolation_notes = []
         self.isolation = {}  # what the last worker that ran reported of its isolation (its hello)
@@ -176,7 +180,22 @@ class Grader:
                                    sum(c.seconds for c in results[p.id]) or total / max(len(parts), 1))
                   for p in parts}
         diagnosis.conclude(graded)  # what only every case of every part can tell
+        for result in graded.values():
+            self._name_difficulties(result)
         return graded
+
+    def _name_difficulties(self, result):
+        """A visible case that meets one difficulty alone says which, so a student whose code fails only
+        there knows what to look at (the difficulty's own text, from the table)."""
+        by_case, plain = {}, plain_case(result.part)
+        for cell in part_cells(result.part, self.difficulties):
+            if cell.status == "isolated":
+                for i in cell.cases:
+                    by_case.setdefault(i, []).append(self.difficulties[cell.difficulty].text)
+        for c in result.cases:
+            if c.index in by_case and plain is not None:
+                c.alone = [f"what sets this case apart from case {plain[0]} (the part's plain case): "
+                           + "; ".join(by_case[c.index])]
 
     def case_for(self, part, index, case):
         return case_for(self.seed, part, index, case)

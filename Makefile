@@ -26,7 +26,7 @@ OWNER   := $(shell stat -c %u:%g . 2>/dev/null)
 GIVE_BACK = if [ "$$(id -u)" = 0 ] && [ -n "$(OWNER)" ] && [ "$(OWNER)" != "0:0" ]; then chown -R $(OWNER) $(1); fi
 SUBMISSION ?= solutions
 
-.PHONY: help sysdeps container-deps test test-py310 gradescope-test stubs docs lint grade autograder handout bench mutation-report clean
+.PHONY: help sysdeps container-deps test test-py310 gradescope-test stubs docs lint grade autograder handout prairielearn bench mutation-report clean
 
 help:
 	@grep -E '^[a-z-]+:.*## ' Makefile | sed 's/:.*## /\t/'
@@ -113,6 +113,9 @@ mutation-report: $(STAMP) $(WSTAMP) ## grade every mutant (tests/mutants) and co
 
 autograder: $(STAMP) ## build dist/autograder.zip for Gradescope
 	$(PY) tools/build_autograder.py
+
+prairielearn: $(STAMP) ## build dist/prairielearn/: the grader image's folder (docker build) and the course's serverFilesCourse/convgrade
+	$(PY) tools/build_prairielearn.py
 
 handout: $(STAMP) ## build dist/handout.zip for students (stubs, common.py, README, check.py, visualize.py)
 	$(PY) tools/make_stubs.py

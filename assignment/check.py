@@ -6,6 +6,12 @@
     python check.py --list               # the parts and their points
     python check.py -v                   # also show the feedback of the parts that pass
 
+In a Jupyter notebook in this folder, the same checks with the results as a table, the failing cases and
+pictures of where wrong values are (``print()`` of the result gives the plain text):
+
+    from check import check
+    check("conv_forward")                # or check() for every part, check("1.1", "2.1", verbose=True)
+
 It grades the files you upload (the list is at the end of its output) from this folder: each runs in a separate
 worker process, and torch computes what your numpy code should return. The
 grader here only knows the visible cases; Gradescope also runs hidden cases, so
@@ -13,7 +19,9 @@ your score there can be lower than here, never higher.
 """
 
 import argparse
+import contextlib
 import importlib.util
+import io
 import os
 import shutil
 import subprocess
@@ -107,46 +115,32 @@ def list_parts(console, table):
     console.print(rt)
 
 
-def main(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("parts", nargs="*", metavar="PART", help="part ids or numbers (default: all)")
-    parser.add_argument("--list", action="store_true", help="list the parts and their points")
-    parser.add_argument("-v", "--verbose", action="store_true", help="show the feedback of every part")
-    args = parser.parse_args(argv)
-
-    problem = environment_problem()
-    if problem:
-        say(f"check.py: {problem}")
-        return 1
-    # Import the grader from _grader/, never a same-named file of yours from this folder.
-    sys.path[:] = [p for p in sys.path if p and Path(p).resolve() != HERE]
-    sys.path.insert(0, str(GRADER))
+@contextlib.contextmanager
+def grader_path():
+    """Import the grader from _grader/, never a same-named file of yours from this folder (sys.path as it was
+    afterwards: a notebook goes on importing your modules from here)."""
+    saved = list(sys.path)
+    sys.path[:] = [str(GRADER)] + [p for p in sys.path if p and Path(p).resolve() != HERE]
     for var in ("CONVGRADE_COMMON", "CONVGRADE_WORKER_PYTHON"):
         os.environ.pop(var, None)
-    from rich.console import Console
+    try:
+        yield
+    finally:
+        sys.path[:] = saved
 
-    from autograder.checking.table import MODULES, load
-    from autograder.intake.locate import UPLOAD_ADVICE
 
-    console = Console()
-    # Loading the table is cheap: torch is imported only once the grading starts.
-    table = load(GRADER / "autograder" / "cases.yaml").visible_only()
-    if args.list:
-        list_parts(console, table)
-        return 0
-    from autograder.grading.scoretable import print_table
+def visible_table():
+    """The handout's case table (visible cases only). Loading it is cheap: torch comes with the grading."""
+    from autograder.checking.table import load
+
+    return load(GRADER / "autograder" / "cases.yaml").visible_only()
+
+
+def run_checks(table, ids):
+    """Grade exactly what you upload (a private copy of the graded files); the Outcome of the grading."""
+    from autograder.checking.table import MODULES
     from autograder.run import grade
 
-    try:
-        ids = part_ids(table, args.parts)
-    except KeyError as exc:
-        say(f"check.py: unknown part(s): {exc.args[0]}. Known: {', '.join(p.id for p in table.parts)}")
-        return 2
-
-    warnings = environment_warnings()
-    for w in warnings:
-        say(f"warning: {w}")
-    # Grade exactly what you upload: a private copy of the graded files.
     workdir = Path(tempfile.mkdtemp(prefix="convgrade-check-"))
     try:
         for m in MODULES:
@@ -160,22 +154,131 @@ def main(argv=None):
     # The sandbox's isolation notes matter on Gradescope, not for your own code on your machine: one line.
     reduced = [n for n in outcome.notes if n.startswith("isolation reduced")]
     outcome.notes = [n for n in outcome.notes if n not in reduced]
-    print_table(outcome, console, verbose="all" if args.verbose else True, table=table.select(ids))
+    return outcome, bool(reduced)
+
+
+def closing_lines(got, total, warnings):
+    """What follows the feedback: the score on the visible cases, what Gradescope adds, what to upload."""
+    from autograder.checking.table import MODULES
+    from autograder.intake.locate import UPLOAD_ADVICE
+
+    lines = [f"{got:g} / {total:g} points on the visible cases. Gradescope also runs hidden cases (for those it "
+             "shows their shapes and options, any mistake it recognises and where your code fails: the type and "
+             "line of an exception, which value is wrong and where; never their values), so your score there can "
+             "be lower."]
+    if warnings:
+        lines.append("warning: this is not the environment Gradescope grades with (see the warning"
+                     + ("s" if len(warnings) > 1 else "") + " at the top: what to install)")
+    lines.append("Upload to Gradescope: " + " ".join(f"{m}.py" for m in MODULES) + ". " + UPLOAD_ADVICE)
+    return lines
+
+
+def print_report(console, outcome, table, verbose, reduced, warnings):
+    """The score table, the feedback of the failing parts (``verbose``: every part), then the closing lines."""
+    from autograder.grading.scoretable import print_table
+
+    print_table(outcome, console, verbose="all" if verbose else True, table=table)
     if reduced:
         console.print("note: isolation reduced (normal on your own machine; the checks are the same)",
                       highlight=False)
-    got = outcome.data["score"]
-    total = table.select(ids).total
-    console.print(f"\n[bold]{got:g} / {total:g}[/bold] points on the visible cases. Gradescope also runs "
-                  "hidden cases (for those it shows their shapes and options, any mistake it recognises and "
-                  "where your code fails: the type and line of an exception, which value is wrong and where; "
-                  "never their values), so your score there can be lower.",
-                  highlight=False)
-    if warnings:
-        console.print("warning: this is not the environment Gradescope grades with (see the warning"
-                      + ("s" if len(warnings) > 1 else "") + " at the top: what to install)", highlight=False)
-    console.print("Upload to Gradescope: " + " ".join(f"{m}.py" for m in MODULES) + ". " + UPLOAD_ADVICE,
-                  highlight=False)
+    from rich.text import Text
+
+    first, *rest = closing_lines(outcome.data["score"], table.total, warnings)
+    got, _, after = first.partition(" points")
+    console.print(Text.assemble("\n", (got, "bold"), " points" + after))
+    for line in rest:
+        console.print(line, highlight=False, markup=False)
+
+
+class Check:
+    """What ``check()`` returns: a notebook shows it as HTML, ``print()`` and a terminal as plain text (the same
+    as ``python check.py``). ``score`` and ``total``: the points on the visible cases."""
+
+    def __init__(self, problem=None, outcome=None, table=None, verbose=False, reduced=False, warnings=(),
+                 html=None):
+        self.problem, self.outcome, self.table = problem, outcome, table
+        self.verbose, self.reduced, self.warnings, self._html = verbose, reduced, list(warnings), html
+        self.score = outcome.data["score"] if outcome is not None else 0.0
+        self.total = table.total if table is not None else 0.0
+
+    def __str__(self):
+        if self.problem:
+            return f"check.py: {self.problem}"
+        from rich.console import Console
+
+        width = min(shutil.get_terminal_size((120, 24)).columns, 160)
+        console = Console(file=io.StringIO(), width=width, force_terminal=False, force_jupyter=False,
+                          color_system=None, soft_wrap=False)
+        for w in self.warnings:
+            console.print(f"warning: {w}", highlight=False, markup=False)
+        print_report(console, self.outcome, self.table, self.verbose, self.reduced, self.warnings)
+        return console.file.getvalue()
+
+    __repr__ = __str__
+
+    def _repr_html_(self):
+        if self.problem:
+            import html
+
+            return f'<pre style="color:#b00020">check.py: {html.escape(self.problem)}</pre>'
+        return self._html(self.outcome.data, self.outcome.parts, self.table, verbose=self.verbose,
+                          header=[f"warning: {w}" for w in self.warnings], notes=self.outcome.notes,
+                          reduced=self.reduced,
+                          footer=closing_lines(self.score, self.total, self.warnings))
+
+
+def check(*parts, verbose=False):
+    """Run the visible cases of ``parts`` (ids or numbers; none: every part) through the same sandboxed grading
+    as ``python check.py`` and return a Check: a notebook displays it as HTML (the score table, then each failing
+    case with its configuration, the comparison table, the mistake recognised and a picture of where the wrong
+    values are), ``print()`` as text. Your files are read afresh on every call: edit, save, call again."""
+    wanted = [str(p) for item in parts for p in (item if isinstance(item, (list, tuple)) else [item])]
+    problem = environment_problem()
+    if problem:
+        return Check(problem=problem)
+    with grader_path():
+        from autograder.grading.notebook import render
+
+        table = visible_table()
+        try:
+            ids = part_ids(table, wanted)
+        except KeyError as exc:
+            return Check(problem=f"unknown part(s): {exc.args[0]}. Known: {', '.join(p.id for p in table.parts)}")
+        warnings = environment_warnings()
+        outcome, reduced = run_checks(table, ids)
+    return Check(outcome=outcome, table=table.select(ids), verbose=verbose, reduced=reduced, warnings=warnings,
+                 html=render)
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("parts", nargs="*", metavar="PART", help="part ids or numbers (default: all)")
+    parser.add_argument("--list", action="store_true", help="list the parts and their points")
+    parser.add_argument("-v", "--verbose", action="store_true", help="show the feedback of every part")
+    args = parser.parse_args(argv)
+
+    problem = environment_problem()
+    if problem:
+        say(f"check.py: {problem}")
+        return 1
+    with grader_path():
+        from rich.console import Console
+
+        console = Console()
+        table = visible_table()
+        if args.list:
+            list_parts(console, table)
+            return 0
+        try:
+            ids = part_ids(table, args.parts)
+        except KeyError as exc:
+            say(f"check.py: unknown part(s): {exc.args[0]}. Known: {', '.join(p.id for p in table.parts)}")
+            return 2
+        warnings = environment_warnings()
+        for w in warnings:
+            say(f"warning: {w}")
+        outcome, reduced = run_checks(table, ids)
+        print_report(console, outcome, table.select(ids), args.verbose, reduced, warnings)
     return 0
 
 

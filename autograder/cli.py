@@ -7,6 +7,8 @@
     python -m autograder grade-all SOURCE --out DIR [--jobs N] [--force]   # a whole Gradescope export
     python -m autograder environment [--check]  # Python, numpy, torch of grader and worker vs the pins
     python -m autograder cleanup              # as root: remove the sandbox users and slot locks
+    python -m autograder prairielearn [--root /grade]   # PrairieLearn's external grader (docs/PRAIRIELEARN.md)
+    python -m autograder classroom-workflow [--out FILE] # GitHub Classroom's autograding workflow, from the table
 """
 
 import argparse
@@ -50,7 +52,16 @@ def cmd_grade(args):
                       highlight=False, soft_wrap=True)
     if args.results:
         console.print(f"results written to {args.results}", highlight=False)
+    if args.require_full and not full_marks(outcome.data):
+        console.print(f"not at full marks: {outcome.data['score']:g} / {selected.total:g} (exit status 1)",
+                      highlight=False)
+        return 1
     return 0
+
+
+def full_marks(data):
+    """Every graded part at its full points (grade --require-full)."""
+    return bool(data["tests"]) and all(t["score"] >= t["max_score"] - 1e-9 for t in data["tests"])
 
 
 def cmd_environment(args):
@@ -85,6 +96,59 @@ def cmd_gradescope(args):
     console = Console(width=120)
     print_table(outcome, console, verbose=False, table=table)
     print_environment(outcome.data.get("extra_data", {}).get("environment"), console)  # staff-only log
+    return 0
+
+
+def cmd_prairielearn(args):
+    """PrairieLearn's external grader: ROOT/student -> ROOT/results/results.json (grading/prairielearn.py); the
+    Gradescope-format results with the staff-only extra_data (hidden seed, environment) beside it, in
+    convgrade.json. Exit 0 whenever results.json was written (PrairieLearn discards the results otherwise)."""
+    from .grading import prairielearn
+    from .grading.results import write_atomic
+    from .run import grade
+    from .sandbox.isolation import SandboxUnavailable
+
+    root = Path(args.root)
+    results = root / "results" / "results.json"
+    table = load(args.table)
+    try:
+        selected = table.select(args.parts)
+    except KeyError as exc:
+        print(f"unknown part(s): {exc}. Known: {', '.join(p.id for p in table.parts)}", file=sys.stderr)
+        return 2
+    try:
+        outcome = grade(root / "student", results_path=root / "results" / "convgrade.json", table=table,
+                        parts=args.parts)
+    except SandboxUnavailable as exc:
+        print(f"prairielearn: refusing to run student code: {exc}", file=sys.stderr)
+        write_atomic(results, prairielearn.not_gradable(
+            "The grader could not isolate your code on this machine, so nothing ran and no attempt was used. "
+            "Please tell the course staff."))
+        return 0
+    data = prairielearn.validate(prairielearn.results(outcome.data, outcome.parts, outcome.summary,
+                                                      outcome.ungradable, selected))
+    write_atomic(results, data)
+    console = Console(width=120)  # the job's log: the same table as the student's feedback, no secrets
+    print_table(outcome, console, verbose=False, table=selected)
+    print_environment(outcome.data.get("extra_data", {}).get("environment"), console)
+    return 0
+
+
+def cmd_classroom_workflow(args):
+    """GitHub Classroom's workflow for the handout's table (grading/classroom.py), on stdout or in --out."""
+    from .grading.classroom import workflow_yaml
+
+    try:
+        text = workflow_yaml(load(args.table).visible_only(), grader=args.grader, python=args.python)
+    except ValueError as exc:
+        print(f"classroom-workflow: {exc}", file=sys.stderr)
+        return 2
+    if args.out:
+        Path(args.out).parent.mkdir(parents=True, exist_ok=True)
+        Path(args.out).write_text(text, encoding="utf-8")
+        print(f"wrote {args.out}", file=sys.stderr)
+    else:
+        sys.stdout.write(text)
     return 0
 
 
@@ -134,10 +198,24 @@ def main(argv=None):
     g.add_argument("--trusted", action="store_true",
                    help="the code is trusted: grade it even where it cannot be isolated (not root, no user "
                         "namespaces)")
+    g.add_argument("--require-full", action="store_true",
+                   help="exit 1 unless every selected part is at full marks (the feedback is printed either way; "
+                        "GitHub Classroom's command grader awards a part's points on exit 0)")
     g.add_argument("--notes", help=argparse.SUPPRESS)  # grade-all: where to write the notes as JSON
     g.set_defaults(func=cmd_grade)
     s = sub.add_parser("gradescope", help="run as Gradescope's run_autograder")
     s.set_defaults(func=cmd_gradescope)
+    pl = sub.add_parser("prairielearn", help="run as PrairieLearn's external grader: ROOT/student -> "
+                                             "ROOT/results/results.json")
+    pl.add_argument("--root", default="/grade", help="the grading job's folder (default: /grade)")
+    pl.add_argument("--parts", nargs="*", default=[], help="only these part ids (a question grading some parts)")
+    pl.set_defaults(func=cmd_prairielearn)
+    cw = sub.add_parser("classroom-workflow", help="print GitHub Classroom's autograding workflow (one step per part)")
+    cw.add_argument("--out", help="write it here (e.g. TEMPLATE/.github/workflows/classroom.yml) instead of stdout")
+    cw.add_argument("--grader", default="_grader",
+                    help="the folder of the student's repository holding the grader (default: the handout's _grader)")
+    cw.add_argument("--python", default="3.10", help="the Python version the workflow sets up (default: Gradescope's)")
+    cw.set_defaults(func=cmd_classroom_workflow)
     ls_ = sub.add_parser("list", help="list the graded parts")
     ls_.set_defaults(func=cmd_list)
     cov = sub.add_parser("coverage", help="which visible case meets each difficulty of each part alone")

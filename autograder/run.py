@@ -37,6 +37,8 @@ class Outcome:
     status: str = "ok"  # ok | error
     sandbox_user: object = None  # the SandboxUser student code ran as (None: this process's user)
     seed: int = None  # the secret the hidden cases' inputs came from (`grade --seed` reproduces the grading)
+    summary: list = field(default_factory=list)  # the top-level summary's lines (plain text; feedback.overview)
+    ungradable: str = None  # why nothing at all could be graded (no graded file usable), else None
 
     @property
     def isolation_notes(self):
@@ -112,7 +114,8 @@ def grade(submission, results_path=None, table=None, parts=None, limits=None, us
             data = validate(with_environment(unreadable(table, message), None, python), table)
             if results_path:
                 write_atomic(results_path, data)
-            return Outcome(data, {}, notes + [message], status="error", sandbox_user=user)
+            return Outcome(data, {}, notes + [message], status="error", sandbox_user=user,
+                           summary=[f"The submission could not be read: {message}"], ungradable=message)
         notes += [one_line(n) for n in located.notes]  # they name files of the submission
         if seed is None and os.environ.get("CONVGRADE_SEED"):
             seed = int(os.environ["CONVGRADE_SEED"])
@@ -144,7 +147,8 @@ def grade(submission, results_path=None, table=None, parts=None, limits=None, us
     validate(with_environment(data, grader, python), table)
     if results_path:
         write_atomic(results_path, data)
-    return Outcome(data, collected, notes, sandbox_user=user, seed=grader.seed)
+    return Outcome(data, collected, notes, sandbox_user=user, seed=grader.seed,
+                   summary=summary_lines(data, collected, notes, table), ungradable=nothing_usable(located, table))
 
 
 def rate_limited(table, metadata, results_path):
@@ -158,7 +162,8 @@ def rate_limited(table, metadata, results_path):
     data = validate(decision.results, table)
     if results_path:
         write_atomic(results_path, data)
-    return Outcome(data, {}, ["rate limit reached: the latest earlier result is kept"], status="rate_limited")
+    return Outcome(data, {}, ["rate limit reached: the latest earlier result is kept"], status="rate_limited",
+                   summary=[data.get("output", "")])
 
 
 def with_environment(data, grader, python=None):
@@ -183,7 +188,24 @@ def unreadable(table, message):
     return dict(placeholder(output), tests=tests)
 
 
+def nothing_usable(located, table):
+    """Why no graded file of ``table``'s parts could be used (none found, none passed the static checks: a
+    syntax error, a forbidden import), in one line; None when one at least could."""
+    if any(m in located.files for m in table.modules):
+        return None
+    return one_line("no graded file could be used: " + "; ".join(located.problems[m] for m in table.modules
+                                                                  if m in located.problems), 1000)
+
+
 def summary(data, collected, notes, table):
+    """The top-level summary in Markdown (Gradescope's ``output``)."""
+    return feedback.overview(summary_lines(data, collected, notes, table),
+                             [r for r in collected.values() if isinstance(r, PartResult)])
+
+
+def summary_lines(data, collected, notes, table):
+    """The summary's lines of plain text: the total, the failing parts, the files that could not be used, the
+    grader's notes (feedback.overview adds the mistakes recognised)."""
     total = sum(t.get("score", 0.0) for t in data["tests"])
     lines = [f"Total: {total:g} / {table.total:g}"]
     failed = [r for r in collected.values() if isinstance(r, PartResult) and r.passed < len(r.cases)]
@@ -195,4 +217,4 @@ def summary(data, collected, notes, table):
     lines += [f"Note: {n}" for n in notes if n]
     if os.environ.get("CONVGRADE_EXTRA_OUTPUT"):
         lines.append(os.environ["CONVGRADE_EXTRA_OUTPUT"])
-    return feedback.overview(lines, [r for r in collected.values() if isinstance(r, PartResult)])
+    return lines

@@ -42,6 +42,7 @@ class Report:
     used: dict = field(default_factory=dict)  # {student function called: [graded functions it ran]}
     candidates: list = field(default_factory=list)  # mistakes that all fit and that this case cannot tell apart
     evidence: dict = field(default_factory=dict)  # {"value": name, "held": {mistake: bool}} of the diagnosis
+    wrong: dict = field(default_factory=dict)  # {value: boolean mask of its wrong elements}: visible cases only
 
     @property
     def earned(self):

@@ -74,6 +74,7 @@ class CaseRun:
         self._memo = {}
         self.mistakes, self.advice, self.rows, self.info = [], [], [], []
         self.located, self.candidates, self.evidence, self.used = [], [], {}, {}
+        self.wrong = {}  # {value: mask of its wrong elements} of a visible case (the notebook's pictures)
         self.pinpointed = False  # a wrong value's region says where it is wrong (regions.py)
 
     @once_per_batch
@@ -142,7 +143,10 @@ class CaseRun:
         self.rows.append(mismatch_row(name, got, expected, rtol))
         region = None
         if isinstance(got, np.ndarray) and got.shape == expected.shape and got.dtype == expected.dtype:
-            region = describe(wrong_mask(got, expected, rtol), got, layout_of(name, got.ndim))
+            mask = wrong_mask(got, expected, rtol)
+            region = describe(mask, got, layout_of(name, got.ndim))
+            if not self.case.get("hidden") and mask.ndim >= 2 and mask.any():
+                self.wrong[name] = mask
             if region is not None and region.specific:
                 problems.append(region.line(name))
         self.located.append(verdict(name, got, expected, region))
@@ -211,7 +215,7 @@ class CaseRun:
         return Report(lines=list(lines), credit=credit, kind=kind, mistakes=list(self.mistakes),
                       advice=list(self.advice), rows=list(self.rows), info=list(self.info), stages=list(stages),
                       located=list(self.located), used={k: list(v) for k, v in self.used.items()},
-                      candidates=list(self.candidates), evidence=dict(self.evidence))
+                      candidates=list(self.candidates), evidence=dict(self.evidence), wrong=dict(self.wrong))
 
 
 def student_files(sb):

@@ -295,17 +295,18 @@ def shorten(text_, width):
     return text_ if len(text_) <= width else text_[: width - 1].rstrip() + "…"
 
 
-def overview(lines, results):
-    """The top-level summary of a grading in Markdown: ``lines`` (plain text), then the mistakes named to
-    the student, part by part (``results``: PartResults)."""
-    out = [md_escape(line) for line in lines]
+def overview(lines, results, fmt="md"):
+    """The top-level summary of a grading: ``lines`` (plain text), then the mistakes named to the student, part
+    by part (``results``: PartResults); fmt: "md" (Gradescope) or "text" (PrairieLearn), the same words."""
+    esc = md_escape if fmt == "md" else (lambda s: sanitize(s, 3000))
+    out = [esc(line) for line in lines]
     named_parts = [(r, named(r)) for r in results]
-    listed = [f"- {md_escape(f'{r.part.number} {r.part.title}')}: "
-              + "; ".join(md_escape(f"{MISTAKES[m].title} [{m}]" + possibly(r, m)) for m in names)
+    listed = [f"- {esc(f'{r.part.number} {r.part.title}')}: "
+              + "; ".join(esc(f"{MISTAKES[m].title} [{m}]" + possibly(r, m)) for m in names)
               for r, names in named_parts if names]
     if listed:
-        out.append("**Mistakes recognised** (the feedback of each part says where and how to fix them):\n"
-                   + "\n".join(listed))
+        head = "**Mistakes recognised**" if fmt == "md" else "Mistakes recognised"
+        out.append(f"{head} (the feedback of each part says where and how to fix them):\n" + "\n".join(listed))
     return "\n\n".join(out)
 
 

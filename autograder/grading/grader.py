@@ -61,6 +61,7 @@ class CaseResult:
     causes: list = field(default_factory=list)  # a cause in another part (diagnosis.py): shown first
     notes: list = field(default_factory=list)  # how the diagnosis was decided (diagnosis.py)
     alone: list = field(default_factory=list)  # the line naming the difficulties it meets alone (coverage.py)
+    wrong: dict = field(default_factory=dict)  # {value: mask of its wrong elements}, visible cases (notebook.py)
 
     def __post_init__(self):
         if self.credit is None:
@@ -283,6 +284,6 @@ def take_report(res, report):
     res.mistakes, res.advice, res.rows = list(report.mistakes), list(report.advice), list(report.rows)
     res.info, res.printed, res.stages = list(report.info), list(report.printed), list(report.stages)
     res.located, res.used = list(report.located), {k: list(v) for k, v in report.used.items()}
-    res.candidates, res.evidence = list(report.candidates), dict(report.evidence)
+    res.candidates, res.evidence, res.wrong = list(report.candidates), dict(report.evidence), dict(report.wrong)
 
 

@@ -164,3 +164,19 @@ def test_grade_all_in_the_container_keeps_submissions_apart(image, tmp_path):
     seeds = {n: r["extra_data"]["hidden_seed"] for n, r in rows.items()}
     assert seeds["a_leaker"] != seeds["b_reader"], "gradings that cannot be isolated share hidden inputs"
     assert "no Landlock" in run.log
+
+
+def test_prairielearn_entrypoint_in_the_same_container(image):
+    """PrairieLearn's external grader runs the same image (setup.sh's environment) as root in a container with
+    Docker's defaults: its entrypoint grades /grade/student and writes results PrairieLearn reads, with the
+    same isolation named as on Gradescope."""
+    schema = json.loads((ROOT / "tests" / "prairielearn_results.schema.json").read_text())
+    command = ("mkdir -p /pl && cp -r /autograder/submission /pl/student && "
+               "CONVGRADE_PL_ROOT=/pl CONVGRADE_PL_ENVS=/autograder CONVGRADE_PL_SOURCE=/autograder/source "
+               "bash /pl-entrypoint")
+    entrypoint = ROOT / "autograder" / "prairielearn" / "run_grader"
+    run = image.run(ROOT / "solutions", command=command, keep=["/pl/results"], mounts=[(entrypoint, "/pl-entrypoint")])
+    results = json.loads(run.files["results/results.json"])
+    jsonschema.validate(results, schema)
+    assert results["gradable"] is not False and results["score"] == 1.0, run.log[-3000:]
+    assert "no mount namespace" in results["output"] and "Landlock" in results["output"], results["output"]

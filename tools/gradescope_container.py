@@ -276,11 +276,13 @@ class Image:
             subprocess.run(["podman", "kill", name], capture_output=True)
             raise
 
-    def run(self, submission, metadata=None, command=None, keep=()):
+    def run(self, submission, metadata=None, command=None, keep=(), mounts=()):
         """Grade ``submission`` (a folder of files) the way Gradescope does: a fresh container from the set-up
         image, the files in /autograder/submission, run_autograder, /autograder/results/results.json.
         ``command``: run that instead of run_autograder (same container, same mounts). ``keep``: paths
-        inside the container to copy out after the run (``Run.files``: {path below its folder: bytes})."""
+        inside the container to copy out after the run (``Run.files``: {path below its folder: bytes}).
+        ``mounts``: more (host path, path inside) to mount read-only."""
+        extra = mounts
         with tempfile.TemporaryDirectory(prefix="gs-run-", dir=CACHE) as tmp:
             tmp = Path(tmp)
             shutil.copytree(submission, tmp / "submission")
@@ -288,6 +290,7 @@ class Image:
             (tmp / "keep").mkdir()
             mounts = [(tmp / "submission", "/autograder/submission", "rw"),
                       (tmp / "results", "/autograder/results", "rw"), (tmp / "keep", "/convgrade-keep", "rw")]
+            mounts += [(Path(host), inside, "ro") for host, inside in extra]
             if metadata is not None:
                 (tmp / "metadata.json").write_text(json.dumps(metadata))
                 mounts.append((tmp / "metadata.json", "/autograder/submission_metadata.json", "rw"))

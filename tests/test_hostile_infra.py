@@ -138,6 +138,28 @@ def test_grader_stays_under_768_mb_whatever_the_reply(kind, tmp_path):
         assert "wrong shape" in res["text"], res["text"]
 
 
+# Source the grader parses itself (static checks) before any worker runs: ~1 MB of one-token lines made
+# ast.parse build ~930 MB in the grader's own process, over Gradescope's 768 MB with torch loaded.
+BIG_SOURCES = {"graded_module": "dilated.py", "extra_module": "helper.py"}
+
+
+@pytest.mark.parametrize("kind", list(BIG_SOURCES))
+def test_grader_stays_under_768_mb_whatever_the_source(kind, tmp_path):
+    sub = make_submission(Attack(kind, "", ""), tmp_path / "b", {})
+    target = sub / BIG_SOURCES[kind]
+    text = target.read_text() if target.exists() else ""
+    target.write_text(text + "\na" * (((1000 << 10) - len(text)) // 2) + "\n")
+    proc = subprocess.run([sys.executable, "-c", MEMORY_PROBE.format(root=str(ROOT), sub=str(sub))],
+                          capture_output=True, text=True, timeout=300, cwd=ROOT)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    res = json.loads(proc.stdout.strip().splitlines()[-1])
+    peak_mb = res["maxrss_kb"] / 1024
+    assert peak_mb < 768, f"the grader peaked at {peak_mb:.0f} MB"
+    assert res["tests"] == 1
+    if kind == "graded_module":
+        assert "too long" in res["text"], res["text"]
+
+
 def test_no_temp_folder_left_on_any_path(tmp_path, monkeypatch):
     scratch = tmp_path / "scratch"
     scratch.mkdir()

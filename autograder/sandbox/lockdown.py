@@ -187,7 +187,8 @@ _SYSCALLS = {
         keyctl=250, add_key=248, request_key=249, mount=165, umount2=166, pivot_root=155, chroot=161,
         shmget=29, shmat=30, shmctl=31, semget=64, semop=65, semctl=66, shmdt=67, msgget=68, msgsnd=69,
         msgrcv=70, msgctl=71, semtimedop=220, mq_open=240, mq_unlink=241, mq_timedsend=242,
-        mq_timedreceive=243, mq_notify=244, mq_getsetattr=245, setsid=112, setpgid=109, memfd_create=319)),
+        mq_timedreceive=243, mq_notify=244, mq_getsetattr=245, setsid=112, setpgid=109, memfd_create=319, fcntl=72,
+        ioctl=16)),
     "aarch64": (0xC00000B7, dict(
         socket=198, clone=220, execve=221, kill=129, ptrace=117, tkill=130, tgkill=131,
         rt_sigqueueinfo=138, rt_tgsigqueueinfo=240, execveat=281, process_vm_readv=270,
@@ -196,8 +197,14 @@ _SYSCALLS = {
         keyctl=219, add_key=217, request_key=218, mount=40, umount2=39, pivot_root=41, chroot=51,
         mq_open=180, mq_unlink=181, mq_timedsend=182, mq_timedreceive=183, mq_notify=184, mq_getsetattr=185,
         msgget=186, msgctl=187, msgrcv=188, msgsnd=189, semget=190, semctl=191, semtimedop=192, semop=193,
-        shmget=194, shmctl=195, shmat=196, shmdt=197, setsid=157, setpgid=154, memfd_create=279)),
+        shmget=194, shmctl=195, shmat=196, shmdt=197, setsid=157, setpgid=154, memfd_create=279, fcntl=25,
+        ioctl=29)),
 }
+
+
+# fcntl and ioctl commands that name a process to signal when a file is ready (F_SETOWN, F_SETSIG, F_SETOWN_EX;
+# FIOSETOWN, SIOCSPGRP): the kernel sends that signal with no kill() at all, to any process of the same uid
+SIGNAL_OWNER = {"fcntl": (8, 10, 15), "ioctl": (0x8901, 0x8902)}
 
 
 IPC_SYSCALLS = ("shmget", "shmat", "shmctl", "shmdt", "semget", "semop", "semctl", "semtimedop", "msgget",
@@ -210,7 +217,8 @@ def seccomp_program(machine, pid):
 
     Denied with EPERM: new processes (clone without CLONE_THREAD, fork, vfork;
     clone3 says ENOSYS so that threads fall back to clone), exec, sockets,
-    signals to any process but this one, ptrace and cross-process memory,
+    signals to any process but this one (kill and its kin, and a file owner set to be signalled when the
+    file is ready: fcntl F_SETOWN/F_SETSIG, ioctl FIOSETOWN), ptrace and cross-process memory,
     namespaces and mounts, SysV IPC (shared memory, semaphores, message queues) and POSIX message
     queues (no channel to another grading), memfd_create (memory no process is charged for: the OOM
     killer could not find it), setsid/setpgid (the worker stays in the process group the grader
@@ -245,6 +253,8 @@ def seccomp_program(machine, pid):
     jump(JEQ, nr["clone3"], "enosys", None)
     jump(JEQ, nr["kill"], "kill", None)
     jump(JEQ, nr["tgkill"], "tgkill", None)
+    jump(JEQ, nr["fcntl"], "fcntl", None)
+    jump(JEQ, nr["ioctl"], "ioctl", None)
     for name in deny:
         jump(JEQ, nr[name], "deny", None)
     emit(RET, ALLOW)
@@ -259,6 +269,12 @@ def seccomp_program(machine, pid):
     labels["tgkill"] = len(prog)
     emit(LD, 16)  # args[0] (tgid)
     jump(JEQ, pid, "allow", "deny")
+    for call in ("fcntl", "ioctl"):
+        labels[call] = len(prog)
+        emit(LD, 24)  # args[1] (the command), low 32 bits
+        for command in SIGNAL_OWNER[call]:
+            jump(JEQ, command, "deny", None)
+        emit(RET, ALLOW)
     labels["allow"] = len(prog)
     emit(RET, ALLOW)
     labels["deny"] = len(prog)

@@ -188,7 +188,8 @@ _SYSCALLS = {
         shmget=29, shmat=30, shmctl=31, semget=64, semop=65, semctl=66, shmdt=67, msgget=68, msgsnd=69,
         msgrcv=70, msgctl=71, semtimedop=220, mq_open=240, mq_unlink=241, mq_timedsend=242,
         mq_timedreceive=243, mq_notify=244, mq_getsetattr=245, setsid=112, setpgid=109, memfd_create=319, fcntl=72,
-        ioctl=16)),
+        ioctl=16, prlimit64=302, sched_setparam=142, sched_setscheduler=144, sched_setattr=314, sched_setaffinity=203,
+        migrate_pages=256, move_pages=279, setpriority=141, ioprio_set=251)),
     "aarch64": (0xC00000B7, dict(
         socket=198, clone=220, execve=221, kill=129, ptrace=117, tkill=130, tgkill=131,
         rt_sigqueueinfo=138, rt_tgsigqueueinfo=240, execveat=281, process_vm_readv=270,
@@ -198,13 +199,23 @@ _SYSCALLS = {
         mq_open=180, mq_unlink=181, mq_timedsend=182, mq_timedreceive=183, mq_notify=184, mq_getsetattr=185,
         msgget=186, msgctl=187, msgrcv=188, msgsnd=189, semget=190, semctl=191, semtimedop=192, semop=193,
         shmget=194, shmctl=195, shmat=196, shmdt=197, setsid=157, setpgid=154, memfd_create=279, fcntl=25,
-        ioctl=29)),
+        ioctl=29, prlimit64=261, sched_setparam=118, sched_setscheduler=119, sched_setattr=274, sched_setaffinity=122,
+        migrate_pages=238, move_pages=239, setpriority=140, ioprio_set=30)),
 }
 
 
 # fcntl and ioctl commands that name a process to signal when a file is ready (F_SETOWN, F_SETSIG, F_SETOWN_EX;
 # FIOSETOWN, SIOCSPGRP): the kernel sends that signal with no kill() at all, to any process of the same uid
 SIGNAL_OWNER = {"fcntl": (8, 10, 15), "ioctl": (0x8901, 0x8902)}
+
+
+# Calls that act on another process named by its pid, allowed on the worker itself only (pid 0 or its own): a limit
+# (prlimit64 RLIMIT_CPU ends a process), its scheduling, its memory's placement; and (which, who) calls, allowed
+# only with which = a process (PRIO_PROCESS, IOPRIO_WHO_PROCESS) and who = itself (PRIO_USER would reach every
+# process of its uid)
+SELF_ONLY = ("prlimit64", "sched_setparam", "sched_setscheduler", "sched_setattr", "sched_setaffinity", "migrate_pages",
+             "move_pages")
+SELF_ONLY_WHO = {"setpriority": 0, "ioprio_set": 1}
 
 
 IPC_SYSCALLS = ("shmget", "shmat", "shmctl", "shmdt", "semget", "semop", "semctl", "semtimedop", "msgget",
@@ -218,7 +229,8 @@ def seccomp_program(machine, pid):
     Denied with EPERM: new processes (clone without CLONE_THREAD, fork, vfork;
     clone3 says ENOSYS so that threads fall back to clone), exec, sockets,
     signals to any process but this one (kill and its kin, and a file owner set to be signalled when the
-    file is ready: fcntl F_SETOWN/F_SETSIG, ioctl FIOSETOWN), ptrace and cross-process memory,
+    file is ready: fcntl F_SETOWN/F_SETSIG, ioctl FIOSETOWN), limits, scheduling and memory placement of any
+    process but this one (SELF_ONLY), ptrace and cross-process memory,
     namespaces and mounts, SysV IPC (shared memory, semaphores, message queues) and POSIX message
     queues (no channel to another grading), memfd_create (memory no process is charged for: the OOM
     killer could not find it), setsid/setpgid (the worker stays in the process group the grader
@@ -255,6 +267,10 @@ def seccomp_program(machine, pid):
     jump(JEQ, nr["tgkill"], "tgkill", None)
     jump(JEQ, nr["fcntl"], "fcntl", None)
     jump(JEQ, nr["ioctl"], "ioctl", None)
+    for name in SELF_ONLY:
+        jump(JEQ, nr[name], "self", None)
+    for name in SELF_ONLY_WHO:
+        jump(JEQ, nr[name], name, None)
     for name in deny:
         jump(JEQ, nr[name], "deny", None)
     emit(RET, ALLOW)
@@ -275,6 +291,17 @@ def seccomp_program(machine, pid):
         for command in SIGNAL_OWNER[call]:
             jump(JEQ, command, "deny", None)
         emit(RET, ALLOW)
+    for name, kind in SELF_ONLY_WHO.items():
+        labels[name] = len(prog)
+        emit(LD, 16)  # args[0] (which)
+        jump(JEQ, kind, None, "deny")
+        emit(LD, 24)  # args[1] (who)
+        jump(JEQ, 0, "allow", None)
+        jump(JEQ, pid, "allow", "deny")
+    labels["self"] = len(prog)
+    emit(LD, 16)  # args[0] (pid)
+    jump(JEQ, 0, "allow", None)
+    jump(JEQ, pid, "allow", "deny")
     labels["allow"] = len(prog)
     emit(RET, ALLOW)
     labels["deny"] = len(prog)

@@ -160,6 +160,46 @@ def test_grader_stays_under_768_mb_whatever_the_source(kind, tmp_path):
         assert "too long" in res["text"], res["text"]
 
 
+# Where no mount namespace gives the worker a sized tmpfs (Gradescope's container), its scratch is a folder on
+# the machine's disk: 8 MB files (RLIMIT_FSIZE), as many as it likes, or deleted ones it keeps open.
+FILL_DISK = {
+    "files": wrap_dk("""
+import tempfile
+chunk = b"x" * (1 << 20)
+for i in range(40):
+    with open(os.path.join(tempfile.gettempdir(), f"fill-{i}"), "wb") as f:
+        for _ in range(8):
+            f.write(chunk)
+"""),
+    "deleted_but_open": wrap_dk("""
+import tempfile
+chunk = b"x" * (1 << 20)
+_held = []
+for i in range(40):
+    f = open(os.path.join(tempfile.gettempdir(), f"fill-{i}"), "wb")
+    os.unlink(f.name)
+    _held.append(f)
+    for _ in range(8):
+        f.write(chunk)
+    f.flush()
+"""),
+}
+
+
+@ROOT_ONLY
+@pytest.mark.parametrize("kind", list(FILL_DISK))
+def test_scratch_on_disk_keeps_its_budget(kind, tmp_path):
+    """No mount namespace (as in Gradescope's container): the worker's scratch folder is on disk, and the grader
+    keeps it to the budget a private tmpfs has elsewhere; the call that wrote past it fails and says why."""
+    table = load().select([DK, RF])
+    sub = make_submission(Attack(kind, "", FILL_DISK[kind], lose=(DK,)), tmp_path / "b", {})
+    out = run.grade(sub, parts=[DK, RF], limits=short(wrapper="none", mount_isolation=False))
+    got = scores(out.data, table)
+    assert got[RF] == table.part(RF).weight
+    text = out.data["tests"][0]["output"]
+    assert got[DK] < table.part(DK).weight and "wrote more than 32 MB of files" in text, text
+
+
 def test_no_temp_folder_left_on_any_path(tmp_path, monkeypatch):
     scratch = tmp_path / "scratch"
     scratch.mkdir()

@@ -160,6 +160,24 @@ def test_grader_stays_under_768_mb_whatever_the_source(kind, tmp_path):
         assert "too long" in res["text"], res["text"]
 
 
+def test_helper_modules_are_capped(tmp_path):
+    """The grader parses every helper module itself (static checks; the outline of each file wherever a call
+    raised): 500 helpers of 50,000 words each, what a 50 MB zip holds, took ~7 minutes of the grader's own time
+    before a single call, and as long again per failing case. Only the first MAX_EXTRA_MODULES are used."""
+    from autograder.checking.table import MODULES
+    from autograder.intake.locate import MAX_EXTRA_MODULES, locate
+
+    sub = make_submission(Attack("helpers", "", ""), tmp_path / "b", {})
+    for i in range(3 * MAX_EXTRA_MODULES):
+        (sub / f"helper_{i:03d}.py").write_text(f"VALUE = {i}\n")
+    located = locate(sub, MODULES)
+    try:
+        assert sorted(located.extras) == [f"helper_{i:03d}" for i in range(MAX_EXTRA_MODULES)]
+        assert any(f"{2 * MAX_EXTRA_MODULES} more .py files ignored" in n for n in located.notes), located.notes
+    finally:
+        located.cleanup()
+
+
 # Where no mount namespace gives the worker a sized tmpfs (Gradescope's container), its scratch is a folder on
 # the machine's disk: 8 MB files (RLIMIT_FSIZE), as many as it likes, or deleted ones it keeps open.
 FILL_DISK = {

@@ -160,6 +160,32 @@ def test_grader_stays_under_768_mb_whatever_the_source(kind, tmp_path):
         assert "too long" in res["text"], res["text"]
 
 
+def central_directory_zip(path, entries):
+    """A zip that is all table of contents: ``entries`` central-directory records (47 bytes each, no data), the
+    entry count in its end record says nothing (zipfile reads every record of the directory's size)."""
+    import struct
+
+    cd = b"".join(struct.pack("<4s4B4HL2L5H2L", b"PK\x01\x02", 20, 3, 20, 0, 0, 0, 0, 0, 0, 0, 0, 7, 0, 0, 0, 0, 0, 0)
+                  + b"%07d" % i for i in range(entries))
+    z64 = struct.pack("<4sQ2H2L4Q", b"PK\x06\x06", 44, 45, 45, 0, 0, entries, entries, len(cd), 0)
+    locator = struct.pack("<4sLQL", b"PK\x06\x07", 0, len(cd), 1)
+    end = struct.pack("<4s4H2LH", b"PK\x05\x06", 0, 0, 0xFFFF, 0xFFFF, 0xFFFFFFFF, 0xFFFFFFFF, 0)
+    path.write_bytes(cd + z64 + locator + end)
+    return path
+
+
+def test_grader_stays_under_768_mb_whatever_the_zip(tmp_path):
+    """zipfile reads a zip's whole table of contents before anything can count its entries: a 70 MB upload of
+    1.5 million entries took the grader (torch loaded) past Gradescope's 768 MB before the entry cap was seen."""
+    sub = central_directory_zip(tmp_path / "toc.zip", 1_500_000)
+    proc = subprocess.run([sys.executable, "-c", MEMORY_PROBE.format(root=str(ROOT), sub=str(sub))],
+                          capture_output=True, text=True, timeout=300, cwd=ROOT)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    res = json.loads(proc.stdout.strip().splitlines()[-1])
+    assert res["maxrss_kb"] / 1024 < 768, f"the grader peaked at {res['maxrss_kb'] / 1024:.0f} MB"
+    assert "could not be read" in res["text"] and "entries" in res["text"], res["text"]
+
+
 def test_helper_modules_are_capped(tmp_path):
     """The grader parses every helper module itself (static checks; the outline of each file wherever a call
     raised): 500 helpers of 50,000 words each, what a 50 MB zip holds, took ~7 minutes of the grader's own time

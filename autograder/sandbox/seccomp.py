@@ -4,7 +4,7 @@ Denied: new processes, exec, sockets, signals and every other action on a proces
 ptrace and cross-process memory, namespaces and mounts, SysV and POSIX IPC, memfd, a few kernel interfaces
 numpy never needs; other ABIs (i386, x32) outright. lockdown.py installs it (``install_seccomp``) last, before
 any student code. Like codec.py, landlock.py and lockdown.py, this file is inlined into the worker's source
-(standard library only): it runs before numpy is even imported by student code.
+(standard library only).
 """
 
 
@@ -20,7 +20,7 @@ _SYSCALLS = {
         msgrcv=70, msgctl=71, semtimedop=220, mq_open=240, mq_unlink=241, mq_timedsend=242,
         mq_timedreceive=243, mq_notify=244, mq_getsetattr=245, setsid=112, setpgid=109, memfd_create=319, fcntl=72,
         ioctl=16, prlimit64=302, sched_setparam=142, sched_setscheduler=144, sched_setattr=314, sched_setaffinity=203,
-        migrate_pages=256, move_pages=279, setpriority=141, ioprio_set=251)),
+        migrate_pages=256, move_pages=279, setpriority=141, ioprio_set=251, prctl=157)),
     "aarch64": (0xC00000B7, dict(
         socket=198, clone=220, execve=221, kill=129, ptrace=117, tkill=130, tgkill=131,
         rt_sigqueueinfo=138, rt_tgsigqueueinfo=240, execveat=281, process_vm_readv=270,
@@ -31,13 +31,15 @@ _SYSCALLS = {
         msgget=186, msgctl=187, msgrcv=188, msgsnd=189, semget=190, semctl=191, semtimedop=192, semop=193,
         shmget=194, shmctl=195, shmat=196, shmdt=197, setsid=157, setpgid=154, memfd_create=279, fcntl=25,
         ioctl=29, prlimit64=261, sched_setparam=118, sched_setscheduler=119, sched_setattr=274, sched_setaffinity=122,
-        migrate_pages=238, move_pages=239, setpriority=140, ioprio_set=30)),
+        migrate_pages=238, move_pages=239, setpriority=140, ioprio_set=30, prctl=167)),
 }
 
 
 # fcntl and ioctl commands that name a process to signal when a file is ready (F_SETOWN, F_SETSIG, F_SETOWN_EX;
 # FIOSETOWN, SIOCSPGRP): the kernel sends that signal with no kill() at all, to any process of the same uid
-SIGNAL_OWNER = {"fcntl": (8, 10, 15), "ioctl": (0x8901, 0x8902)}
+# and the prctl that makes the worker dumpable again after its drop of privileges (PR_SET_DUMPABLE): its /proc
+# entry would be its own, and it could lower the OOM score that makes it, never the grader, the OOM killer's victim
+REFUSED_COMMANDS = {"fcntl": (8, 10, 15), "ioctl": (0x8901, 0x8902), "prctl": (4,)}
 
 
 # Calls that act on another process named by its pid, allowed on the worker itself only (pid 0 or its own): a limit
@@ -61,7 +63,8 @@ def seccomp_program(machine, pid):
     clone3 says ENOSYS so that threads fall back to clone), exec, sockets,
     signals to any process but this one (kill and its kin, and a file owner set to be signalled when the
     file is ready: fcntl F_SETOWN/F_SETSIG, ioctl FIOSETOWN), limits, scheduling and memory placement of any
-    process but this one (SELF_ONLY), ptrace and cross-process memory,
+    process but this one (SELF_ONLY), becoming dumpable again (prctl PR_SET_DUMPABLE: its /proc entry its
+    own, its OOM score lowered), ptrace and cross-process memory,
     namespaces and mounts, SysV IPC (shared memory, semaphores, message queues) and POSIX message
     queues (no channel to another grading), memfd_create (memory no process is charged for: the OOM
     killer could not find it), setsid/setpgid (the worker stays in the process group the grader
@@ -98,6 +101,7 @@ def seccomp_program(machine, pid):
     jump(JEQ, nr["tgkill"], "tgkill", None)
     jump(JEQ, nr["fcntl"], "fcntl", None)
     jump(JEQ, nr["ioctl"], "ioctl", None)
+    jump(JEQ, nr["prctl"], "prctl", None)
     for name in SELF_ONLY:
         jump(JEQ, nr[name], "self", None)
     for name in SELF_ONLY_WHO:
@@ -116,10 +120,10 @@ def seccomp_program(machine, pid):
     labels["tgkill"] = len(prog)
     emit(LD, 16)  # args[0] (tgid)
     jump(JEQ, pid, "allow", "deny")
-    for call in ("fcntl", "ioctl"):
+    for call, commands in REFUSED_COMMANDS.items():
         labels[call] = len(prog)
-        emit(LD, 24)  # args[1] (the command), low 32 bits
-        for command in SIGNAL_OWNER[call]:
+        emit(LD, 16 if call == "prctl" else 24)  # the command: prctl's option, fcntl's and ioctl's args[1]
+        for command in commands:
             jump(JEQ, command, "deny", None)
         emit(RET, ALLOW)
     for name, kind in SELF_ONLY_WHO.items():

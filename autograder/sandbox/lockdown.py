@@ -14,7 +14,8 @@
      IPC, no memfd, no signals to other processes, no ptrace;
   6. a self-check of what it can still read or write of the paths the grader names.
 
-Like codec.py, landlock.py and seccomp.py (the filter itself), this file is inlined into the worker's source (standard library and numpy only).
+Like codec.py, landlock.py and seccomp.py (the filter itself), this file is inlined into the worker's
+source (standard library and numpy only).
 """
 
 import functools

@@ -128,7 +128,7 @@ def test_stubs_score_zero_with_a_message_per_case(image):
 @pytest.mark.parametrize("attack", GRADESCOPE, ids=lambda a: a.name)
 def test_hostile_submission_in_the_container(image, attack, tmp_path):
     """Nothing it tries gets through: the grader's files, the case table, a world-readable copy of the
-    course, other processes, writing results.json, escaping, outliving the worker's memory."""
+    course, other processes, writing results.json, escaping, outliving the worker's memory, filling the disk."""
     sub = make_submission(attack, tmp_path, {"COPY": COPY, "SHARED": SHARED})
     run = image.run(sub, keep=["/autograder/results"])
     results = graded(run)
@@ -138,9 +138,11 @@ def test_hostile_submission_in_the_container(image, attack, tmp_path):
             assert got[part.id] == part.weight, f"{attack.name}: {part.id} lost points:\n{run.log[-4000:]}"
     assert results["score"] <= TABLE.total and "forged" not in json.dumps(results)
     assert set(run.files) <= {"results/results.json"}, run.files.keys()  # nothing else in the results folder
+    dk = next(t for t in results["tests"] if t["number"] == TABLE.part(DK).number)
     if attack.name == "oom":
-        dk = next(t for t in results["tests"] if t["number"] == TABLE.part(DK).number)
         assert "ran out of memory" in dk["output"], dk["output"]  # the grader survived and says why
+    if attack.name == "fill_disk":  # the grader keeps the scratch folder to the budget a tmpfs has elsewhere
+        assert "wrote more than 32 MB of files" in dk["output"], dk["output"]
 
 
 def test_grade_all_in_the_container_keeps_submissions_apart(image, tmp_path):

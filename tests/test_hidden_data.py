@@ -5,6 +5,7 @@ reproduces a grading), hidden cases run in a worker of their own after every vis
 speed part checks every timed result and measures the sandbox's overhead where student code cannot."""
 
 import json
+import re
 import shutil
 from pathlib import Path
 
@@ -100,3 +101,14 @@ def test_work_done_during_a_ping_is_still_timed(tmp_path):
     result = grade(folder, parts=["gemm_efficiency"]).parts["gemm_efficiency"]
     assert result.passed == 0, result.cases[0].info
     assert "limit" in "\n".join(result.cases[0].lines)
+
+
+def test_cpu_time_of_a_thread_that_ended_is_counted(tmp_path):
+    """The speed part reads the worker's CPU time: a thread that does the work and ends before the reply must
+    not take its time with it (schedstat lists live threads only, and the process's ticks are 10 ms coarse:
+    a loop 26x torch, done in such a thread, measured 2x and passed)."""
+    folder = submission(tmp_path / "thread", "toeplitz", hidden_data.GEMM_THREAD)
+    result = grade(folder, parts=["gemm_efficiency"]).parts["gemm_efficiency"]
+    text = "\n".join(result.cases[0].lines + result.cases[0].info)
+    measured = float(re.search(r"took ([\d.]+) ms of CPU time", text)[1]) / 1e3
+    assert measured >= 0.8 * hidden_data.BURN, text

@@ -22,6 +22,7 @@ import secrets
 import shutil
 import socket
 import struct
+import subprocess
 import sys
 import tempfile
 import time
@@ -382,6 +383,85 @@ def test_seccomp_program_builds():
         prog = lockdown.seccomp_program(machine, 12345)
         assert prog and all(0 <= jt < 256 and 0 <= jf < 256 for _, jt, jf, _ in prog)
     assert lockdown.seccomp_program("riscv64", 1) is None
+
+
+SIGNAL_BY_FILE_OWNER = """
+import fcntl, os, signal, socket, sys, time
+sys.path.insert(0, {root!r})
+from autograder.sandbox import lockdown
+got = []
+signal.signal(signal.SIGTERM, lambda *a: got.append("SIGTERM"))
+pid = os.fork()
+if pid == 0:  # the worker's own lockdown (seccomp, no Landlock: an older kernel), the same uid as its parent
+    lockdown.lock_down({{"rundir": os.getcwd(), "seccomp": True, "landlock": False}})
+    tried = []
+    a, b = os.pipe()
+    s, t = socket.socketpair()  # socketpair needs no socket(): a file whose owner ioctl can set
+    for how in ("fcntl", "ioctl"):
+        try:
+            if how == "fcntl":
+                fcntl.fcntl(a, fcntl.F_SETOWN, os.getppid())
+            else:
+                fcntl.ioctl(s, 0x8901, os.getppid().to_bytes(4, "little"))  # FIOSETOWN
+                a, b = s.fileno(), t.fileno()
+            fcntl.fcntl(a, 10, signal.SIGTERM)  # F_SETSIG: this signal instead of SIGIO
+            fcntl.fcntl(a, fcntl.F_SETFL, fcntl.fcntl(a, fcntl.F_GETFL) | os.O_ASYNC)
+            os.write(b, b"x")  # the file is ready: the kernel signals its owner
+            tried.append(how)
+        except OSError:
+            pass
+    print("armed:", tried, flush=True)
+    time.sleep(0.5)
+    os._exit(0)
+os.waitpid(pid, 0)
+time.sleep(0.2)
+print("parent got:", got)
+"""
+
+
+def test_seccomp_refuses_to_signal_through_a_file_owner(tmp_path):
+    """fcntl F_SETOWN/F_SETSIG (and ioctl FIOSETOWN) make the kernel signal a process when a file is ready, with no
+    kill(): the worker must not reach a process of its own uid that way (a grader that is not root, --trusted)."""
+    proc = subprocess.run([sys.executable, "-c", SIGNAL_BY_FILE_OWNER.format(root=str(ROOT))], capture_output=True,
+                          text=True, timeout=60, cwd=tmp_path, start_new_session=True)
+    assert "parent got: []" in proc.stdout and "armed: []" in proc.stdout, proc.stdout + proc.stderr[-2000:]
+
+
+ACT_ON_PARENT = """
+import os, resource, sys, time
+sys.path.insert(0, {root!r})
+from autograder.sandbox import lockdown
+before = (resource.getrlimit(resource.RLIMIT_NOFILE), os.getpriority(os.PRIO_PROCESS, 0), os.sched_getaffinity(0))
+pid = os.fork()
+if pid == 0:  # the worker's own lockdown (seccomp, no Landlock), the same uid as its parent
+    lockdown.lock_down({{"rundir": os.getcwd(), "seccomp": True, "landlock": False}})
+    done = []
+    parent = os.getppid()
+    for name, act in (("prlimit", lambda: resource.prlimit(parent, resource.RLIMIT_NOFILE, (20, 20))),
+                      ("setpriority", lambda: os.setpriority(os.PRIO_PROCESS, parent, 19)),
+                      ("setpriority group", lambda: os.setpriority(os.PRIO_PGRP, 0, 18)),  # its session's only
+                      ("sched_setaffinity", lambda: os.sched_setaffinity(parent, {{min(os.sched_getaffinity(0))}})),
+                      ("own limit", lambda: resource.prlimit(0, resource.RLIMIT_CORE, (0, 0)))):
+        try:
+            act()
+            done.append(name)
+        except OSError:
+            pass
+    print("done:", done, flush=True)
+    os._exit(0)
+os.waitpid(pid, 0)
+after = (resource.getrlimit(resource.RLIMIT_NOFILE), os.getpriority(os.PRIO_PROCESS, 0), os.sched_getaffinity(0))
+print("parent changed:", after != before)
+"""
+
+
+def test_seccomp_refuses_to_act_on_another_process(tmp_path):
+    """A process of the worker's uid (the grader, when it is not root and --trusted) must not get its limits
+    changed (prlimit RLIMIT_CPU would end it), its priority or its CPUs; the worker's own stay its to set."""
+    proc = subprocess.run([sys.executable, "-c", ACT_ON_PARENT.format(root=str(ROOT))], capture_output=True,
+                          text=True, timeout=60, cwd=tmp_path, start_new_session=True)
+    assert "done: ['own limit']" in proc.stdout and "parent changed: False" in proc.stdout, \
+        proc.stdout + proc.stderr[-2000:]
 
 
 # ----------------------------------------------------------------- static checks

@@ -95,14 +95,16 @@ def test_ipc_left_by_one_grading_is_gone_for_the_next(limits, tmp_path):
 
 
 # ----------------------------------------------------------------- 8: replies too large, temp folders
+# The grader's own peak: VmHWM of its memory (ru_maxrss would count its parent's too: a child spawned by vfork
+# keeps the parent's peak across exec, so a test process that had loaded torch made every probe look big).
 MEMORY_PROBE = """
-import json, resource, sys
+import json, sys
 sys.path.insert(0, {root!r})
 from autograder import run
 from autograder.sandbox.limits import Limits
 out = run.grade({sub!r}, parts=["dilate_kernel"], limits=Limits(call_timeout=20, import_timeout=20))
-print(json.dumps({{"maxrss_kb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss,
-                   "tests": len(out.data["tests"]), "text": out.data["tests"][0]["output"]}}))
+peak = next(int(line.split()[1]) for line in open("/proc/self/status") if line.startswith("VmHWM:"))
+print(json.dumps({{"maxrss_kb": peak, "tests": len(out.data["tests"]), "text": out.data["tests"][0]["output"]}}))
 """
 
 BIG_REPLIES = {
@@ -136,6 +138,114 @@ def test_grader_stays_under_768_mb_whatever_the_reply(kind, tmp_path):
         assert "too large" in res["text"], res["text"]
     else:
         assert "wrong shape" in res["text"], res["text"]
+
+
+# Source the grader parses itself (static checks) before any worker runs: ~1 MB of one-token lines made
+# ast.parse build ~930 MB in the grader's own process, over Gradescope's 768 MB with torch loaded.
+BIG_SOURCES = {"graded_module": "dilated.py", "extra_module": "helper.py"}
+
+
+@pytest.mark.parametrize("kind", list(BIG_SOURCES))
+def test_grader_stays_under_768_mb_whatever_the_source(kind, tmp_path):
+    sub = make_submission(Attack(kind, "", ""), tmp_path / "b", {})
+    target = sub / BIG_SOURCES[kind]
+    text = target.read_text() if target.exists() else ""
+    target.write_text(text + "\na" * (((1000 << 10) - len(text)) // 2) + "\n")
+    proc = subprocess.run([sys.executable, "-c", MEMORY_PROBE.format(root=str(ROOT), sub=str(sub))],
+                          capture_output=True, text=True, timeout=300, cwd=ROOT)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    res = json.loads(proc.stdout.strip().splitlines()[-1])
+    peak_mb = res["maxrss_kb"] / 1024
+    assert peak_mb < 768, f"the grader peaked at {peak_mb:.0f} MB"
+    assert res["tests"] == 1
+    if kind == "graded_module":
+        assert "too long" in res["text"], res["text"]
+
+
+def central_directory_zip(path, entries):
+    """A zip that is all table of contents: ``entries`` central-directory records (47 bytes each, no data), the
+    entry count in its end record says nothing (zipfile reads every record of the directory's size)."""
+    import struct
+
+    record = struct.pack("<4s4B4HL2L5H2L", b"PK\x01\x02", 20, 3, 20, 0, 0, 0, 0, 0, 0, 0, 0, 7, 0, 0, 0, 0, 0, 0)
+    with open(path, "wb") as f:  # written as it goes: a subprocess's peak memory counts its parent's at the spawn
+        for start in range(0, entries, 10_000):
+            f.write(b"".join(record + b"%07d" % i for i in range(start, min(start + 10_000, entries))))
+        size = f.tell()
+        f.write(struct.pack("<4sQ2H2L4Q", b"PK\x06\x06", 44, 45, 45, 0, 0, entries, entries, size, 0))
+        f.write(struct.pack("<4sLQL", b"PK\x06\x07", 0, size, 1))
+        f.write(struct.pack("<4s4H2LH", b"PK\x05\x06", 0, 0, 0xFFFF, 0xFFFF, 0xFFFFFFFF, 0xFFFFFFFF, 0))
+    return path
+
+
+def test_grader_stays_under_768_mb_whatever_the_zip(tmp_path):
+    """zipfile reads a zip's whole table of contents before anything can count its entries: a 70 MB upload of
+    1.5 million entries took the grader (torch loaded) past Gradescope's 768 MB before the entry cap was seen."""
+    sub = central_directory_zip(tmp_path / "toc.zip", 1_500_000)
+    proc = subprocess.run([sys.executable, "-c", MEMORY_PROBE.format(root=str(ROOT), sub=str(sub))],
+                          capture_output=True, text=True, timeout=300, cwd=ROOT)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    res = json.loads(proc.stdout.strip().splitlines()[-1])
+    assert res["maxrss_kb"] / 1024 < 768, f"the grader peaked at {res['maxrss_kb'] / 1024:.0f} MB"
+    assert "could not be read" in res["text"] and "entries" in res["text"], res["text"]
+
+
+def test_helper_modules_are_capped(tmp_path):
+    """The grader parses every helper module itself (static checks; the outline of each file wherever a call
+    raised): 500 helpers of 50,000 words each, what a 50 MB zip holds, took ~7 minutes of the grader's own time
+    before a single call, and as long again per failing case. Only the first MAX_EXTRA_MODULES are used."""
+    from autograder.checking.table import MODULES
+    from autograder.intake.locate import MAX_EXTRA_MODULES, locate
+
+    sub = make_submission(Attack("helpers", "", ""), tmp_path / "b", {})
+    for i in range(3 * MAX_EXTRA_MODULES):
+        (sub / f"helper_{i:03d}.py").write_text(f"VALUE = {i}\n")
+    located = locate(sub, MODULES)
+    try:
+        assert sorted(located.extras) == [f"helper_{i:03d}" for i in range(MAX_EXTRA_MODULES)]
+        assert any(f"{2 * MAX_EXTRA_MODULES} more .py files ignored" in n for n in located.notes), located.notes
+    finally:
+        located.cleanup()
+
+
+# Where no mount namespace gives the worker a sized tmpfs (Gradescope's container), its scratch is a folder on
+# the machine's disk: 8 MB files (RLIMIT_FSIZE), as many as it likes, or deleted ones it keeps open.
+FILL_DISK = {
+    "files": wrap_dk("""
+import tempfile
+chunk = b"x" * (1 << 20)
+for i in range(40):
+    with open(os.path.join(tempfile.gettempdir(), f"fill-{i}"), "wb") as f:
+        for _ in range(8):
+            f.write(chunk)
+"""),
+    "deleted_but_open": wrap_dk("""
+import tempfile
+chunk = b"x" * (1 << 20)
+_held = []
+for i in range(40):
+    f = open(os.path.join(tempfile.gettempdir(), f"fill-{i}"), "wb")
+    os.unlink(f.name)
+    _held.append(f)
+    for _ in range(8):
+        f.write(chunk)
+    f.flush()
+"""),
+}
+
+
+@ROOT_ONLY
+@pytest.mark.parametrize("kind", list(FILL_DISK))
+def test_scratch_on_disk_keeps_its_budget(kind, tmp_path):
+    """No mount namespace (as in Gradescope's container): the worker's scratch folder is on disk, and the grader
+    keeps it to the budget a private tmpfs has elsewhere; the call that wrote past it fails and says why."""
+    table = load().select([DK, RF])
+    sub = make_submission(Attack(kind, "", FILL_DISK[kind], lose=(DK,)), tmp_path / "b", {})
+    out = run.grade(sub, parts=[DK, RF], limits=short(wrapper="none", mount_isolation=False))
+    got = scores(out.data, table)
+    assert got[RF] == table.part(RF).weight
+    text = out.data["tests"][0]["output"]
+    assert got[DK] < table.part(DK).weight and "wrote more than 32 MB of files" in text, text
 
 
 def test_no_temp_folder_left_on_any_path(tmp_path, monkeypatch):

@@ -22,6 +22,9 @@ from .static import check_source
 from .unzip import SubmissionError, ignored_name, safe_unzip
 
 PROVIDED = {"common"}
+# Helper modules besides the graded ones (an honest submission has a few): each is parsed by the grader itself
+# (static checks, and the outline of every file where a call raised), so their number bounds the grader's own time.
+MAX_EXTRA_MODULES = 16
 # What students are told to upload: check.py prints it, both READMEs say it (tests/test_submission_zip.py).
 UPLOAD_ADVICE = ("Upload the graded files themselves, or one zip holding them (flat or in one folder). "
                  "Never upload common.py: the grader uses its own.")
@@ -92,6 +95,7 @@ def _locate_in(root, modules, notes, tempdir):
             located.problems[name] = problem
         else:
             located.files[name] = file
+    helpers = []
     for file in sorted(folder.glob("*.py")) if folder.is_dir() else []:
         name = file.stem
         if name in modules:
@@ -100,8 +104,14 @@ def _locate_in(root, modules, notes, tempdir):
             located.notes.append(f"{file.name} is provided: the grader uses its own copy")
         elif name in RESERVED or not name.isidentifier():
             located.notes.append(f"{file.name} ignored: its name would shadow a module the grader or Python needs")
-        elif (problem := check_source(file, name)) is None:
-            located.extras[name] = file
+        else:
+            helpers.append(file)
+    if len(helpers) > MAX_EXTRA_MODULES:
+        located.notes.append(f"{len(helpers) - MAX_EXTRA_MODULES} more .py files ignored, from "
+                             f"{helpers[MAX_EXTRA_MODULES].name} on: at most {MAX_EXTRA_MODULES} helper modules")
+    for file in helpers[:MAX_EXTRA_MODULES]:
+        if (problem := check_source(file, file.stem)) is None:
+            located.extras[file.stem] = file
         else:
             located.notes.append(f"{file.name} ignored: {problem}")
     for file in folder.glob("*.pth") if folder.is_dir() else []:

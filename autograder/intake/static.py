@@ -7,6 +7,7 @@ newer Python, and on Gradescope.
 
 import ast
 import io
+import itertools
 import os
 import re
 import stat
@@ -16,6 +17,11 @@ from pathlib import Path
 from ..sandbox.worker import FORBIDDEN
 
 MAX_FILE_BYTES = 1 << 20  # one source file
+# Words and symbols of one source file (a graded file has ~2,000). The grader parses student files in its own
+# process, and what ast.parse builds grows with them, not with the bytes: ~2 KB each (one short name per line),
+# so 1 MB of them took ~1 GB, over Gradescope's 768 MB. 50,000 of them take ~100 MB.
+MAX_LEXEMES = 50_000
+_LEXEME = re.compile(rb"\w+|[^\w\s]")  # counted in comments and strings too (an f-string's braces are code)
 GRADESCOPE_PYTHON = (3, 10)  # grading/environment.py's PYTHON (tests/test_environment.py keeps them equal)
 # Syntax newer than 3.10, by the line it starts (what Python 3.10's parser reports) and what to write instead.
 NEWER_SYNTAX = (
@@ -39,6 +45,9 @@ def read_source(file):
     if st.st_size > MAX_FILE_BYTES:
         raise ValueError(f"{file.name} is larger than {MAX_FILE_BYTES >> 10} KB")
     data = Path(file).read_bytes()
+    if next(itertools.islice(_LEXEME.finditer(data), MAX_LEXEMES, None), None) is not None:
+        raise ValueError(f"{file.name} is too long to check: more than {MAX_LEXEMES} words and symbols "
+                         "(a graded file has a few thousand)")
     encoding, _ = tokenize.detect_encoding(io.BytesIO(data).readline)
     return data.decode(encoding)
 
@@ -61,10 +70,12 @@ def check_source(file, name):
         return f"{file.name} has a syntax error on line {exc.lineno}: {exc.msg}" + (f"\n    {line}" if line else "")
     except (ValueError, RecursionError, MemoryError) as exc:
         return f"{file.name} could not be parsed: {type(exc).__name__}"
-    newer = newer_syntax(tree, source, file.name)
+    bad = forbidden_imports(tree)
+    newer = newer_syntax(tree, source)
+    del tree  # one syntax tree at a time in the grader's memory
+    newer = newer or newer_grammar(source, file.name)
     if newer:
         return newer_message(file.name, *newer)
-    bad = forbidden_imports(tree)
     if bad:
         what = ", ".join(f"{mod} (line {line})" for mod, line in bad)
         return (f"{file.name} imports {what}: only numpy (and the standard library) may be used "
@@ -72,13 +83,11 @@ def check_source(file, name):
     return None
 
 
-def newer_syntax(tree, source, filename):
-    """(line, what to change, the line's text) of the first syntax that Gradescope's Python lacks, else None.
-    ast's feature_version catches most new grammar; a starred index (a[*idx]) it lets through is looked for."""
-    lines = source.splitlines()
-
+def newer_syntax(tree, source):
+    """(line, what to change, the line's text) of the first syntax in ``tree`` that Gradescope's Python lacks
+    and ast's feature_version lets through (newer_grammar catches the rest): except*, a starred index (a[*idx])."""
     def text(n):
-        return lines[n - 1].strip() if 0 < n <= len(lines) else ""
+        return line_at(source, n)
 
     for node in ast.walk(tree):
         if type(node).__name__ == "TryStar":
@@ -88,15 +97,27 @@ def newer_syntax(tree, source, filename):
                 isinstance(node.slice, ast.Tuple) and any(isinstance(e, ast.Starred) for e in node.slice.elts)
                 and not (ast.get_source_segment(source, node.slice) or "(").startswith("("))):
             return node.lineno, NEWER_SYNTAX[3][1], text(node.lineno)
+    return None
+
+
+def newer_grammar(source, filename):
+    """(line, what to change, the line's text) where Python 3.10's grammar (ast's feature_version) refuses
+    ``source``, else None."""
     try:
         ast.parse(source, filename=filename, feature_version=GRADESCOPE_PYTHON)
     except SyntaxError as exc:
-        line = text(exc.lineno or 0)
+        line = line_at(source, exc.lineno or 0)
         newer = [advice for pattern, advice in NEWER_SYNTAX if pattern.search(line)]
         return exc.lineno, newer[0] if newer else f"write it the Python 3.10 way ({exc.msg})", line
     except (ValueError, RecursionError, MemoryError):
         return None
     return None
+
+
+def line_at(source, n):
+    """Line ``n`` (from 1) of ``source``, stripped; '' where there is none."""
+    lines = source.splitlines()
+    return lines[n - 1].strip() if 0 < n <= len(lines) else ""
 
 
 def newer_message(name, lineno, advice, line):

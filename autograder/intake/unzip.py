@@ -11,6 +11,9 @@ from .static import MAX_FILE_BYTES
 
 MAX_ZIP_FILES = 500
 MAX_ZIP_BYTES = 50 << 20  # uncompressed
+# The zip's table of contents (its central directory), read whole by zipfile before its entries can be counted:
+# ~470 bytes of the grader's memory per 47 bytes of it. 1 MB holds MAX_ZIP_FILES entries with long names.
+MAX_CENTRAL_DIRECTORY = 1 << 20
 
 
 class SubmissionError(Exception):
@@ -21,10 +24,25 @@ def ignored_name(name):
     return name == "__MACOSX" or name.startswith("._") or name == "__pycache__"
 
 
+def check_directory_size(zpath):
+    """Refuse a zip whose table of contents is larger than MAX_CENTRAL_DIRECTORY, from its end record alone
+    (zipfile's own reader of it), before zipfile reads the table: it holds every entry, whatever count the end
+    record claims."""
+    try:
+        with open(zpath, "rb") as f:
+            end = zipfile._EndRecData(f)
+    except OSError as exc:
+        raise SubmissionError(f"the zip file could not be read: {exc}")
+    if end is not None and end[zipfile._ECD_SIZE] > MAX_CENTRAL_DIRECTORY:
+        raise SubmissionError(f"the zip's table of contents is {end[zipfile._ECD_SIZE] >> 10} KB: more entries than "
+                              f"the {MAX_ZIP_FILES} a submission may hold")
+
+
 def safe_unzip(zpath, dest):
     """Extract a zip without path traversal, symlinks, or size/count bombs."""
     notes = []
     dest = Path(dest).resolve()
+    check_directory_size(zpath)
     try:
         zf = zipfile.ZipFile(zpath)
     except (zipfile.BadZipFile, OSError) as exc:

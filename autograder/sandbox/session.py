@@ -1,17 +1,14 @@
 """Run calls into student code in a separate, limited worker process.
 
-The grader never imports student code. It starts ``worker.py`` as a fresh
-interpreter in a private folder, sends it calls (arrays as .npy bytes), and
-reads the replies with a deadline and a size cap; every reply is untrusted
-bytes and checked before use (``codec.check_reply``, ``codec.load_npy``). A crash,
-a timeout or a bad reply fails the one call; the worker is killed (its whole
-process group and, where a sandbox user exists, every process of that user)
-and started again for the next call.
+The grader never imports student code. It starts ``worker.py`` as a fresh interpreter in a private folder,
+sends it calls (arrays as .npy bytes), and reads the replies with a deadline and a size cap; every reply is
+untrusted bytes and checked before use (``codec.check_reply``, ``codec.load_npy``). A crash, a timeout or a
+bad reply fails the one call; the worker is killed (its whole process group and, where a sandbox user exists,
+every process of that user) and started again for the next call.
 
-What the worker must not see (``private_paths``: the grader's tree, venv and
-torch, the results folder, ...) goes to it in its start-up config; as root it
-hides all of that in a mount namespace, and reports back what it can still
-read (``Sandbox.isolation_notes``). See SECURITY.md.
+What the worker must not see (``private_paths``: the grader's tree, venv and torch, the results folder, ...)
+goes to it in its start-up config; it hides all of that (bubblewrap, a mount namespace, Landlock) and reports
+back what it can still read (``Sandbox.isolation_notes``). See SECURITY.md.
 """
 
 import dataclasses
@@ -23,10 +20,11 @@ import signal
 import subprocess
 import tempfile
 import time
+from contextlib import suppress
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from . import codec, landlock, lockdown, worker
+from . import codec, landlock, lockdown, seccomp, worker
 from .channel import CallError, Channel, Reply  # noqa: F401  (Reply: callers read its fields)
 from .confine import (SCRATCH, bwrap_command, bwrap_works, landlock_read, private_paths, provided_common, secret_files,
                       worker_python)
@@ -35,10 +33,11 @@ from .limits import Limits
 from .oom import oom_killed, oom_kills
 from .output import OutputLog
 from .procs import kill_uid, pids_of_uid, usage
+from .scratch import EXCEEDED, ScratchGuard
 
 # What the worker runs: its wire format and lockdown inlined ahead of its own code (it sees no grader file).
 WORKER_SOURCE = "\n\n".join(Path(m.__file__).read_text(encoding="utf-8")
-                              for m in (codec, landlock, lockdown, worker))
+                              for m in (codec, landlock, seccomp, lockdown, worker))
 
 
 @dataclass
@@ -66,6 +65,7 @@ class Sandbox:
         self.isolation_notes = []  # what is weaker than intended, for the output
         self.environment = {}  # the worker's Python and numpy, from its hello (environment.py)
         self._oom_before = ()  # the OOM-kill counters before the current round trip (oom.py)
+        self.guard = None  # the current worker's ScratchGuard, where its scratch is a folder on disk (scratch.py)
         self.generation = 0  # counts worker starts: a Cache handle is only valid in its own worker
         self._origin_bytes = {}  # cache handle -> bytes of the forward's inputs (echoed with the backward)
         self._own_workdir = self.workdir is None
@@ -106,15 +106,14 @@ class Sandbox:
             probe_read = [str(p) for p in secret_files()] + [str(p) for p in self.private]
             probe_write = [str(p) for p in self.private] + [str(p.parent) for p in map(Path, self.files.values())]
         return {
-            "req_fd": req_r, "reply_fd": rep_w, "rundir": str(self.rundir),
-            "memory_bytes": self.limits.memory_bytes, "cpu_seconds": self.limits.cpu_seconds,
-            "processes": self.limits.processes, "file_bytes": self.limits.file_bytes,
-            "open_files": self.limits.open_files,
+            "req_fd": req_r, "reply_fd": rep_w, "rundir": str(self.rundir), "memory_bytes": self.limits.memory_bytes,
+            "cpu_seconds": self.limits.cpu_seconds, "processes": self.limits.processes,
+            "file_bytes": self.limits.file_bytes, "open_files": self.limits.open_files,
             "uid": self.user.uid if self.user else None, "gid": self.user.gid if self.user else None,
             "seccomp": bool(self.limits.seccomp), "mount_isolation": bool(self.limits.mount_isolation),
             "isolate_network": bool(self.limits.network_namespace), "isolate_ipc": bool(self.limits.ipc_namespace),
-            "wrapped": self.wrapped,
-            "hide": [str(p) for p in private], "scratch": SCRATCH, "scratch_bytes": self.limits.scratch_bytes,
+            "wrapped": self.wrapped, "hide": [str(p) for p in private], "scratch": SCRATCH,
+            "scratch_bytes": self.limits.scratch_bytes,
             "scratch_dir": str(self.scratch), "landlock": bool(self.limits.landlock),
             "landlock_read": landlock_read(self.python, private) if self.limits.landlock else [],
             "probe_read": probe_read, "probe_write": probe_write,
@@ -157,6 +156,8 @@ class Sandbox:
         self._isolation_notes(hello.result)
         self.environment = {k: str(hello.result[k])[:64] for k in ("python", "implementation", "numpy", "machine")
                             if isinstance(hello.result.get(k), str)}
+        if hello.result.get("filesystem") == "permissions only":  # no sized tmpfs: the grader keeps the budget
+            self.guard = ScratchGuard(self.scratch, self.proc.pid, self.limits.scratch_bytes)
 
     @property
     def wrapped(self):
@@ -332,13 +333,14 @@ class Sandbox:
         """The CallError of a worker whose pipe closed: how it ended (bubblewrap passes a signal on as
         128 + its number), and a SIGKILL the kernel's OOM killer sent (oom.py) as running out of memory."""
         code = None
+        exceeded = self._stop_guard()
         if self.proc is not None:
-            try:
+            with suppress(subprocess.TimeoutExpired):
                 code = self.proc.wait(timeout=0.5)
-            except subprocess.TimeoutExpired:
-                code = None
         if code is not None and self.wrapped and code > 128:
             code = 128 - code
+        if exceeded:
+            return CallError(EXCEEDED.format(mb=self.limits.scratch_bytes >> 20, what=what), kind="crash")
         if code == -signal.SIGKILL and oom_killed(self._oom_before):
             return CallError(f"your code ran out of memory during {what}: the machine's memory was used up and "
                              "the kernel ended the worker (hint: large temporary arrays, or a copy per loop "
@@ -364,34 +366,32 @@ class Sandbox:
     def resume(self):
         self._signal_all(signal.SIGCONT)
 
+    def _stop_guard(self):
+        """Stop the current worker's scratch guard; True when it ended the worker for writing too much."""
+        guard, self.guard = self.guard, None
+        return guard is not None and guard.stop()
+
     def _signal_all(self, sig):
+        if self.guard is not None:  # a stopped worker writes nothing: its scratch guard rests meanwhile
+            self.guard.rest(sig == signal.SIGSTOP)
         if self.proc is not None and self.proc.poll() is None:
-            try:
+            with suppress(OSError):
                 os.killpg(self.proc.pid, sig)
-            except OSError:
-                pass
         if self.user is not None:
             for pid in pids_of_uid(self.user.uid):
-                try:
+                with suppress(OSError):
                     os.kill(pid, sig)
-                except OSError:
-                    pass
 
     def kill(self):
         """SIGKILL the worker's process group and everything the sandbox user runs."""
+        self._stop_guard()
         if self.proc is not None:
-            try:
+            with suppress(OSError):
                 os.killpg(self.proc.pid, signal.SIGKILL)
-            except OSError:
-                pass
-            try:
+            with suppress(OSError):
                 self.proc.kill()
-            except OSError:
-                pass
-            try:
+            with suppress(subprocess.TimeoutExpired):
                 self.proc.wait(timeout=5)
-            except subprocess.TimeoutExpired:
-                pass
             self.proc = None
         if self.user is not None:
             kill_uid(self.user.uid)

@@ -1,7 +1,7 @@
 """The sandboxed worker: the only process that ever runs student code.
 
 The grader starts it as a fresh interpreter (``python -I -c <source>``, where the source is codec.py,
-landlock.py, lockdown.py and this file, in that order: the worker sees no grader file) with a scrubbed
+landlock.py, seccomp.py, lockdown.py and this file, in that order: the worker sees no grader file) with a scrubbed
 environment, its working directory set to a folder holding copies of the submission and the grader's own
 ``common.py``. Standard library and numpy only.
 

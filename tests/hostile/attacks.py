@@ -560,6 +560,19 @@ try:
     libc.mq_open(b"/convgrade-answers", 0o100 | 0o2, 0o666, None)  # O_CREAT | O_RDWR
 except Exception:
     pass""")
+LOWER_OOM_SCORE = probe("""
+import ctypes
+ctypes.CDLL(None, use_errno=True).prctl(4, 1, 0, 0, 0)  # PR_SET_DUMPABLE: /proc/self owned by its own uid again
+for value in ("999", "0"):
+    try:
+        with open("/proc/self/oom_score_adj", "w") as f:
+            f.write(value)
+    except OSError:
+        pass
+with open("/proc/self/oom_score_adj") as f:
+    if f.read().strip() != "1000":
+        found.append("oom_score_adj lowered")
+""")
 FORGED_FENCE = """
 def dilate_kernel(w, dilation):
     print("done")
@@ -583,4 +596,7 @@ ATTACKS += [
            "passed cases", FORGED_FENCE, lose=(DK,)),
     Attack("ipc_snoop", "reads SysV shared memory / message queues and POSIX shm left under fixed names",
            IPC_SNOOP),
+    Attack("lower_oom_score_no_landlock", "makes itself dumpable again (its /proc entry then its own) and lowers "
+           "its OOM score, so that the OOM killer would take the larger grader instead (Landlock off: an older "
+           "kernel)", LOWER_OOM_SCORE, limits={"landlock": False}),
 ]

@@ -112,6 +112,16 @@ def dilate_kernel(w, dilation):
         _hog.append(np.ones(2 << 20))  # 16 MB at a time, touched
 """
 
+# The scratch folder is on the container's disk (no tmpfs can be mounted): 8 MB files, as many as it likes.
+FILL_DISK = wrap_dk("""
+import tempfile
+chunk = b"x" * (1 << 20)
+for i in range(400):
+    with open(os.path.join(tempfile.gettempdir(), f"fill-{i}"), "wb") as f:
+        for _ in range(8):
+            f.write(chunk)
+""")
+
 FD_LEAK = """
 _kept = []
 def dilate_kernel(w, dilation):
@@ -157,6 +167,7 @@ GRADESCOPE = [
     Attack("write_results", "writes a perfect results.json", WRITE_RESULTS),
     Attack("oom", "holds memory until the container runs out", OOM, lose=(DK,)),
     Attack("fd_leak", "keeps every file descriptor it can open", FD_LEAK),
+    Attack("fill_disk", "writes 3 GB of files into its scratch folder on the container's disk", FILL_DISK, lose=(DK,)),
 ]
 LEAKER = Attack("a_leaker", "writes what it gets into every world-writable place", LEAK)
 READER = Attack("b_reader", "looks for what an earlier submission left", FIND_LEAK)

@@ -270,8 +270,10 @@ class Image:
             cmd += ["-v", f"{host}:{inside}:{mode}"]
         cmd += ["--rootfs", f"{self.folder}{':O' if overlay else ''}"]  # the root, then the command
         try:
+            # from the cache folder: conmon leaves a file named "oom" in its working folder when the container
+            # ran out of memory (the oom test does), never in the checkout
             return subprocess.run(cmd + list(command), stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-                                  timeout=timeout)
+                                  timeout=timeout, cwd=CACHE)
         except subprocess.TimeoutExpired:
             subprocess.run(["podman", "kill", name], capture_output=True)
             raise

@@ -22,6 +22,8 @@ from .static import check_source
 from .unzip import SubmissionError, ignored_name, safe_unzip
 
 PROVIDED = {"common"}
+# The handout's own scripts (tools/build_handout.py): beside the stubs in a student's folder, never graded.
+HANDOUT_SCRIPTS = {"check": "local checker", "visualize": "picture script"}
 # What students are told to upload: check.py prints it, both READMEs say it (tests/test_submission_zip.py).
 UPLOAD_ADVICE = ("Upload the graded files themselves, or one zip holding them (flat or in one folder). "
                  "Never upload common.py: the grader uses its own.")
@@ -102,6 +104,9 @@ def _locate_in(root, modules, notes, tempdir):
             located.notes.append(f"{file.name} ignored: its name would shadow a module the grader or Python needs")
         elif (problem := check_source(file, name)) is None:
             located.extras[name] = file
+        elif name in HANDOUT_SCRIPTS:  # it imports what student code may not: the handout's own script
+            located.notes.append(f"{file.name} is the handout's {HANDOUT_SCRIPTS[name]}, not part of your "
+                                 "submission: the grader leaves it out (nothing to fix)")
         else:
             located.notes.append(f"{file.name} ignored: {problem}")
     for file in folder.glob("*.pth") if folder.is_dir() else []:

@@ -235,6 +235,10 @@ def test_regrade_diff(graded):
     assert float(hal["total"]) == 0
     assert not summary[start + 5].startswith("  1")  # 1002 (0 -> 0) is not listed
     assert "regrade: 4 of 5" in stdout
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    block = readme.split("<!-- regrade-example -->\n")[1].split("<!-- /regrade-example -->")[0]
+    assert block.splitlines() == ["    " + line for line in summary[start:start + 5]], \
+        "README's regrade example (For course staff) is not what this export's summary says: paste it"
 
 
 def test_regrade_says_when_only_the_maximum_changed():
@@ -270,6 +274,9 @@ def test_regrade_says_when_only_the_maximum_changed():
     assert lines[2] == (f"  1 (Student 1): {TOTAL:g} -> {new_total:g} (+15); full marks before and after, only the "
                         f"maximum changed: {first.number} {first.id} {old_weight:g}/{old_weight:g} -> "
                         f"{old_weight + 15:g}/{old_weight + 15:g} (+15, the maximum)"), lines
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    for line in lines[:3]:
+        assert f"\n    {line}\n" in readme, f"README's example of a changed maximum lacks: {line}"
     second = table.parts[1]
     assert lines[3].startswith(f"  2 (Student 2): {TOTAL:g} -> {new_total - second.weight:g} "), lines
     assert f"{second.number} {second.id} {second.weight:g} -> 0 (-{second.weight:g})" in lines[3], lines

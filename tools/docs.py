@@ -155,7 +155,7 @@ def performance():
         rows.append(f"| {f['label']} | {f['target']} | {f['measured']} | {'pass' if f['pass'] else '**FAIL**'} "
                     f"[{sorted(runs).index(f['run']) + 1 if f['run'] in runs else '?'}] |")
     rows.append("")
-    for i, (key, run) in enumerate(sorted(runs.items()), 1):
+    for i, (_, run) in enumerate(sorted(runs.items()), 1):
         rows.append(f"[{i}] `make bench{' QUICK=1' if run.get('quick') else ''}` on {run['date']}: "
                     f"{run['machine']}; load average {run['load'][0]:g} at the start, {run['load'][1]:g} at the "
                     f"end; {run['seconds']} s.")

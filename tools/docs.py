@@ -111,7 +111,9 @@ def mutation_summary(table):
     sys.path.insert(0, str(ROOT / "tests"))
     import mutants
 
-    n, styles = len(mutants.catalogue()), len(mutants.styles())
+    # counted, not parsed: a mutant may hold syntax this Python lacks (conv_except_star under 3.10)
+    n = sum(1 for p in mutants.HERE.glob("*.py") if p.name != "__init__.py")
+    styles = len(mutants.styles())
     timing = [p for p in table.parts if p.id in mutants.TIMING_PARTS]
     correctness = table.total - sum(p.weight for p in timing)
     import textwrap

@@ -130,7 +130,7 @@ def test_the_new_part_is_in_the_table_and_the_module_list(extended):
 
 def test_make_stubs_writes_the_new_stub(extended):
     stub = (extended / "assignment" / f"{MODULE}.py").read_text()
-    assert "def grouped_conv2d_forward(x, w, b=None, stride=1, padding=0, groups=1)" in stub
+    assert "def grouped_conv2d_forward(x, w, b=None, stride=1, padding=0, dilation=1, groups=1)" in stub
     assert "BEGIN SOLUTION" not in stub and "NotImplementedError" in stub
 
 
@@ -150,16 +150,18 @@ def test_stubs_score_zero_on_every_part(extended, tmp_path):
 
 
 def test_the_first_make_test_passes_for_the_new_part(extended):
-    """What `make test` runs that concerns the new part, in the copy: every difficulty it lists isolated, its
-    mutant killed with its mistake named, every mistake proven, the stubs and the documentation current."""
-    proc = subprocess.run(
-        [sys.executable, "-m", "pytest", "-q", "-p", "no:randomly", "tests/test_coverage.py", "tests/test_readme.py",
-         "tests/test_stubs.py", "tests/test_mutants.py", "-k",
-         f"{Path(MUTANT).stem} or catalogue or catalogued or every_part or every_difficulty or coverage or "
-         "isolated or plain or generated or contract or stubs"],
-        cwd=extended, capture_output=True, text=True, timeout=900, env=env())
-    assert proc.returncode == 0, proc.stdout[-6000:] + proc.stderr[-3000:]
-    assert Path(MUTANT).stem in proc.stdout or " passed" in proc.stdout
+    """What `make test` runs that concerns the new part, in the copy: the tests of the table (every difficulty
+    isolated, its mistakes' words, the stubs, the documentation current), and its mutant killed with its mistake
+    named, every mistake proven by a mutant (the other mutants: tests/test_mutants.py here)."""
+    fast = ["tests/test_coverage.py", "tests/test_readme.py", "tests/test_stubs.py", "tests/test_mistakes.py",
+            "tests/test_architecture.py", "tests/test_submission_zip.py"]
+    mutant = ["-rA", "tests/test_mutants.py", "-k", f"{Path(MUTANT).stem} or catalogue or catalogued or every"]
+    for args in (fast, mutant):
+        proc = subprocess.run([sys.executable, "-m", "pytest", "-q", *args], cwd=extended, capture_output=True,
+                              text=True, timeout=900, env=env())
+        assert proc.returncode == 0, proc.stdout[-6000:] + proc.stderr[-3000:]
+    assert f"PASSED tests/test_mutants.py::test_mutant_loses_points_exactly_where_expected[{Path(MUTANT).stem}]" \
+        in proc.stdout, "the example's mutant was not graded"
 
 
 def test_docs_and_handout_pick_it_up(extended):

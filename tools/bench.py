@@ -886,7 +886,8 @@ def main(argv=None):
             "quick": args.quick, "groups": groups}
     Path(args.out).write_text(json.dumps(data, indent=2, default=str) + "\n")
     run = {"date": time.strftime("%Y-%m-%d"), "machine": machine(), "load": [round(load_start[0], 1),
-           round(os.getloadavg()[0], 1)], "quick": args.quick, "seconds": round(time.perf_counter() - started)}
+           round(os.getloadavg()[0], 1)], "quick": args.quick, "seconds": round(time.perf_counter() - started),
+           "groups": groups}
     merge_figures(Path(args.figures), results, run)
     return 0 if all(r["pass"] for r in results.values()) else 1
 

@@ -158,7 +158,8 @@ def performance():
                     f"[{sorted(runs).index(f['run']) + 1 if f['run'] in runs else '?'}] |")
     rows.append("")
     for i, (_, run) in enumerate(sorted(runs.items()), 1):
-        rows.append(f"[{i}] `make bench{' QUICK=1' if run.get('quick') else ''}` on {run['date']}: "
+        groups = f" ({', '.join(run['groups'])})" if run.get("groups") else ""
+        rows.append(f"[{i}] `make bench{' QUICK=1' if run.get('quick') else ''}`{groups} on {run['date']}: "
                     f"{run['machine']}; load average {run['load'][0]:g} at the start, {run['load'][1]:g} at the "
                     f"end; {run['seconds']} s.")
     return "\n".join(rows)

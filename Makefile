@@ -26,7 +26,7 @@ OWNER   := $(shell stat -c %u:%g . 2>/dev/null)
 GIVE_BACK = if [ "$$(id -u)" = 0 ] && [ -n "$(OWNER)" ] && [ "$(OWNER)" != "0:0" ]; then chown -R $(OWNER) $(1); fi
 SUBMISSION ?= solutions
 
-.PHONY: help sysdeps container-deps test test-py310 gradescope-test stubs docs lint grade autograder handout prairielearn bench mutation-report clean
+.PHONY: help sysdeps container-deps test test-py310 gradescope-test stubs docs lint grade demo-batch autograder handout prairielearn bench mutation-report clean
 
 help:
 	@grep -E '^[a-z-]+:.*## ' Makefile | sed 's/:.*## /\t/'
@@ -76,7 +76,8 @@ container-deps:
 		install -y --no-install-recommends podman runc mmdebstrap; }; }; } || \
 		echo "podman not installed: the tests in Gradescope's container skip (see tools/gradescope_container.py)"
 
-test: $(STAMP) $(WSTAMP) $(if $(PY310_BOOT),$(V310STAMP)) sysdeps container-deps ## run the whole test suite (after regenerating the documentation's derived blocks; Gradescope's container where podman runs), and its Python 3.10 part
+test: $(STAMP) $(WSTAMP) $(if $(PY310_BOOT),$(V310STAMP)) sysdeps container-deps ## run the whole test suite (after regenerating the stubs and the documentation's derived blocks; Gradescope's container where podman runs), and its Python 3.10 part
+	$(PY) tools/make_stubs.py
 	$(PY) tools/docs.py
 	$(PY) -m pytest -q -n 2 --dist loadgroup -rs tests
 	@$(MAKE) --no-print-directory test-py310
@@ -107,6 +108,9 @@ grade: $(STAMP) $(WSTAMP) ## grade SUBMISSION (default: the reference solutions)
 
 bench: $(STAMP) $(WSTAMP) ## performance figures vs Gradescope's smallest container (QUICK=1: no batch, ~4 min)
 	$(PY) tools/bench.py $(if $(QUICK),--quick)
+
+demo-batch: $(STAMP) $(WSTAMP) ## a small sample Gradescope export (dist/demo-export.zip) graded by grade-all into dist/demo-grades
+	$(PY) tools/demo_batch.py
 
 mutation-report: $(STAMP) $(WSTAMP) ## grade every mutant (tests/mutants) and correct style (tests/styles): the kill matrix
 	$(PY) tools/mutation_report.py

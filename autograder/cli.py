@@ -16,6 +16,7 @@ import os
 import sys
 from pathlib import Path
 
+from rich import box
 from rich.console import Console
 from rich.table import Table as RichTable
 
@@ -155,12 +156,16 @@ def cmd_classroom_workflow(args):
 def cmd_list(args):
     table = load(args.table)
     console = Console()
-    rt = RichTable(title=f"graded parts ({table.total:g} points)")
-    for col in ("#", "id", "title", "file", "points", "cases (hidden)"):
-        rt.add_column(col)
+    rt = RichTable(title=f"graded parts ({table.total:g} points)", box=box.SIMPLE_HEAD)
+    # the id is what one types (--parts, check.py): never cut; on a narrow terminal the title folds instead
+    rt.add_column("#", no_wrap=True, min_width=max((len(p.number) for p in table.parts), default=1))
+    rt.add_column("id", no_wrap=True, min_width=max((len(p.id) for p in table.parts), default=2))
+    for col in ("file", "points", "cases\n(hidden)"):
+        rt.add_column(col, no_wrap=True)
+    rt.add_column("title", overflow="fold")
     for p in table.parts:
         hidden = len(p.cases) - len(p.visible_cases)
-        rt.add_row(p.number, p.id, p.title, f"{p.module}.py", f"{p.weight:g}", f"{len(p.cases)} ({hidden})")
+        rt.add_row(p.number, p.id, f"{p.module}.py", f"{p.weight:g}", f"{len(p.cases)} ({hidden})", p.title)
     console.print(rt)
     return 0
 

@@ -235,6 +235,51 @@ def test_regrade_diff(graded):
     assert float(hal["total"]) == 0
     assert not summary[start + 5].startswith("  1")  # 1002 (0 -> 0) is not listed
     assert "regrade: 4 of 5" in stdout
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    block = readme.split("<!-- regrade-example -->\n")[1].split("<!-- /regrade-example -->")[0]
+    assert block.splitlines() == ["    " + line for line in summary[start:start + 5]], \
+        "README's regrade example (For course staff) is not what this export's summary says: paste it"
+
+
+def test_regrade_says_when_only_the_maximum_changed():
+    """A raised weight: a submission at full marks before and after is not "up"; the summary says by how much
+    the maximum changed, per part (from the old results' max_score), and which totals moved through it alone."""
+    from autograder.staff.batch import Row
+    from autograder.staff.export import Previous, Submission
+    from autograder.staff.report import regrade_lines
+
+    table, _ = small_table()
+    first = table.parts[0]
+    old_weight = first.weight
+    first.weight += 15  # the TA raised this part's weight after the export
+
+    def row(sid, old_scores, new_scores):
+        tests = [{"name": f"{p.number} {p.title}", "number": p.number, "score": old_scores[p.id],
+                  "max_score": WEIGHTS[p.id]} for p in table.parts]
+        sub = Submission(sid, f"submission_{sid}", Path("."), [{"name": f"Student {sid}", "sid": sid, "email": ""}],
+                         Previous(sum(old_scores.values()), tests))
+        data = {"score": sum(new_scores.values()),
+                "tests": [{"number": p.number, "score": new_scores[p.id]} for p in table.parts]}
+        return Row(sub, "ok", "", 1.0, data)
+
+    full_old = dict(WEIGHTS)
+    full_new = {p.id: p.weight for p in table.parts}
+    lost = dict(full_new, **{table.parts[1].id: 0})
+    lines = regrade_lines([row("1", full_old, full_new), row("2", full_old, lost)], table)
+    new_total = TOTAL + 15
+    assert lines[0] == (f"regrade: the maximum changed, {TOTAL:g} -> {new_total:g} (+15): "
+                        f"{first.number} {first.id} {old_weight:g} -> {old_weight + 15:g} (+15)"), lines
+    assert lines[1] == ("regrade: 2 of 2 submissions with an old score changed total (0 up, 1 down, 1 only through "
+                        "the maximum):"), lines
+    assert lines[2] == (f"  1 (Student 1): {TOTAL:g} -> {new_total:g} (+15); full marks before and after, only the "
+                        f"maximum changed: {first.number} {first.id} {old_weight:g}/{old_weight:g} -> "
+                        f"{old_weight + 15:g}/{old_weight + 15:g} (+15, the maximum)"), lines
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    for line in lines[:3]:
+        assert f"\n    {line}\n" in readme, f"README's example of a changed maximum lacks: {line}"
+    second = table.parts[1]
+    assert lines[3].startswith(f"  2 (Student 2): {TOTAL:g} -> {new_total - second.weight:g} "), lines
+    assert f"{second.number} {second.id} {second.weight:g} -> 0 (-{second.weight:g})" in lines[3], lines
 
 
 def test_plots(graded):
@@ -375,3 +420,28 @@ def test_output_names_and_spreadsheet_cells_from_the_export_stay_apart(export, t
     row = read_rows(out2)["7"]
     for key in ("names", "sids", "emails"):
         assert row[key][:1] == "'" and not any(ord(c) < 32 for c in row[key]), row
+
+
+def test_demo_batch_builds_a_gradescope_export_and_grades_it(tmp_path):
+    """`make demo-batch` (tools/demo_batch.py): the sample export reads as Gradescope's (names, old scores and
+    per-part results, a BigDecimal score, a zipped upload) and grade-all grades it; here on two parts only."""
+    from autograder.staff.export import discover, export_root, unpack_export
+
+    proc = subprocess.run([sys.executable, "tools/demo_batch.py", "--export", str(tmp_path / "demo.zip"), "--out",
+                           str(tmp_path / "grades"), "--parts", "conv_backward", "bed_of_nails"], cwd=ROOT,
+                          capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    subs = discover(export_root(unpack_export(tmp_path / "demo.zip", tmp_path / "unpacked"), descend=True))
+    assert [s.id for s in subs] == ["4001", "4002", "4003", "4004", "4005", "4006"]
+    assert all(s.submitters and s.submitters[0]["email"].endswith("@example.edu") for s in subs)
+    table = load()
+    full = table.total  # the old grading: full marks, but the stubs (4002); 4006's is a BigDecimal
+    assert [s.previous.total for s in subs] == [full, 0, full, full, full, full]
+    assert subs[0].old_maxima(table) == {p.id: p.weight for p in table.parts}
+    backward, nails = table.part("conv_backward"), table.part("bed_of_nails")
+    rows = read_rows(tmp_path / "grades")
+    assert float(rows["4001"]["total"]) == float(rows["4006"]["total"]) == backward.weight + nails.weight
+    assert float(rows["4003"]["conv_backward"]) < backward.weight and float(rows["4005"]["bed_of_nails"]) == 0
+    summary = (tmp_path / "grades" / "summary.txt").read_text()
+    assert "4005 (Edsger Dijkstra)" in summary
+    assert f"{nails.number} bed_of_nails {nails.weight:g} -> 0 (-{nails.weight:g})" in summary

@@ -1,14 +1,19 @@
-"""A TA adds a graded part by writing one solution file and one table entry, and nothing else.
+"""A TA adds a graded part with its files alone: docs/EXTENDING.md's worked example, run.
 
-In a temporary copy of the project: grouped convolution (5 points, 2 visible and 3 hidden cases) goes
-in as solutions/grouped.py plus its entry in autograder/cases.yaml. Then `make stubs`, `make docs`,
-the reference (full marks on the new total), the stubs (zero, every part listed) and the handout (the
-new file and its visible cases, no hidden one) all pick it up. A TA's edit of weights and cases needs
-no other edit either.
+In a temporary copy of the project, the example's four files go in exactly as docs/EXTENDING.md shows them:
+solutions/example_grouped.py, its entry appended to autograder/cases.yaml (through the table's API: the
+table is data, never text), a topic module of known mistakes and a mutant. Then `make stubs docs`, and the
+reference (full marks on the new total), the stubs (zero, every part listed), the coverage of its
+difficulties, the mutant (killed, its mistake named by a visible case), the READMEs, the API index and
+the handout all pick it up, with no other file touched. The example's names (example_..., number 99) are
+kept for it: no real part, module, mistake or mutant may take them, so the example can be added to any
+project, one with a real grouped convolution included. A TA's edit of weights and cases needs no other edit
+either, and a table rewritten by a YAML library is the same table.
 """
 
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -18,93 +23,30 @@ from pathlib import Path
 import pytest
 import yaml
 
-from autograder.checking.table import load
+from autograder.checking.table import add_parts, entries, load, read, write
 
 ROOT = Path(__file__).resolve().parent.parent
 WORKER = ROOT / ".venv-worker" / "bin" / "python"
-
-GROUPED = '''"""Grouped convolution: the channels split into groups, each convolved with its own filters."""
-
-from conv import conv2d_backward, conv2d_forward
-
-
-def grouped_conv2d_forward(x, w, b=None, stride=1, padding=0, groups=1):
-    """Forward pass of a grouped 2-D convolution, as torch.nn.functional.conv2d(..., groups=groups).
-
-    Inputs:
-    - x: input data of shape (N, C, H, W), C divisible by groups
-    - w: filter weights of shape (F, C // groups, KH, KW), F divisible by groups
-    - b: biases of shape (F,), or None
-    - stride, padding: int or (h, w) pair
-    - groups: number of groups
-
-    Returns a tuple of:
-    - out: output data of shape (N, F, H_out, W_out)
-    - cache: whatever the backward pass needs
-    """
-    # BEGIN SOLUTION
-    # HINT: group g convolves channels g*C/groups:(g+1)*C/groups with filters g*F/groups:(g+1)*F/groups
-    import numpy as np
-
-    c, f = x.shape[1] // groups, w.shape[0] // groups
-    outs, caches = [], []
-    for g in range(groups):
-        bg = None if b is None else b[g * f:(g + 1) * f]
-        out, cache = conv2d_forward(x[:, g * c:(g + 1) * c], w[g * f:(g + 1) * f], bg, stride, padding)
-        outs.append(out)
-        caches.append(cache)
-    return np.concatenate(outs, axis=1), (caches, f, b is not None)
-    # END SOLUTION
+DOC = ROOT / "docs" / "EXTENDING.md"
+PREFIX, MAJOR = "example_", "99"  # kept for the worked example: no real part takes them
+TABLE_BLOCK = "autograder/cases.yaml (parts)"
 
 
-def grouped_conv2d_backward(dout, cache):
-    """Backward pass of grouped_conv2d_forward.
+def example_files():
+    """{path: text} of the worked example's files, as docs/EXTENDING.md shows them (its table entry under
+    TABLE_BLOCK)."""
+    text = DOC.read_text(encoding="utf-8")
+    found = re.findall(r"^<!-- example-file: (.+?) -->\n```\w*\n(.*?)^```$", text, re.S | re.M)
+    assert found, "docs/EXTENDING.md lost its worked example (<!-- example-file: PATH --> before each file)"
+    return dict(found)
 
-    Inputs:
-    - dout: upstream gradient of shape (N, F, H_out, W_out)
-    - cache: from grouped_conv2d_forward
 
-    Returns a tuple of:
-    - dx: gradient with respect to x, shape (N, C, H, W)
-    - dw: gradient with respect to w, shape (F, C // groups, KH, KW)
-    - db: gradient with respect to b, shape (F,), or None if b was None
-    """
-    # BEGIN SOLUTION
-    # HINT: each group's backward is a plain conv backward; concatenate the pieces
-    import numpy as np
-
-    caches, f, has_bias = cache
-    parts = [conv2d_backward(dout[:, g * f:(g + 1) * f], c) for g, c in enumerate(caches)]
-    dx = np.concatenate([p[0] for p in parts], axis=1)
-    dw = np.concatenate([p[1] for p in parts], axis=0)
-    db = np.concatenate([p[2] for p in parts]) if has_bias else None
-    return dx, dw, db
-    # END SOLUTION
-'''
-
-ENTRY = '''
-  - id: grouped_conv
-    number: "8.1"
-    title: "grouped_conv2d_forward / backward"
-    weight: 5
-    forward: grouped.grouped_conv2d_forward
-    returns: [out, cache]
-    backward: grouped.grouped_conv2d_backward
-    grads: [x, w, b]
-    oracle: conv2d
-    inputs:
-      x: {shape: x}
-      w: {shape: w}
-      b: {size: [w, 0], optional: bias}
-    options: [stride, padding, groups]
-    mistakes: [kernel_flipped, grad_mean_not_sum]
-    cases:
-      - {x: [2, 4, 5, 5], w: [6, 2, 3, 3], groups: 2, padding: 1, seed: 801}
-      - {x: [1, 6, 6, 5], w: [3, 2, 3, 2], groups: 3, stride: 2, seed: 802}
-      - {x: [2, 4, 7, 6], w: [4, 1, 3, 3], groups: 4, stride: [2, 1], padding: [1, 0], seed: 803, hidden: true}
-      - {x: [3, 2, 5, 5], w: [2, 2, 2, 2], groups: 1, bias: false, seed: 804, hidden: true}
-      - {x: [2, 6, 6, 6], w: [6, 3, 1, 1], groups: 2, seed: 805, hidden: true}
-'''
+EXAMPLE = example_files()
+SOLUTION = next(p for p in EXAMPLE if p.startswith("solutions/"))
+MODULE = Path(SOLUTION).stem
+MUTANT = next(p for p in EXAMPLE if p.startswith("tests/mutants/"))
+MISTAKES_FILE = next(p for p in EXAMPLE if p.startswith("autograder/checking/mistakes/"))
+ENTRY = entries(EXAMPLE[TABLE_BLOCK])[0]
 
 
 def copy_project(dest):
@@ -121,95 +63,161 @@ def make(project, *targets):
     return proc.stdout
 
 
-def grade(project, folder, results):
-    env = dict(os.environ)
+def env():
+    out = dict(os.environ)
     if WORKER.exists():
-        env["CONVGRADE_WORKER_PYTHON"] = str(WORKER)
+        out["CONVGRADE_WORKER_PYTHON"] = str(WORKER)
+    return out
+
+
+def grade(project, folder, results):
     proc = subprocess.run([sys.executable, "-m", "autograder", "grade", folder, "--results", str(results)],
-                          cwd=project, capture_output=True, text=True, timeout=600, env=env)
+                          cwd=project, capture_output=True, text=True, timeout=600, env=env())
     assert proc.returncode == 0, proc.stdout + proc.stderr
     return json.loads(Path(results).read_text())
+
+
+def add_example(project):
+    """The worked example's four files, as a TA writes them (the table entry through the table's API)."""
+    for path, text in EXAMPLE.items():
+        if path != TABLE_BLOCK:
+            (project / path).write_text(text, encoding="utf-8")
+    add_parts(project / "autograder" / "cases.yaml", EXAMPLE[TABLE_BLOCK])
 
 
 @pytest.fixture(scope="module")
 def extended(tmp_path_factory):
     project = copy_project(tmp_path_factory.mktemp("extend") / "convgrade")
-    (project / "solutions" / "grouped.py").write_text(GROUPED)
-    with open(project / "autograder" / "cases.yaml", "a") as f:
-        f.write(ENTRY)
+    add_example(project)
     make(project, "stubs", "docs")
     return project
 
 
-def test_new_part_is_in_the_table_and_the_module_list(extended):
-    table = load(extended / "autograder" / "cases.yaml")
-    assert table.part("grouped_conv").weight == 5
-    assert table.modules[-1] == "grouped"
-    assert table.total == load().total + 5
+def test_the_example_names_are_kept_for_it():
+    """No real part, module, mistake, mutant or solution takes the example's names or number, and the example
+    uses only those: adding it never collides with the project (a real grouped convolution included)."""
+    from autograder.checking.mistakes import MISTAKES
+
+    table = load()
+    taken = [f"part {p.id} ({p.number})" for p in table.parts
+             if p.id.startswith(PREFIX) or p.number.split(".")[0] == MAJOR or p.module.startswith(PREFIX)]
+    taken += [f"mistake {m}" for m in MISTAKES if m.startswith(PREFIX)]
+    taken += [f"{p.relative_to(ROOT)}" for folder in ("solutions", "tests/mutants", "autograder/checking/mistakes")
+              for p in (ROOT / folder).glob(f"{PREFIX}*.py")]
+    assert not taken, (f"{', '.join(taken)}: the prefix {PREFIX!r} and the part number {MAJOR}.x are kept for "
+                       "docs/EXTENDING.md's worked example (tests/test_extending.py adds it): rename")
+    assert ENTRY["id"].startswith(PREFIX) and str(ENTRY["number"]).split(".")[0] == MAJOR
+    assert all(name.startswith(PREFIX) for name in (MODULE, Path(MUTANT).stem, Path(MISTAKES_FILE).stem))
+    assert all(m.startswith(PREFIX) for m in re.findall(r'@mistake\("(\w+)"', EXAMPLE[MISTAKES_FILE]))
+    assert sorted(EXAMPLE) == sorted([SOLUTION, TABLE_BLOCK, MISTAKES_FILE, MUTANT]), \
+        "the worked example is four files: the solution, the table entry, the mistakes, the mutant"
+
+
+def test_the_new_part_is_in_the_table_and_the_module_list(extended):
+    # loaded in the copy's own interpreter: its mistakes module is not this process's
+    code = ("import json; from autograder.checking.table import load; t = load(); "
+            "print(json.dumps([t.total, t.modules, [[p.id, p.weight, p.mistakes] for p in t.parts]]))")
+    proc = subprocess.run([sys.executable, "-c", code], cwd=extended, capture_output=True, text=True, env=env())
+    assert proc.returncode == 0, proc.stderr
+    total, modules, parts = json.loads(proc.stdout)
+    assert modules[-1] == MODULE
+    assert total == load().total + ENTRY["weight"]
+    pid, weight, mistakes = parts[-1]
+    assert (pid, weight) == (ENTRY["id"], ENTRY["weight"])
+    assert mistakes[0].startswith(PREFIX) and "kernel_flipped" in mistakes, \
+        f"part {pid}: its mistakes extend the template's list (docs/EXTENDING.md), got {mistakes}"
 
 
 def test_make_stubs_writes_the_new_stub(extended):
-    stub = (extended / "assignment" / "grouped.py").read_text()
-    assert "def grouped_conv2d_forward(x, w, b=None, stride=1, padding=0, groups=1)" in stub
+    stub = (extended / "assignment" / f"{MODULE}.py").read_text()
+    assert "def grouped_conv2d_forward(x, w, b=None, stride=1, padding=0, dilation=1, groups=1)" in stub
     assert "BEGIN SOLUTION" not in stub and "NotImplementedError" in stub
 
 
 def test_reference_scores_the_new_total(extended, tmp_path):
     data = grade(extended, "solutions", tmp_path / "ref.json")
-    total = load(extended / "autograder" / "cases.yaml").total
-    assert data["score"] == pytest.approx(total)
-    assert any(t["number"] == "8.1" and t["score"] == 5 for t in data["tests"])
+    assert data["score"] == pytest.approx(load().total + ENTRY["weight"])
+    new = next(t for t in data["tests"] if t["number"] == ENTRY["number"])
+    assert new["score"] == ENTRY["weight"], f"part {ENTRY['id']} of docs/EXTENDING.md:\n{new['output']}"
 
 
 def test_stubs_score_zero_on_every_part(extended, tmp_path):
     data = grade(extended, "assignment", tmp_path / "stubs.json")
     assert data["score"] == 0
-    table = load(extended / "autograder" / "cases.yaml")
-    assert [t["number"] for t in data["tests"]] == [p.number for p in table.parts]
-    new = next(t for t in data["tests"] if t["number"] == "8.1")
+    assert [t["number"] for t in data["tests"]] == [p.number for p in load().parts] + [ENTRY["number"]]
+    new = next(t for t in data["tests"] if t["number"] == ENTRY["number"])
     assert "not implemented yet" in new["output"]
 
 
+def test_the_first_make_test_passes_for_the_new_part(extended):
+    """What `make test` runs that concerns the new part, in the copy: the tests of the table (every difficulty
+    isolated, its mistakes' words, the stubs, the documentation current), and its mutant killed with its mistake
+    named, every mistake proven by a mutant (the other mutants: tests/test_mutants.py here)."""
+    fast = ["tests/test_coverage.py", "tests/test_readme.py", "tests/test_stubs.py", "tests/test_mistakes.py",
+            "tests/test_architecture.py", "tests/test_submission_zip.py"]
+    mutant = ["-rA", "tests/test_mutants.py", "-k", f"{Path(MUTANT).stem} or catalogue or catalogued or every"]
+    for args in (fast, mutant):
+        proc = subprocess.run([sys.executable, "-m", "pytest", "-q", *args], cwd=extended, capture_output=True,
+                              text=True, timeout=900, env=env())
+        assert proc.returncode == 0, proc.stdout[-6000:] + proc.stderr[-3000:]
+    assert f"PASSED tests/test_mutants.py::test_mutant_loses_points_exactly_where_expected[{Path(MUTANT).stem}]" \
+        in proc.stdout, "the example's mutant was not graded"
+
+
 def test_docs_and_handout_pick_it_up(extended):
-    assert "grouped.py" in (extended / "README.md").read_text()
-    assert "| 8.1 | grouped_conv2d_forward / backward | grouped.py | 5 | 2 | 3 |" in \
-        (extended / "assignment" / "README.md").read_text()
+    assert f"{MODULE}.py" in (extended / "README.md").read_text()
+    visible = sum(1 for c in ENTRY["cases"] if not c.get("hidden"))
+    hidden = len(ENTRY["cases"]) - visible
+    row = f"| {ENTRY['number']} | {ENTRY['title']} | {MODULE}.py | {ENTRY['weight']:g} | {visible} | {hidden} |"
+    assert row in (extended / "assignment" / "README.md").read_text()
+    index = (extended / "docs" / "API.md").read_text().split("## Index of graded functions")[1]
+    assert f"`{MODULE}.py`: `grouped_conv2d_forward(" in index and "(not in the contract)" in index
     make(extended, "handout")
     with zipfile.ZipFile(extended / "dist" / "handout.zip") as zf:
         names = zf.namelist()
         shipped = yaml.safe_load(zf.read(next(n for n in names if n.endswith("_grader/autograder/cases.yaml"))))
         readme = zf.read(next(n for n in names if n.endswith("conv-assignment/README.md"))).decode()
-    assert any(n.endswith("/grouped.py") and "_grader" not in n for n in names)
-    part = next(p for p in shipped["parts"] if p["id"] == "grouped_conv")
-    assert [c["seed"] for c in part["cases"]] == [801, 802]
-    assert "grouped.py" in readme
+    assert any(n.endswith(f"/{MODULE}.py") and "_grader" not in n for n in names)
+    part = next(p for p in shipped["parts"] if p["id"] == ENTRY["id"])
+    assert [c["seed"] for c in part["cases"]] == [c["seed"] for c in ENTRY["cases"] if not c.get("hidden")]
+    assert f"{MODULE}.py" in readme
 
 
 def test_an_unknown_solution_module_stops_make_stubs(tmp_path):
     project = copy_project(tmp_path / "convgrade")
-    (project / "solutions" / "grouped.py").write_text(GROUPED)  # no table entry
+    (project / SOLUTION).write_text(EXAMPLE[SOLUTION])  # no table entry
     proc = subprocess.run([sys.executable, "tools/make_stubs.py", "--check"], cwd=project, capture_output=True,
                           text=True)
     assert proc.returncode != 0
-    assert "solutions/grouped.py has solution markers but no part" in proc.stdout + proc.stderr
+    assert f"{SOLUTION} has solution markers but no part" in proc.stdout + proc.stderr
+
+
+def test_a_table_rewritten_by_a_yaml_library_is_the_same_table(tmp_path):
+    """yaml.safe_dump of yaml.safe_load (comments and anchors gone, lists re-indented): the same parts."""
+    path = tmp_path / "cases.yaml"
+    path.write_text(yaml.safe_dump(yaml.safe_load((ROOT / "autograder" / "cases.yaml").read_text()),
+                                   sort_keys=False), encoding="utf-8")
+    ours, theirs = load(), load(path)
+    assert [p.__dict__ for p in theirs.parts] == [p.__dict__ for p in ours.parts]
+    assert theirs.difficulties.keys() == ours.difficulties.keys() and theirs.limits == ours.limits
+    assert entries(EXAMPLE[TABLE_BLOCK], path) == entries(EXAMPLE[TABLE_BLOCK])  # templates by name, not anchor
 
 
 def test_weights_and_cases_change_with_one_edit(tmp_path):
-    """A TA raises one weight and adds a hidden case elsewhere: the reference scores the new total and the
-    generated documentation follows after `make docs`."""
+    """A TA raises one weight and adds a hidden case elsewhere, in the table's data: the reference scores the
+    new total and the generated documentation follows after `make docs`."""
     project = copy_project(tmp_path / "convgrade")
     path = project / "autograder" / "cases.yaml"
-    text = path.read_text()
     table = load(path)
+    data = read(path)
+    parts = {p["id"]: p for p in data["parts"]}
     first, other = table.parts[0], table.part("bed_of_nails")
-    text = text.replace(f"    weight: {first.weight:g}\n", f"    weight: {first.weight + 10:g}\n", 1)
-    new_case = dict(other.cases[0], seed=4242, hidden=True)
-    marker = "  - id: max_unpool\n"
-    text = text.replace(marker, "      - " + json.dumps(new_case).replace('"', "") + "\n\n" + marker, 1)
-    path.write_text(text)
+    parts[first.id]["weight"] = first.weight + 10
+    parts[other.id]["cases"] = list(parts[other.id]["cases"]) + [dict(other.cases[0], seed=4242, hidden=True)]
+    write(data, path)
     edited = load(path)
-    assert edited.total == table.total + 10
-    assert len(edited.part("bed_of_nails").cases) == len(other.cases) + 1
+    assert edited.total == table.total + 10, f"part {first.id}: its weight did not change"
+    assert len(edited.part(other.id).cases) == len(other.cases) + 1, f"part {other.id}: the case was not added"
     make(project, "docs")
     assert subprocess.run([sys.executable, "tools/docs.py", "--check"], cwd=project).returncode == 0
     data = grade(project, "solutions", tmp_path / "r.json")

@@ -67,7 +67,8 @@ def test_reference_scores_full_marks(reference):
 
 def test_every_part_once_in_table_order(reference):
     outcome, _ = reference
-    assert [t["number"] for t in outcome.data["tests"]] == [p.number for p in load().parts]
+    assert [t["number"] for t in outcome.data["tests"]] == [p.number for p in load().parts], \
+        "results.json's tests are not the parts of cases.yaml, in order"
 
 
 def test_stubs_score_zero_with_clear_messages(tmp_path):
@@ -138,7 +139,8 @@ def test_syntax_error_names_the_line(tmp_path):
     outcome = grade(submission(tmp_path, replace={"dilated": "import numpy as np\ndef dilate_kernel(w, d)\n"}),
                     parts=["dilate_kernel", "receptive_field", "conv_forward"])
     s = scores(outcome)
-    assert s["3.2"] == 0 and s["3.3"] == 0 and s["1.1"] == load().part("conv_forward").weight
+    assert s["3.2"] == 0 and s["3.3"] == 0 and s["1.1"] == load().part("conv_forward").weight, \
+        f"parts dilate_kernel, receptive_field, conv_forward of cases.yaml: {s}"
     assert "syntax error on line 2" in outcome.data["tests"][1]["output"]
 
 
@@ -150,7 +152,8 @@ def test_forbidden_import_is_found_in_code_not_comments(tmp_path):
     })
     outcome = grade(folder, parts=["dilate_kernel", "nearest"])
     s = scores(outcome)
-    assert s["3.2"] == load().part("dilate_kernel").weight and s["6.1"] == 0
+    assert s["3.2"] == load().part("dilate_kernel").weight and s["6.1"] == 0, \
+        f"parts dilate_kernel and nearest of cases.yaml: {s}"
     assert "imports torch.nn.functional (line 1)" in outcome.data["tests"][1]["output"]
 
 
@@ -191,5 +194,6 @@ def avg_pool2d_forward(x, kernel_size, stride=None, padding=0):
 '''
     outcome = grade(submission(tmp_path, patches={"pooling": code}), parts=["avg_pool"])
     result = outcome.parts["avg_pool"]
-    assert [c.passed for c in result.cases] == [not c.get("padding") for c in load().part("avg_pool").cases]
+    assert [c.passed for c in result.cases] == [not c.get("padding") for c in load().part("avg_pool").cases], \
+        "part avg_pool of cases.yaml: exactly its cases with a padding must fail"
     assert "your code raised ValueError: padding not supported yet" in result.cases[1].lines[0]

@@ -14,7 +14,7 @@ from pathlib import Path
 import jsonschema
 import pytest
 
-from autograder.checking.table import load
+from autograder.checking.table import load, read, write
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "tools"))
@@ -49,9 +49,9 @@ def test_setup_installs_cpu_only_torch(autograder_zip):
     assert "TORCH_SOURCE=${CONVGRADE_TORCH_SOURCE:---index-url https://download.pytorch.org/whl/cpu}" in setup
 
 
-def run_autograder(tmp_path, autograder_zip, submission, table_prefix="", metadata=None):
-    """run_autograder in a root laid out like /autograder; ``table_prefix``: top-level YAML put in front of
-    the zip's case table (as course staff would edit it); ``metadata``: submission_metadata.json."""
+def run_autograder(tmp_path, autograder_zip, submission, table_changes=None, metadata=None):
+    """run_autograder in a root laid out like /autograder; ``table_changes``: top-level keys set in the zip's
+    case table, as data (as course staff would edit it); ``metadata``: submission_metadata.json."""
     root = tmp_path / "autograder"
     (root / "source").mkdir(parents=True)
     (root / "results").mkdir()
@@ -59,9 +59,9 @@ def run_autograder(tmp_path, autograder_zip, submission, table_prefix="", metada
         zf.extractall(root / "source")
     for info in zipfile.ZipFile(autograder_zip).infolist():
         os.chmod(root / "source" / info.filename, info.external_attr >> 16 & 0o777)
-    if table_prefix:
+    if table_changes:
         cases = root / "source" / "autograder" / "cases.yaml"
-        cases.write_text(table_prefix + cases.read_text())
+        write({**read(cases), **table_changes}, cases)
     if metadata is not None:
         (root / "submission_metadata.json").write_text(json.dumps(metadata))
     shutil.copytree(submission, root / "submission")

@@ -141,7 +141,7 @@ def test_check_on_stubs(stubs_folder):
     assert proc.returncode == 0, proc.stderr
     out = proc.stdout
     for p in load().parts:
-        assert re.search(rf"{re.escape(p.number)} .*0/{p.weight:g} .*FAIL", out), p.id
+        assert re.search(rf"{re.escape(p.number)} .*0/{p.weight:g} .*FAIL", out), f"part {p.id} of cases.yaml"
     assert "not implemented yet" in out
     total = load().visible_only().total
     assert f"0.0/{total:g}" in out and f"0 / {total:g} points on the visible cases" in out
@@ -173,7 +173,7 @@ def test_check_on_solved_copy(solved_folder):
     assert "FAIL" not in out and f"{total:.1f}/{total:g}" in out, out
     for p in load().parts:
         n = len(p.visible_cases)
-        assert f"{n} of {n} cases passed ({p.weight:g} / {p.weight:g} points)" in out, p.id
+        assert f"{n} of {n} cases passed ({p.weight:g} / {p.weight:g} points)" in out, f"part {p.id} of cases.yaml"
     assert f"{total:g} / {total:g} points on the visible cases" in out
 
 

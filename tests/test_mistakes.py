@@ -35,7 +35,7 @@ def test_every_part_lists_known_mistakes_only_and_each_has_evidence():
     for p in TABLE.parts:
         for name in p.mistakes:
             m = mistakes.MISTAKES[name]
-            assert m.text and m.title and callable(m.test), name
+            assert m.text and m.title and callable(m.test), f"part {p.id} of cases.yaml: mistake {name}"
 
 
 @pytest.mark.parametrize("pid", ["conv_backward", "dilated_conv", "transposed_backward"])

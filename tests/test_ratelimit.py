@@ -12,7 +12,7 @@ import jsonschema
 import pytest
 from test_gradescope import autograder_zip, run_autograder  # noqa: F401  (a fixture, and its helper)
 
-from autograder.checking.table import load
+from autograder.checking.table import load, read, write
 from autograder.grading.results import validate
 from autograder.intake.ratelimit import MARK, decide, parse_time
 from autograder.run import grade
@@ -110,21 +110,20 @@ def test_unreadable_metadata_grades_in_full_with_a_note():
 def test_the_table_setting(tmp_path):
     table = load()
     assert table.rate_limit == {}  # off by default
-    text = (ROOT / "autograder" / "cases.yaml").read_text()
+    data = read()
     path = tmp_path / "cases.yaml"
-    path.write_text("rate_limit: {submissions: 3, hours: 12}\n" + text)
+    write({"rate_limit": {"submissions": 3, "hours": 12}, **data}, path)
     assert load(path).rate_limit == {"submissions": 3, "hours": 12.0}
     assert load(path).select(["conv_forward"]).rate_limit == {"submissions": 3, "hours": 12.0}
-    for bad in ("{submissions: 0, hours: 24}", "{submissions: 2}", "{submissions: 2, hours: -1}", "3"):
-        path.write_text(f"rate_limit: {bad}\n" + text)
+    for bad in ({"submissions": 0, "hours": 24}, {"submissions": 2}, {"submissions": 2, "hours": -1}, 3):
+        write({"rate_limit": bad, **data}, path)
         with pytest.raises(ValueError, match="rate_limit"):
             load(path)
 
 
 def test_run_grade_under_the_limit_grades_and_notes(tmp_path):
-    text = (ROOT / "autograder" / "cases.yaml").read_text()
     path = tmp_path / "cases.yaml"
-    path.write_text("rate_limit: {submissions: 2, hours: 24}\n" + text)
+    write({"rate_limit": {"submissions": 2, "hours": 24}, **read()}, path)
     table = load(path).select(["receptive_field"])
     meta = tmp_path / "submission_metadata.json"
     meta.write_text(json.dumps(metadata(table, [(30, 0.5), (2, 0.5)])))  # one in the window
@@ -146,7 +145,7 @@ def test_run_autograder_over_the_limit(tmp_path, autograder_zip):  # noqa: F811
     table = load()
     meta = metadata(table, [(23, 0.75), (5, 0.5)])
     data, proc = run_autograder(tmp_path, autograder_zip, ROOT / "solutions",
-                                table_prefix="rate_limit: {submissions: 2, hours: 24}\n", metadata=meta)
+                                table_changes={"rate_limit": {"submissions": 2, "hours": 24}}, metadata=meta)
     assert data["score"] == earlier_results(table, 0.5)["score"] < table.total  # the reference was not graded
     assert "not graded" in data["output"] and "2019-03-04 11:00 (UTC-08:00)" in data["output"]  # 23 h ago + 24 h
     assert data["extra_data"][MARK]["graded_in_window"] == 2

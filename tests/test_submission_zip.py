@@ -120,3 +120,16 @@ def test_everyone_gives_the_same_upload_advice():
         assert UPLOAD_ADVICE in normalised(readme.read_text()), f"{readme.relative_to(ROOT)} lacks: {UPLOAD_ADVICE}"
     check = (ROOT / "assignment" / "check.py").read_text()
     assert "UPLOAD_ADVICE" in check and "not a folder" not in check
+
+
+def test_the_handouts_own_check_py_is_left_out_without_alarm(tmp_path):
+    """A student who grades the handout folder itself: check.py (which imports torch) is named as the handout's
+    checker and left out, with no word of a forbidden import; a student's own helper of that name still works."""
+    folder = tmp_path / "handout"
+    shutil.copytree(ROOT / "assignment", folder)
+    located = locate(folder, MODULES)
+    notes = " ".join(located.notes)
+    assert "check.py is the handout's local checker, not part of your submission" in notes, notes
+    assert "imports torch" not in notes and "check" not in located.extras
+    (folder / "check.py").write_text("import numpy as np\n\n\ndef helper():\n    return np.zeros(1)\n")
+    assert "check" in locate(folder, MODULES).extras  # a clean helper of that name is the student's own

@@ -5,11 +5,17 @@
 
 A block sits between ``<!-- NAME -->`` and ``<!-- /NAME -->`` on lines of their own:
 
-    README.md             parts-table (points, cases, hidden cases), upload-list
+    README.md             parts-table (points, cases, hidden cases), upload-list, mutation-summary (the
+                          catalogue of mutants and styles), coverage-excerpt (a part of the coverage matrix),
+                          performance (docs/performance.json, written by `make bench`)
     assignment/README.md  parts-table (the students' version), upload-list
-    docs/API.md           graded-functions (every function the table calls, with its signature)
+    docs/API.md           graded-functions (every function the table calls, with its signature, and whether
+                          the contract above the index names it)
+    docs/EXTENDING.md     quantities (what a difficulty's predicate may name, and the knobs), catalogue (every
+                          known mistake, by topic module, and the parts that list it)
 
-Nothing in those blocks is written by hand: a new part, weight or case shows up after `make docs`.
+Nothing in those blocks is written by hand: a new part, weight, case, mutant or measurement shows up after
+`make docs`.
 """
 
 import argparse
@@ -25,6 +31,10 @@ if str(ROOT) not in sys.path:
 from autograder.checking.table import load  # noqa: E402
 
 SOLUTIONS = ROOT / "solutions"
+API = ROOT / "docs" / "API.md"
+INDEX = "\n## Index of graded functions\n"
+PERFORMANCE = ROOT / "docs" / "performance.json"
+EXCERPT_PART = "max_pool"  # the part whose coverage rows the README shows
 
 
 def staff_parts_table(table):
@@ -64,6 +74,16 @@ def signatures(module):
     return {n.name: f"{n.name}({ast.unparse(n.args)})" for n in tree.body if isinstance(n, ast.FunctionDef)}
 
 
+def contract_text():
+    """docs/API.md above its index: the course's contract (equal to its shared ASSIGNMENT.md)."""
+    return API.read_text(encoding="utf-8").split(INDEX)[0]
+
+
+def in_contract(func, contract=None):
+    """True when the contract names ``func`` as a signature (`` `func(`` )."""
+    return re.search(rf"`{re.escape(func)}\(", contract if contract is not None else contract_text()) is not None
+
+
 def graded_functions(table):
     rows = ["| function | graded in |", "| --- | --- |"]
     seen = {}
@@ -71,20 +91,115 @@ def graded_functions(table):
         for ref in (p.forward, p.backward):
             if ref:
                 seen.setdefault(ref, []).append(f"{p.number} {p.id}")
+    contract, beyond = contract_text(), []
     for ref, parts in seen.items():
         module, _, func = ref.rpartition(".")
         sig = signatures(module).get(func, f"{func}(...)  (missing in solutions/{module}.py)")
-        rows.append(f"| `{module}.py`: `{sig}` | {', '.join(parts)} |")
+        mark = "" if in_contract(func, contract) else " (not in the contract)"
+        beyond += [f"`{module}.py`: `{func}`"] if mark else []
+        rows.append(f"| `{module}.py`: `{sig}`{mark} | {', '.join(parts)} |")
+    if beyond:
+        rows += ["", f"Graded here but not in the contract above: {', '.join(beyond)}. The course adds a function "
+                 "to its ASSIGNMENT.md, then the contract above is copied from it (docs/EXTENDING.md, \"The API "
+                 "document\")."]
+    return "\n".join(rows)
+
+
+def mutation_summary(table):
+    """The catalogue of mutants and correct styles, and the summary line `make mutation-report` ends with when
+    every mutant is killed (tests/test_mutants.py fails otherwise, so the line is true whenever make test passes)."""
+    sys.path.insert(0, str(ROOT / "tests"))
+    import mutants
+
+    # counted, not parsed: a mutant may hold syntax this Python lacks (conv_except_star under 3.10)
+    n = sum(1 for p in mutants.HERE.glob("*.py") if p.name != "__init__.py")
+    styles = len(mutants.styles())
+    timing = [p for p in table.parts if p.id in mutants.TIMING_PARTS]
+    correctness = table.total - sum(p.weight for p in timing)
+    import textwrap
+
+    first = (f"`tests/mutants/` holds {n} realistic student bugs and `tests/styles/` {styles} correct submissions "
+             "written unlike the reference. `make test` grades them all, so whenever it passes `make "
+             "mutation-report` ends with")
+    last = (f"The loop style counts as at 100 on its correctness points ({correctness:g}/{correctness:g}: all but "
+            f"{', '.join(f'{p.number} {p.id}' for p in timing) or 'none'}): a Python loop is too slow for the GEMM "
+            "speed part, by design.")
+    return (textwrap.fill(first, 110) + f"\n\n    mutants: {n} killed of {n}; correct styles: {styles} of {styles} at "
+            f"100\n\n" + textwrap.fill(last, 110))
+
+
+def coverage_excerpt(table):
+    """The coverage matrix's rows of one part, as `python -m autograder coverage` prints them."""
+    import io
+
+    from rich.console import Console
+
+    from autograder.checking.coverage import render
+
+    if EXCERPT_PART not in {p.id for p in table.parts}:
+        return "    (no part " + EXCERPT_PART + " in the table)"
+    out = io.StringIO()
+    render(table.select([EXCERPT_PART]), Console(file=out, width=100, color_system=None), legend=False)
+    lines = [line.rstrip() for line in out.getvalue().splitlines() if line.startswith("│")]
+    return "\n".join("    " + line for line in lines)
+
+
+def performance():
+    """The README's Performance table from docs/performance.json (`make bench` writes it)."""
+    import json
+
+    if not PERFORMANCE.is_file():
+        return "No measurement yet: run `make bench`."
+    data = json.loads(PERFORMANCE.read_text(encoding="utf-8"))
+    runs = data.get("runs") or {}
+    rows = ["| figure | target | measured | |", "| --- | ---: | ---: | --- |"]
+    for f in (data.get("figures") or {}).values():
+        rows.append(f"| {f['label']} | {f['target']} | {f['measured']} | {'pass' if f['pass'] else '**FAIL**'} "
+                    f"[{sorted(runs).index(f['run']) + 1 if f['run'] in runs else '?'}] |")
+    rows.append("")
+    for i, (_, run) in enumerate(sorted(runs.items()), 1):
+        groups = f" ({', '.join(run['groups'])})" if run.get("groups") else ""
+        rows.append(f"[{i}] `make bench{' QUICK=1' if run.get('quick') else ''}`{groups} on {run['date']}: "
+                    f"{run['machine']}; load average {run['load'][0]:g} at the start, {run['load'][1]:g} at the "
+                    f"end; {run['seconds']} s.")
+    return "\n".join(rows)
+
+
+def quantities():
+    """What a difficulty's `when` may name, and the knobs a case turns (autograder/checking/difficulties.py)."""
+    from autograder.checking.difficulties import KNOBS, QUANTITIES
+
+    rows = ["| quantity | what it is |", "| --- | --- |"] + [f"| `{k}` | {v} |" for k, v in QUANTITIES.items()]
+    rows += ["", "| knob | what a case changes with it |", "| --- | --- |"]
+    rows += [f"| `{k}` | {v} |" for k, v in KNOBS.items()]
+    return "\n".join(rows)
+
+
+def catalogue(table):
+    """Every known mistake, by topic module, with the parts that list it."""
+    from autograder.checking.mistakes import TOPICS, Mistake
+
+    rows = ["| topic | mistake | title | listed by |", "| --- | --- | --- | --- |"]
+    for topic in TOPICS:
+        for entry in vars(topic).values():
+            if isinstance(entry, Mistake):
+                parts = [p.id for p in table.parts if entry.name in p.mistakes]
+                title = "(general advice)" if entry.general else entry.title
+                rows.append(f"| `{topic.__name__.rpartition('.')[2]}` | `{entry.name}` | {title} | "
+                            f"{', '.join(parts) or '-'} |")
     return "\n".join(rows)
 
 
 def blocks(table):
     """{file: {block name: text}}."""
     return {
-        ROOT / "README.md": {"parts-table": staff_parts_table(table), "upload-list": upload_list(table)},
+        ROOT / "README.md": {"parts-table": staff_parts_table(table), "upload-list": upload_list(table),
+                             "mutation-summary": mutation_summary(table), "coverage-excerpt": coverage_excerpt(table),
+                             "performance": performance()},
         ROOT / "assignment" / "README.md": {"parts-table": student_parts_table(table),
                                             "upload-list": upload_list(table)},
-        ROOT / "docs" / "API.md": {"graded-functions": graded_functions(table)},
+        API: {"graded-functions": graded_functions(table)},
+        ROOT / "docs" / "EXTENDING.md": {"quantities": quantities(), "catalogue": catalogue(table)},
     }
 
 

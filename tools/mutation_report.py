@@ -11,7 +11,8 @@ Python loop may be too slow for the GEMM speed part, and that is by design).
     python tools/mutation_report.py NAME ...     # only these mutants / styles
     python tools/mutation_report.py --jobs 1     # one grade at a time
 
-After the matrix, per mutant: the mistakes its feedback names to the student
+One row per mutant or style: the points it lost, part by part (within 100 columns), then per mutant: the
+mistakes its feedback names to the student
 (autograder/checking/mistakes/; visible cases and hidden cases' configuration lines),
 or "none".
 
@@ -38,6 +39,7 @@ from rich.table import Table  # noqa: E402
 from autograder.checking.table import load  # noqa: E402
 
 SPEED_PARTS = mutants.TIMING_PARTS  # a correct loop-style solution may lose these (and only these)
+WIDTH = 100  # the report fits this many columns (details below the table)
 
 
 def grade_one(kind, name):
@@ -73,8 +75,8 @@ def main(argv=None):
     jobs += [("style", n) for n in styles if not args.names or n in args.names]
 
     console = Console(width=args.width) if args.width else Console()
-    if not args.width and not console.is_terminal:
-        console = Console(width=200)  # piped or in CI: room for the whole matrix
+    if not args.width and (not console.is_terminal or console.width > WIDTH):
+        console = Console(width=WIDTH)  # piped, in CI or on a wide terminal: the report fits 100 columns
     start = time.perf_counter()
     with console.status(f"grading {len(jobs)} submissions with {args.jobs} workers ..."):
         if args.jobs > 1:
@@ -83,14 +85,31 @@ def main(argv=None):
                 results = list(pool.map(grade_one, *zip(*jobs)))
         else:
             results = [grade_one(*job) for job in jobs]
-    elapsed = time.perf_counter() - start
+    problems = render(console, results, table, catalogue, time.perf_counter() - start)
+    return 1 if problems else 0
 
+
+def lost_cell(lost, parts, expected):
+    """The points lost, part by part: expected losses green, unexpected ones red with "!", an expected part
+    that kept full marks "0?"."""
+    cells = []
+    for p in parts:
+        if p.id in lost:
+            cells.append(f"[green]{p.number} -{lost[p.id]:.3g}[/]" if p.id in expected
+                         else f"[red]{p.number} -{lost[p.id]:.3g}![/]")
+        elif p.id in expected:
+            cells.append(f"[red]{p.number} 0?[/]")
+    return ", ".join(cells) or "[dim]none[/]"
+
+
+def render(console, results, table, catalogue, elapsed):
+    """Print the kill table (one row per mutant or style), the mistakes each mutant's feedback names, the legend
+    and the summary; return the problems (a surviving mutant, an unexpected loss, a style short of 100)."""
     parts = table.parts
-    matrix = Table(title="mutation report: points lost per part", title_justify="left")
+    matrix = Table(title="mutation report: points lost per mutant (part number -points)", title_justify="left")
     matrix.add_column("mutant / style", no_wrap=True)
     matrix.add_column("module", no_wrap=True)
-    for p in parts:
-        matrix.add_column(p.number, justify="right")
+    matrix.add_column("points lost", overflow="fold", min_width=12)
     matrix.add_column("verdict", no_wrap=True)
 
     killed = styled_ok = 0
@@ -102,26 +121,19 @@ def main(argv=None):
             survived, collateral = m.expected - set(lost), set(lost) - m.expected
             ok = not survived and not collateral
             killed += ok
-            verdict = "[green]killed[/]" if ok else "[red]" + ("SURVIVED " if survived else "") + (
-                "COLLATERAL" if collateral else "") + "[/]"
+            verdict = "[green]killed[/]" if ok else "[red]" + " ".join(
+                (["SURVIVED"] if survived else []) + (["COLLATERAL"] if collateral else [])) + "[/]"
             if not ok:
                 problems.append(f"{name}: survived on {sorted(survived)}; unexpected losses {sorted(collateral)}")
-            cells = []
-            for p in parts:
-                if p.id in lost:
-                    value = f"-{lost[p.id]:.3g}"
-                    cells.append(f"[green]{value}[/]" if p.id in m.expected else f"[red]{value}![/]")
-                else:
-                    cells.append("[red]0?[/]" if p.id in m.expected else "[dim]·[/]")
-            matrix.add_row(name, m.module, *cells, verdict)
+            matrix.add_row(name, m.module, lost_cell(lost, parts, m.expected), verdict)
         else:
             allowed = SPEED_PARTS if name == "loops" else set()
             ok = set(lost) <= allowed
             styled_ok += ok
             if not ok:
                 problems.append(f"style {name}: lost {lost}")
-            cells = [(f"[yellow]-{lost[p.id]:.3g}[/]" if p.id in allowed else f"[red]-{lost[p.id]:.3g}[/]")
-                     if p.id in lost else "[dim]·[/]" for p in parts]
+            cells = ", ".join((f"[yellow]{p.number} -{lost[p.id]:.3g}[/]" if p.id in allowed
+                               else f"[red]{p.number} -{lost[p.id]:.3g}[/]") for p in parts if p.id in lost)
             score = table.total - sum(lost.values())
             verdict = f"{score:g}/{table.total:g}" + (" [green]ok[/]" if ok else " [red]FAIL[/]")
             if name == "loops" and set(lost) & allowed:
@@ -129,13 +141,13 @@ def main(argv=None):
             if first_style:
                 matrix.add_section()
                 first_style = False
-            matrix.add_row(f"style: {name}", "all", *cells, verdict)
+            matrix.add_row(f"style: {name}", "all", cells or "[dim]none[/]", verdict)
 
     console.print(matrix)
     told = Table(title="mistakes named to the student (the feedback students see; * = the mutant's NAMED)",
                  title_justify="left")
     told.add_column("mutant", no_wrap=True)
-    told.add_column("mistakes named, by part")
+    told.add_column("mistakes named, by part", overflow="fold")
     for kind, name, _, _, named in results:
         if kind != "mutant":
             continue
@@ -147,9 +159,9 @@ def main(argv=None):
             problems.append(f"{name}: the feedback does not name {expected}")
         told.add_row(name, "; ".join(cells + missing) or "[dim]none[/]")
     console.print(told)
-    console.print("columns: " + "  ".join(f"{p.number} {p.id}" for p in parts), style="dim", highlight=False)
-    console.print("cells: points lost ([green]expected[/], [red]unexpected ![/]); [red]0?[/] = expected part "
-                  "that kept full marks; · = full marks", highlight=False)
+    console.print("parts: " + ", ".join(f"{p.number} {p.id}" for p in parts), style="dim", highlight=False)
+    console.print("points lost: [green]expected[/], [red]unexpected ![/]; [red]0?[/] = an expected part that kept "
+                  "full marks", highlight=False)
     n_mut = sum(1 for r in results if r[0] == "mutant")
     n_sty = sum(1 for r in results if r[0] == "style")
     console.print(f"mutants: {killed} killed of {n_mut}; correct styles: {styled_ok} of {n_sty} at 100",
@@ -166,7 +178,7 @@ def main(argv=None):
                   f"{len(results)} grades in {elapsed:.0f} s", style="dim", highlight=False)
     for line in problems:
         console.print(f"[red]problem:[/] {line}", highlight=False)
-    return 1 if problems else 0
+    return problems
 
 
 if __name__ == "__main__":

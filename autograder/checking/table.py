@@ -18,6 +18,9 @@ HIDDEN_FEEDBACK = ("where", "config", "none")  # what a hidden case shows, most 
 REF = re.compile(r"^[A-Za-z_]\w*\.[A-Za-z_]\w*$")
 # case keys that configure the grader, not the student's call (never shown as options)
 META_KEYS = {"seed", "secret_seed", "hidden", "repeats", "max_ratio", "torch_repeats", "kind", "bias", "plain"}
+# a part's lists that may extend a template's: `mistakes: [*conv_mistakes, my_mistake]` nests the template's list,
+# which the loader flattens (YAML has no concatenation; a nested list survives any YAML library's round trip)
+EXTENSIBLE = ("mistakes", "difficulties", "options")
 
 
 @dataclass
@@ -173,6 +176,54 @@ def read(path=None):
     return yaml.load(path.read_text(encoding="utf-8"), Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
 
 
+def write(data, path):
+    """Write table data (as ``read`` returns it) to ``path`` with PyYAML: the anchors and comments of a hand-written
+    table are gone, the data is the same. What tests and tools use to change a table, never its text."""
+    Path(path).write_text(yaml.safe_dump(data, sort_keys=False, width=120, allow_unicode=True), encoding="utf-8")
+
+
+def entries(text, path=None):
+    """Table data written as in cases.yaml (a part entry, a list of them), read with the table at ``path``'s
+    templates as its aliases: ``*conv_mistakes`` is ``templates: conv_mistakes``, ``<<: *conv`` merges
+    ``templates: conv``. What a document or a test adds to a table, as data (``add_parts``)."""
+    templates = read(path).get("templates") or {}
+    representer = yaml.representer.SafeRepresenter(sort_keys=False)  # inputs keep their call order
+    loader = yaml.SafeLoader(text)
+    try:
+        loader.anchors = {str(name): representer.represent_data(value) for name, value in templates.items()}
+        return loader.get_single_data()
+    finally:
+        loader.dispose()
+
+
+def add_parts(path, parts):
+    """Append part entries (dicts, or their text for ``entries``) to the table at ``path``, through PyYAML."""
+    if isinstance(parts, str):
+        parts = entries(parts, path)
+    data = read(path)
+    data["parts"] = list(data.get("parts") or []) + list(parts if isinstance(parts, list) else [parts])
+    write(data, path)
+    return data
+
+
+def flat(value):
+    """A list with the lists nested in it spliced in, in order, each name once (``[[a, b], c, a]`` -> [a, b, c]);
+    anything else unchanged."""
+    if not isinstance(value, list):
+        return value
+    out = []
+
+    def walk(items):
+        for item in items:
+            if isinstance(item, list):
+                walk(item)
+            elif item not in out:
+                out.append(item)
+
+    walk(value)
+    return out
+
+
 def graded_modules(path=None):
     """The student modules the table at ``path`` grades, without validating it (cheap: no checker import)."""
     modules = []
@@ -205,7 +256,8 @@ def load(path=None):
         raise ValueError(f"{path}: {exc}") from None
     parts = []
     for raw in data.get("parts") or []:
-        raw = {k: v for k, v in raw.items() if not k.startswith("_")}  # _keys: YAML anchors only
+        raw = {k: (flat(v) if k in EXTENSIBLE else v) for k, v in raw.items()
+               if not k.startswith("_")}  # _keys: YAML anchors only
         pid = raw.get("id", "?")
         unknown = sorted(set(raw) - known)
         missing = [k for k in ("id", "number", "title", "weight", "forward") if k not in raw]

@@ -25,6 +25,8 @@ PROVIDED = {"common"}
 # Helper modules besides the graded ones (an honest submission has a few): each is parsed by the grader itself
 # (static checks, and the outline of every file where a call raised), so their number bounds the grader's own time.
 MAX_EXTRA_MODULES = 16
+# The handout's own scripts (tools/build_handout.py): beside the stubs in a student's folder, never graded.
+HANDOUT_SCRIPTS = {"check": "local checker", "visualize": "picture script"}
 # What students are told to upload: check.py prints it, both READMEs say it (tests/test_submission_zip.py).
 UPLOAD_ADVICE = ("Upload the graded files themselves, or one zip holding them (flat or in one folder). "
                  "Never upload common.py: the grader uses its own.")
@@ -112,6 +114,9 @@ def _locate_in(root, modules, notes, tempdir):
     for file in helpers[:MAX_EXTRA_MODULES]:
         if (problem := check_source(file, file.stem)) is None:
             located.extras[file.stem] = file
+        elif file.stem in HANDOUT_SCRIPTS:  # it imports what student code may not: the handout's own script
+            located.notes.append(f"{file.name} is the handout's {HANDOUT_SCRIPTS[file.stem]}, not part of your "
+                                 "submission: the grader leaves it out (nothing to fix)")
         else:
             located.notes.append(f"{file.name} ignored: {problem}")
     for file in folder.glob("*.pth") if folder.is_dir() else []:

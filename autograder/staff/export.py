@@ -30,7 +30,7 @@ class Previous:
     """The grade a submission had in the export (before this regrade)."""
 
     total: float
-    tests: list = field(default_factory=list)  # [{"name", "number", "score"}] of the old results, if any
+    tests: list = field(default_factory=list)  # [{"name", "number", "score", "max_score"}] of the old results
 
 
 @dataclass
@@ -41,8 +41,8 @@ class Submission:
     submitters: list = field(default_factory=list)  # [{"name", "sid", "email"}]
     previous: Previous = None  # the export's score (and per-test results) of this submission
 
-    def old_parts(self, table):
-        """{part id: old score} for the parts the old results name (by number, else by test name)."""
+    def old_tests(self, table):
+        """{part id: old test} for the parts the old results name (by number, else by test name)."""
         if self.previous is None:
             return {}
         by_number = {str(t["number"]): t for t in self.previous.tests if t.get("number") is not None}
@@ -51,8 +51,16 @@ class Submission:
         for p in table.parts:
             t = by_number.get(p.number) or by_name.get(f"{p.number} {p.title}")
             if t is not None and t.get("score") is not None:
-                out[p.id] = t["score"]
+                out[p.id] = t
         return out
+
+    def old_parts(self, table):
+        """{part id: old score} for the parts the old results name (by number, else by test name)."""
+        return {pid: t["score"] for pid, t in self.old_tests(table).items()}
+
+    def old_maxima(self, table):
+        """{part id: old maximum} where the old results give a part's ``max_score``."""
+        return {pid: t["max_score"] for pid, t in self.old_tests(table).items() if t.get("max_score") is not None}
 
 
 class _TolerantLoader(yaml.SafeLoader):
@@ -116,7 +124,7 @@ def previous_grade(entry):
         score = number(_get(t, "score"))
         name, num = _get(t, "name"), _get(t, "number")
         tests.append({"name": None if name is None else str(name), "number": None if num is None else str(num),
-                      "score": score})
+                      "score": score, "max_score": number(_get(t, "max_score"))})
     return Previous(total, tests)
 
 

@@ -3,6 +3,7 @@
 import csv
 import re
 import statistics
+from dataclasses import dataclass
 
 from ..checking.text import one_line
 
@@ -64,20 +65,64 @@ def part_stats(rows, table):
 
 
 # ----------------------------------------------------------------- regrade diff
+@dataclass
+class PartChange:
+    part: object  # table.Part
+    old: float
+    new: float
+    old_max: float = None  # the part's maximum in the export's results (None: they do not say)
+
+    @property
+    def max_only(self):
+        """Full marks before and after, and only the maximum changed."""
+        return (self.old_max is not None and abs(self.old_max - self.part.weight) > EPS
+                and abs(self.old - self.old_max) <= EPS and abs(self.new - self.part.weight) <= EPS)
+
+    def text(self):
+        p = self.part
+        if self.old_max is None or abs(self.old_max - p.weight) <= EPS:
+            return f"{p.number} {p.id} {self.old:g} -> {self.new:g} ({signed(self.new - self.old)})"
+        return (f"{p.number} {p.id} {self.old:g}/{self.old_max:g} -> {self.new:g}/{p.weight:g} "
+                f"({signed(self.new - self.old)}{', the maximum' if self.max_only else ''})")
+
+
 def changes(rows, table):
-    """[(row, old total, new total, [(part, old, new)])] of the submissions whose total changed; the parts
-    are those whose old score the export holds and which changed."""
+    """[(row, old total, new total, [PartChange])] of the submissions whose total changed; the parts are those
+    whose old score the export holds and which changed."""
     out = []
     for r in rows:
         old = old_total(r)
         if old is None or abs(r.data["score"] - old) <= EPS:
             continue
         new_parts = part_scores(r, table)
-        olds = r.sub.old_parts(table)
-        parts = [(p, olds[p.id], new_parts[p.id]) for p in table.parts
+        olds, maxima = r.sub.old_parts(table), r.sub.old_maxima(table)
+        parts = [PartChange(p, olds[p.id], new_parts[p.id], maxima.get(p.id)) for p in table.parts
                  if p.id in olds and abs(olds[p.id] - new_parts[p.id]) > EPS]
         out.append((r, old, r.data["score"], parts))
     return out
+
+
+def old_maxima(rows, table):
+    """{part id: the part's maximum in the export} from the first submission whose old results give it."""
+    found = {}
+    for r in rows:
+        for pid, m in r.sub.old_maxima(table).items():
+            found.setdefault(pid, m)
+    return found
+
+
+def maximum_lines(rows, table):
+    """What changed in the maximum since the export, per part (from the old results' max_score), or []."""
+    maxima = old_maxima(rows, table)
+    moved = [p for p in table.parts if p.id in maxima and abs(maxima[p.id] - p.weight) > EPS]
+    if not moved:
+        return []
+    known = all(p.id in maxima for p in table.parts)
+    old_total = sum(maxima[p.id] for p in table.parts) if known else None
+    head = ("regrade: the maximum changed" + (f", {old_total:g} -> {table.total:g} ({signed(table.total - old_total)})"
+                                              if old_total is not None else "") + ": ")
+    return [head + ", ".join(f"{p.number} {p.id} {maxima[p.id]:g} -> {p.weight:g} ({signed(p.weight - maxima[p.id])})"
+                             for p in moved)]
 
 
 def signed(v):
@@ -85,19 +130,26 @@ def signed(v):
 
 
 def regrade_lines(rows, table):
-    """The regrade diff of summary.txt: every submission whose total changed, by how much, on which parts."""
+    """The regrade diff of summary.txt: a change of the maximum, then every submission whose total changed, by
+    how much, on which parts (a part at full marks before and after, whose maximum alone changed, says so)."""
     known = [r for r in rows if old_total(r) is not None]
     if not known:
         return []
     diff = changes(rows, table)
-    up = sum(1 for _, old, new, _ in diff if new > old)
-    lines = [f"regrade: {len(diff)} of {len(known)} submissions with an old score changed total "
-             f"({up} up, {len(diff) - up} down)" + (":" if diff else "")]
+    max_only = [d for d in diff if d[3] and all(c.max_only for c in d[3])]
+    up = sum(1 for d in diff if d[2] > d[1] and d not in max_only)
+    down = len(diff) - up - len(max_only)
+    lines = maximum_lines(rows, table)
+    lines.append(f"regrade: {len(diff)} of {len(known)} submissions with an old score changed total ({up} up, "
+                 f"{down} down" + (f", {len(max_only)} only through the maximum" if max_only else "") + ")"
+                 + (":" if diff else ""))
     for r, old, new, parts in diff:
         names = "; ".join(p["name"] for p in r.sub.submitters if p["name"])
         who = f" ({one_line(names, 80)})" if names else ""
         if parts:
-            where = ", ".join(f"{p.number} {p.id} {o:g} -> {n:g} ({signed(n - o)})" for p, o, n in parts)
+            where = ", ".join(c.text() for c in parts)
+            if all(c.max_only for c in parts):
+                where = "full marks before and after, only the maximum changed: " + where
         elif r.sub.previous.tests:
             where = "no part's score changed (the export's old parts differ from this table's)"
         else:

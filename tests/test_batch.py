@@ -8,6 +8,7 @@ points, short time limits) keeps the batch fast while every status shows up. The
 time, and a grading process killed in the middle of a submission, cost that submission only.
 """
 
+import contextlib
 import csv
 import json
 import os
@@ -15,6 +16,7 @@ import shutil
 import signal
 import subprocess
 import sys
+import tempfile
 import time
 import zipfile
 from pathlib import Path
@@ -146,10 +148,10 @@ def export(tmp_path_factory):
     return base, exp, table
 
 
-def grade_all(table, source, out, *extra, timeout=120):
+def grade_all(table, source, out, *extra, timeout=120, env=None):
     cmd = [sys.executable, "-m", "autograder", "--table", str(table), "grade-all", str(source), "--out", str(out),
            *extra]
-    proc = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, timeout=timeout)
+    proc = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, timeout=timeout, env=env)
     assert proc.returncode == 0, proc.stdout + proc.stderr
     assert "Traceback" not in proc.stderr, proc.stderr
     return " ".join(proc.stdout.split())  # rich may wrap lines
@@ -314,7 +316,10 @@ def test_timeout_and_plain_folder(export, tmp_path):
     shutil.copytree(exp / "submission_1004", plain / "a_hal")
     put_solutions(plain / "b_ref")
     out = tmp_path / "out"
-    grade_all(table, plain, out, "--jobs", "1", "--timeout", "12")
+    with private_tmp() as tmp:
+        grade_all(table, plain, out, "--jobs", "1", "--timeout", "12", env=dict(os.environ, TMPDIR=tmp))
+        left = os.listdir(tmp)
+    assert left == [], f"the killed grading process left its temporary folders: {left}"
     rows = read_rows(out)
     row = rows["a_hal"]
     assert row["status"] == "timeout" and float(row["total"]) == 0 and row["names"] == ""
@@ -322,6 +327,18 @@ def test_timeout_and_plain_folder(export, tmp_path):
     data = json.loads((out / "submissions" / "a_hal" / "results.json").read_text())
     assert data["score"] == 0 and len(data["tests"]) == 3 and "did not finish" in data["output"]
     assert rows["b_ref"]["status"] == "ok" and float(rows["b_ref"]["total"]) == TOTAL
+
+
+@contextlib.contextmanager
+def private_tmp():
+    """A temporary folder of the test's own for grade-all's TMPDIR (mode 711 like /tmp's own folders, so
+    the sandbox users reach their folders below it): what the batch leaves there is the batch's."""
+    folder = tempfile.mkdtemp(prefix="convgrade-test-tmp-")
+    os.chmod(folder, 0o711)
+    try:
+        yield folder
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
 
 
 def grading_processes(pid):
@@ -349,24 +366,28 @@ def test_grading_process_killed_mid_submission(export, tmp_path):
     out = tmp_path / "out"
     cmd = [sys.executable, "-m", "autograder", "--table", str(table), "grade-all", str(plain), "--out", str(out),
            "--jobs", "1"]
-    proc = subprocess.Popen(cmd, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-    try:
-        deadline = time.monotonic() + 120
-        killed = []
-        while not killed and time.monotonic() < deadline:
-            # a_hal's grading has started (its grade.log exists) and reached the endless loop
-            if (out / "submissions" / "a_hal" / "grade.log").exists():
-                time.sleep(3)
-                for p in grading_processes(proc.pid):
-                    os.kill(p, signal.SIGKILL)
-                    killed.append(p)
-            time.sleep(0.2)
-        assert killed, "no grading process was found"
-        stdout, _ = proc.communicate(timeout=240)
-    finally:
-        if proc.poll() is None:
-            proc.kill()
+    with private_tmp() as tmp:
+        proc = subprocess.Popen(cmd, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+                                env=dict(os.environ, TMPDIR=tmp))
+        try:
+            deadline = time.monotonic() + 120
+            killed = []
+            while not killed and time.monotonic() < deadline:
+                # a_hal's grading has started (its grade.log exists) and reached the endless loop
+                if (out / "submissions" / "a_hal" / "grade.log").exists():
+                    time.sleep(3)
+                    for p in grading_processes(proc.pid):
+                        os.kill(p, signal.SIGKILL)
+                        killed.append(p)
+                time.sleep(0.2)
+            assert killed, "no grading process was found"
+            stdout, _ = proc.communicate(timeout=240)
+            left = os.listdir(tmp)
+        finally:
+            if proc.poll() is None:
+                proc.kill()
     assert proc.returncode == 0, stdout
+    assert left == [], f"the killed grading process left its temporary folders: {left}"
     rows = read_rows(out)
     assert rows["a_hal"]["status"] == "error" and "died" in rows["a_hal"]["message"], rows["a_hal"]
     assert float(rows["a_hal"]["total"]) == 0

@@ -480,3 +480,24 @@ def test_a_type_name_cannot_reach_the_feedback_as_markup(tmp_path):
     assert "an object of a type that cannot be shown" in md, md
     assert not [line for line in md.splitlines() if line.lstrip().startswith(("# HEADLINE", "| forged"))], md
     assert "HEADLINE" not in md
+
+
+@ROOT_ONLY
+def test_clean_up_removes_what_a_uid_made_anywhere_it_could_reach_and_walks_nothing_else(tmp_path):
+    """leftovers.clean_files: below a writable place, the uid's files go however deep (through folders of
+    others it can enter); a folder it cannot enter is not walked, since it cannot have made anything there."""
+    uid, gid = 54321, 54321
+    tree = {"open": 0o777, "open/deeper": 0o755, "open/deeper/inner": 0o777, "closed": 0o700}
+    for rel, mode in tree.items():
+        (tmp_path / rel).mkdir()
+        (tmp_path / rel).chmod(mode)
+    made = [tmp_path / "open/left", tmp_path / "open/deeper/inner/left", tmp_path / "closed/planted"]
+    for f in made:
+        f.write_text("x")
+        os.chown(f, uid, gid)
+    own_dir = tmp_path / "open/dir_of_uid"
+    (own_dir / "sub").mkdir(parents=True)
+    for d in (own_dir, own_dir / "sub"):
+        os.chown(d, uid, gid)
+    assert leftovers.clean_files(uid, gid, [tmp_path]) == 3
+    assert [f.exists() for f in made] == [False, False, True] and not own_dir.exists()

@@ -188,6 +188,8 @@ class Grader:
     def _name_difficulties(self, result):
         """A visible case that meets one difficulty alone says which, so a student whose code fails only
         there knows what to look at (the difficulty's own text, from the table)."""
+        if all(c.passed for c in result.cases):
+            return  # only a failing case's feedback says it
         by_case, plain = {}, plain_case(result.part)
         for cell in part_cells(result.part, self.difficulties):
             if cell.status == "isolated":

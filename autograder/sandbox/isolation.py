@@ -169,7 +169,10 @@ def acquire(base=None, slots=None, wait=900.0):
                 raise SandboxUnavailable(note or f"no sandbox user {name}")
             user.lock = fd
             kill_uid(user.uid)  # leftovers of a grader that died holding this slot
-            clean(user.uid, user.gid, full=_slot_state(fd, "dirty") != "clean")
+            if _slot_state(fd, "dirty") != "clean":
+                # its last holder died before release() cleaned: everywhere the uid could write. A clean
+                # slot has nothing to clean: no process of its uid has run since its release.
+                clean(user.uid, user.gid, full=True)
             record_slot(user)
             return user, note
         if time.monotonic() > deadline:

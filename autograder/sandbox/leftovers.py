@@ -80,9 +80,11 @@ def writable_places(uid, gid, root="/"):
     return tuple(sorted(found)), True
 
 
-def clean_files(uid, places):
+def clean_files(uid, gid, places):
     """Remove everything ``uid`` owns below ``places`` (recursively, never following links); returns how
-    many entries went."""
+    many entries went. A folder of someone else that ``uid`` cannot enter is not walked: ``uid`` cannot have
+    made anything below it (its owner may have closed it since; a sandbox user's own folders go whole when
+    that user's grading is cleaned)."""
     removed = 0
     todo = list(places)
     while todo:
@@ -100,7 +102,7 @@ def clean_files(uid, places):
                     else:
                         os.unlink(e.path)
                     removed += 1
-                elif stat.S_ISDIR(st.st_mode):
+                elif stat.S_ISDIR(st.st_mode) and _may(st, uid, gid, 0o1):
                     todo.append(e.path)
             except OSError:
                 continue
@@ -146,6 +148,6 @@ def clean(uid, gid, full=True):
     objects. Returns (entries removed, complete?): not complete when the scan ran out of time (the
     well-known places were cleaned instead)."""
     places, complete = writable_places(uid, gid) if full else (tuple(p for p in KNOWN if os.path.isdir(p)), True)
-    removed = clean_files(uid, places)
+    removed = clean_files(uid, gid, places)
     clean_ipc(uid)
     return removed, complete

@@ -6,6 +6,8 @@ The worker takes the highest OOM score (lockdown.make_oom_victim), so when the m
 not send, with one of these counters gone up during the call, is that.
 """
 
+import functools
+import os
 import re
 import time
 from pathlib import Path
@@ -15,20 +17,27 @@ CGROUP_ROOT = Path("/sys/fs/cgroup")
 
 def _counter(path, key):
     try:
-        m = re.search(rf"^{key} (\d+)$", Path(path).read_text(), re.M)
+        fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC)
+        try:
+            text = os.read(fd, 1 << 16)
+        finally:
+            os.close(fd)
     except OSError:
         return None
+    m = re.search(rb"^" + key + rb" (\d+)$", text, re.M)
     return int(m[1]) if m else None
 
 
+@functools.cache
 def _cgroup_files():
-    """The OOM-kill counters of this process's memory cgroup (v2 memory.events, v1 memory.oom_control),
-    where they are readable; inside a container the cgroup is often mounted at the root of the hierarchy."""
+    """The OOM-kill counters of this process's memory cgroup (v2 memory.events, v1 memory.oom_control) and
+    the machine's (/proc/vmstat), those that are readable here; inside a container the cgroup is often
+    mounted at the root of the hierarchy. Read once per process: oom_kills() runs before every round trip."""
     files = []
     try:
         lines = Path("/proc/self/cgroup").read_text().splitlines()
     except OSError:
-        return files
+        lines = []
     for line in lines:
         _, controllers, path = line.split(":", 2)
         path = path.lstrip("/")
@@ -37,15 +46,14 @@ def _cgroup_files():
         elif "memory" in controllers.split(","):
             files += [CGROUP_ROOT / "memory" / path / "memory.oom_control",
                       CGROUP_ROOT / "memory" / "memory.oom_control"]
-    return files
+    files.append(Path("/proc/vmstat"))
+    return tuple(dict.fromkeys(str(f) for f in files if _counter(f, b"oom_kill") is not None))
 
 
 def oom_kills():
     """A tuple of every OOM-kill counter this process can read (its memory cgroup's, the machine's); compare
     two readings with ``went_up``."""
-    found = [_counter(f, "oom_kill") for f in _cgroup_files()]
-    found.append(_counter("/proc/vmstat", "oom_kill"))
-    return tuple(found)
+    return tuple(_counter(f, b"oom_kill") for f in _cgroup_files())
 
 
 def went_up(before, after):

@@ -100,6 +100,9 @@ def tree(pid):
     return out
 
 
+PAGE = os.sysconf("SC_PAGE_SIZE") if hasattr(os, "sysconf") else 4096
+
+
 def usage(pid):
     """{"open_files", "threads", "rss_bytes"} summed over ``pid`` and its descendants, or None where /proc
     cannot tell (not Linux, the process is gone, or its /proc entries are not ours to read)."""
@@ -108,12 +111,12 @@ def usage(pid):
     for p in tree(pid):
         try:
             total["open_files"] += len(os.listdir(f"/proc/{p}/fd"))
-            with open(f"/proc/{p}/status") as f:
-                status = f.read()
-        except OSError:
+            with open(f"/proc/{p}/stat", "rb") as f:
+                fields = f.read().rsplit(b")", 1)[1].split()  # after the command name, which may hold anything
+            threads, rss_pages = int(fields[17]), int(fields[21])  # num_threads and rss: fields 20 and 24
+        except (OSError, IndexError, ValueError):
             continue
         seen = True
-        for key, field, scale in (("threads", "Threads", 1), ("rss_bytes", "VmRSS", 1024)):
-            m = re.search(rf"^{field}:\s+(\d+)", status, re.M)
-            total[key] += int(m[1]) * scale if m else 0
+        total["threads"] += threads
+        total["rss_bytes"] += rss_pages * PAGE
     return total if seen else None

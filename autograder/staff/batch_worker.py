@@ -23,6 +23,7 @@ submission overruns its time and starts another for the rest.
 import json
 import os
 import sys
+import tempfile
 import traceback
 from pathlib import Path
 
@@ -85,6 +86,8 @@ def serve(req_fd, rep_fd):
         # hidden inputs differ per submission where gradings are not isolated: only visible cases and the
         # speed part's yardsticks are the same for the whole batch
         oracle_cache.install(config.get("cache"), shared_hidden=config["isolated"])
+        # (after isolation.py is imported: its slot locks stay where every grading process looks for them)
+        tempfile.tempdir = os.environ.get("CONVGRADE_GRADING_TMP") or None  # the parent removes it (pool.py)
     except Exception as exc:
         reply(out, {"ready": False, "error": f"{type(exc).__name__}: {exc}"[:1000]})
         return 2

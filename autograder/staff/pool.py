@@ -13,9 +13,11 @@ import os
 import pwd
 import re
 import select
+import shutil
 import signal
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -27,7 +29,7 @@ LAUNCHER = ("import sys; sys.path[0] = {!r}; from autograder.staff.batch_worker 
 START_TIMEOUT = 600.0  # seconds for a grading process to import torch and load the table
 MAX_REPLY = 1 << 20
 
-RUNNING = set()  # grading processes alive (killed on Ctrl-C)
+RUNNING = {}  # grading processes alive -> their temporary folders (killed and removed on Ctrl-C)
 
 
 class Failure(Exception):
@@ -118,6 +120,7 @@ class GradingProcess:
         self.proc = None
         self.buffer = b""
         self.started = 0  # how many processes this slot has started
+        self.tmp = None  # the current process's temporary folder
 
     def alive(self):
         return self.proc is not None and self.proc.poll() is None
@@ -129,7 +132,11 @@ class GradingProcess:
         with open(self.log, "ab") as log:
             log.write(f"--- grading process {self.started + 1} started {time.strftime('%H:%M:%S')}\n".encode())
             log.flush()
-            env = dict(os.environ, CONVGRADE_SLOT_FILE=str(self.slot_file or ""))
+            # its own temporary folder (its sandboxes' folders, unpacked zips), removed when it ends or is
+            # killed: a process killed mid-grading cannot remove them itself
+            self.tmp = tempfile.mkdtemp(prefix="convgrade-grading-")
+            os.chmod(self.tmp, 0o711)  # the sandbox users reach their own folders below it, nothing else
+            env = dict(os.environ, CONVGRADE_SLOT_FILE=str(self.slot_file or ""), CONVGRADE_GRADING_TMP=self.tmp)
             env.pop("CONVGRADE_SEED", None)  # the batch's secret comes over the pipe
             for var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
                 env.setdefault(var, "1")  # --jobs processes at once: no BLAS thread pools spinning in each
@@ -140,7 +147,7 @@ class GradingProcess:
             finally:
                 os.close(req_r)
                 os.close(rep_w)
-        RUNNING.add(self.proc)
+        RUNNING[self.proc] = self.tmp
         self.started += 1
         self.requests, self.replies, self.buffer = req_w, rep_r, b""
         # The batch's secret goes over the private pipe, never on a command line other users can read.
@@ -213,10 +220,13 @@ class GradingProcess:
     def kill(self):
         if self.proc is not None:
             kill_tree(self.proc)
-            RUNNING.discard(self.proc)
+            RUNNING.pop(self.proc, None)
             self.proc = None
             if self.slot_file and os.geteuid() == 0:
                 clean_slot(self.slot_file)
+        if self.tmp is not None:
+            shutil.rmtree(self.tmp, ignore_errors=True)
+            self.tmp = None
         for name in ("requests", "replies"):
             fd = getattr(self, name, None)
             if fd is not None:
@@ -242,6 +252,7 @@ class GradingProcess:
 
 
 def kill_all():
-    for proc in list(RUNNING):
+    for proc, tmp in list(RUNNING.items()):
         kill_tree(proc)
-        RUNNING.discard(proc)
+        RUNNING.pop(proc, None)
+        shutil.rmtree(tmp, ignore_errors=True)

@@ -28,6 +28,7 @@ def type_name(value):
     return type(value).__name__
 
 
+_SURROGATE = re.compile("[\ud800-\udfff]")
 _CONTROL = re.compile(r"\x1b\[[0-9;?]*[ -/]*[@-~]|\x1b\][^\x07]*\x07|[\x00-\x08\x0b-\x1f\x7f-\x9f]")
 
 
@@ -39,8 +40,7 @@ def sanitize(text, limit=1500):
         except Exception:
             text = "<unprintable>"
     text = text.encode("utf-8", errors="replace").decode("utf-8", errors="replace")
-    text = text.encode("utf-16", "surrogatepass").decode("utf-16", "replace") if any(
-        0xD800 <= ord(c) <= 0xDFFF for c in text) else text
+    text = text.encode("utf-16", "surrogatepass").decode("utf-16", "replace") if _SURROGATE.search(text) else text
     text = _CONTROL.sub("?", text)
     if len(text) > limit:
         text = text[:limit] + f"... [{len(text) - limit} more characters cut]"

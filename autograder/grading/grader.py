@@ -128,6 +128,9 @@ def case_for(secret, part, index, case):
     return case
 
 
+_ISOLATED = {}  # Grader._isolated's values, per part object (kept in the value: its id stays unique)
+
+
 class Grader:
     """Grades the parts of one submission against the oracle, in two phases, each in its own worker:
     every visible case first, then every hidden case, whose inputs come from the grading's secret seed.
@@ -185,16 +188,26 @@ class Grader:
             self._name_difficulties(result)
         return graded
 
+    def _isolated(self, part):
+        """{visible case index: [text of each difficulty it meets alone]} of ``part``; the same for every
+        grading with this table, so computed once per process (grade-all grades thousands)."""
+        key = (id(part), tuple(sorted(self.difficulties)))
+        kept = _ISOLATED.get(key)
+        if kept is None or kept[0] is not part:
+            by_case = {}
+            for cell in part_cells(part, self.difficulties):
+                if cell.status == "isolated":
+                    for i in cell.cases:
+                        by_case.setdefault(i, []).append(self.difficulties[cell.difficulty].text)
+            kept = _ISOLATED[key] = (part, by_case)
+        return kept[1]
+
     def _name_difficulties(self, result):
         """A visible case that meets one difficulty alone says which, so a student whose code fails only
         there knows what to look at (the difficulty's own text, from the table)."""
         if all(c.passed for c in result.cases):
             return  # only a failing case's feedback says it
-        by_case, plain = {}, plain_case(result.part)
-        for cell in part_cells(result.part, self.difficulties):
-            if cell.status == "isolated":
-                for i in cell.cases:
-                    by_case.setdefault(i, []).append(self.difficulties[cell.difficulty].text)
+        by_case, plain = self._isolated(result.part), plain_case(result.part)
         for c in result.cases:
             if c.index in by_case and plain is not None:
                 c.alone = [f"what sets this case apart from case {plain[0]} (the part's plain case): "

@@ -24,16 +24,23 @@ from .checking.table import load
 from .grading.scoretable import print_environment, print_table
 
 
+def select_parts(table, parts):
+    """The table with ``parts`` only, or None after saying which ids are unknown (exit status 2)."""
+    try:
+        return table.select(parts)
+    except KeyError as exc:
+        print(f"unknown part(s): {exc}. Known: {', '.join(p.id for p in table.parts)}", file=sys.stderr)
+        return None
+
+
 def cmd_grade(args):
     from .grading.results import write_atomic
     from .run import grade
     from .sandbox.isolation import SandboxUnavailable
 
     table = load(args.table)
-    try:
-        selected = table.select(args.parts)
-    except KeyError as exc:
-        print(f"unknown part(s): {exc}. Known: {', '.join(p.id for p in table.parts)}", file=sys.stderr)
+    selected = select_parts(table, args.parts)
+    if selected is None:
         return 2
     try:
         outcome = grade(args.path, results_path=args.results, table=table, parts=args.parts,
@@ -112,10 +119,8 @@ def cmd_prairielearn(args):
     root = Path(args.root)
     results = root / "results" / "results.json"
     table = load(args.table)
-    try:
-        selected = table.select(args.parts)
-    except KeyError as exc:
-        print(f"unknown part(s): {exc}. Known: {', '.join(p.id for p in table.parts)}", file=sys.stderr)
+    selected = select_parts(table, args.parts)
+    if selected is None:
         return 2
     try:
         outcome = grade(root / "student", results_path=root / "results" / "convgrade.json", table=table,

@@ -128,7 +128,8 @@ def case_for(secret, part, index, case):
     return case
 
 
-_ISOLATED = {}  # Grader._isolated's values, per part object (kept in the value: its id stays unique)
+_ISOLATED = {}  # Grader._isolated's values by (id of the part, difficulty names); the value keeps the part alive,
+# so its id cannot be reused by another part
 
 
 class Grader:
@@ -193,7 +194,7 @@ class Grader:
         grading with this table, so computed once per process (grade-all grades thousands)."""
         key = (id(part), tuple(sorted(self.difficulties)))
         kept = _ISOLATED.get(key)
-        if kept is None or kept[0] is not part:
+        if kept is None:
             by_case = {}
             for cell in part_cells(part, self.difficulties):
                 if cell.status == "isolated":

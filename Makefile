@@ -59,13 +59,17 @@ $(V310STAMP): requirements-py310.txt requirements-worker.txt requirements.txt
 venv: $(STAMP) $(WSTAMP) $(if $(PY310_BOOT),$(V310STAMP))
 
 # bubblewrap: the worker's allow-list root (SECURITY.md). Installed where we are root with apt-get (CI,
-# Gradescope's setup.sh does the same); elsewhere the grader falls back and says so.
+# Gradescope's setup.sh does the same); elsewhere the grader falls back and says so. strace: the test that
+# traces the worker's system calls against its allow-list (tools/trace_syscalls.py).
 sysdeps:
 	@command -v bwrap >/dev/null 2>&1 || { [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1 && \
 		DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends bubblewrap >/dev/null 2>&1 || \
 		{ [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1 && apt-get update -qq && \
 		DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends bubblewrap; }; } || \
 		echo "bubblewrap not installed: the worker uses its own namespaces (see SECURITY.md)"
+	@command -v strace >/dev/null 2>&1 || { [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1 && \
+		DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends strace >/dev/null 2>&1; } || \
+		echo "strace not installed: the test that traces the worker's system calls skips"
 
 # Gradescope's container in the tests (tools/gradescope_container.py): podman, runc and mmdebstrap from
 # Debian's packages, where we are root with apt-get; elsewhere the container tests skip and say why.

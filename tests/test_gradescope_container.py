@@ -141,7 +141,7 @@ def test_hostile_submission_in_the_container(image, attack, tmp_path):
     dk = next(t for t in results["tests"] if t["number"] == TABLE.part(DK).number)
     if attack.name == "oom":
         assert "ran out of memory" in dk["output"], dk["output"]  # the grader survived and says why
-    if attack.name == "fill_disk":  # the grader keeps the scratch folder to the budget a tmpfs has elsewhere
+    if attack.name in ("fill_disk", "hold_unnamed"):  # the scratch folder kept to the budget a tmpfs has elsewhere
         assert "wrote more than 32 MB of files" in dk["output"], dk["output"]
 
 

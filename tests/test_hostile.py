@@ -37,7 +37,7 @@ from autograder import run
 from autograder.checking.table import load
 from autograder.grading.results import validate
 from autograder.intake import static
-from autograder.sandbox import codec, confine, isolation, landlock, lockdown
+from autograder.sandbox import codec, confine, isolation, landlock, lockdown, policy
 from autograder.sandbox.codec import check_reply
 from autograder.sandbox.limits import Limits
 from autograder.sandbox.procs import kill_uid, pids_of_uid
@@ -127,6 +127,7 @@ def test_hostile_submission(attack, honest, table, torch_dir, tmp_path):
     outside = Path(tempfile.mkdtemp(prefix="convgrade-hostile-"))  # in /tmp, reachable by everyone
     tcp = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     udp = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    unix = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
     token_file = Path("/tmp") / f"convgrade-token-{token}"
     # Hold the sandbox slot for the whole test, so that the checks below see this grading's
     # sandbox user only (released, the slot may at once serve another grading running in parallel).
@@ -147,10 +148,14 @@ def test_hostile_submission(attack, honest, table, torch_dir, tmp_path):
             s.bind(("127.0.0.1", 0))
             s.setblocking(False)
         tcp.listen(8)
+        unix_path = outside / "log.sock"  # a path-named socket anyone may write to, as /dev/log is
+        unix.bind(str(unix_path))
+        os.chmod(unix_path, 0o777)
+        unix.setblocking(False)
         subst = {"RESULTS": results, "CANARY": canary, "TOKEN": token_file, "NAME": token,
                  "CASES": ROOT / "autograder" / "cases.yaml", "REPO": ROOT, "TORCH": torch_dir,
                  "SITE": torch_dir.parent, "TCP_PORT": tcp.getsockname()[1], "UDP_PORT": udp.getsockname()[1],
-                 "GRADER_PID": os.getpid()}
+                 "GRADER_PID": os.getpid(), "UNIX_SOCKET": unix_path}
         submission = make_submission(attack, tmp_path / "build", subst)
         tree_before = tree_hash(ROOT)
 
@@ -194,6 +199,8 @@ def test_hostile_submission(attack, honest, table, torch_dir, tmp_path):
             tcp.accept()
         with pytest.raises(BlockingIOError):
             udp.recv(64)
+        with pytest.raises(BlockingIOError):
+            unix.recv(64)
 
         # no process of the sandbox user is left, nor anything of it in the shared scratch folders
         assert outcome.sandbox_user is user and user.uid != 0
@@ -205,6 +212,7 @@ def test_hostile_submission(attack, honest, table, torch_dir, tmp_path):
         isolation.release(user)
         tcp.close()
         udp.close()
+        unix.close()
         shutil.rmtree(outside, ignore_errors=True)
         if token_file.exists():
             token_file.unlink()
@@ -380,23 +388,25 @@ def test_deep_reply_is_refused():
 
 def test_seccomp_program_builds():
     for machine in ("x86_64", "aarch64"):
-        prog = lockdown.seccomp_program(machine, 12345)
+        prog = lockdown.seccomp_program(policy.for_machine(machine), 12345)
         assert prog and all(0 <= jt < 256 and 0 <= jf < 256 for _, jt, jf, _ in prog)
-    assert lockdown.seccomp_program("riscv64", 1) is None
+    assert policy.for_machine("riscv64") is None and lockdown.seccomp_program(None, 1) is None
 
 
 SIGNAL_BY_FILE_OWNER = """
 import fcntl, os, signal, socket, sys, time
 sys.path.insert(0, {root!r})
-from autograder.sandbox import lockdown
+from autograder.sandbox import lockdown, policy
 got = []
 signal.signal(signal.SIGTERM, lambda *a: got.append("SIGTERM"))
 pid = os.fork()
 if pid == 0:  # the worker's own lockdown (seccomp, no Landlock: an older kernel), the same uid as its parent
-    lockdown.lock_down({{"rundir": os.getcwd(), "seccomp": True, "landlock": False}})
-    tried = []
+    # made before the filter, which refuses both now: a pipe, and a socketpair (a file whose owner ioctl can set)
     a, b = os.pipe()
-    s, t = socket.socketpair()  # socketpair needs no socket(): a file whose owner ioctl can set
+    s, t = socket.socketpair()
+    lockdown.lock_down({{"rundir": os.getcwd(), "seccomp": True, "seccomp_policy": policy.for_machine(),
+                        "landlock": False}})
+    tried = []
     for how in ("fcntl", "ioctl"):
         try:
             if how == "fcntl":
@@ -430,11 +440,12 @@ def test_seccomp_refuses_to_signal_through_a_file_owner(tmp_path):
 ACT_ON_PARENT = """
 import os, resource, sys, time
 sys.path.insert(0, {root!r})
-from autograder.sandbox import lockdown
+from autograder.sandbox import lockdown, policy
 before = (resource.getrlimit(resource.RLIMIT_NOFILE), os.getpriority(os.PRIO_PROCESS, 0), os.sched_getaffinity(0))
 pid = os.fork()
 if pid == 0:  # the worker's own lockdown (seccomp, no Landlock), the same uid as its parent
-    lockdown.lock_down({{"rundir": os.getcwd(), "seccomp": True, "landlock": False}})
+    lockdown.lock_down({{"rundir": os.getcwd(), "seccomp": True, "seccomp_policy": policy.for_machine(),
+                        "landlock": False}})
     done = []
     parent = os.getppid()
     for name, act in (("prlimit", lambda: resource.prlimit(parent, resource.RLIMIT_NOFILE, (20, 20))),

@@ -31,6 +31,10 @@ LANDLOCK_NET = ((4, "bind_tcp", 1 << 0), (4, "connect_tcp", 1 << 1))
 LANDLOCK_SCOPES = ((6, "abstract_unix_socket", 1 << 0), (6, "signal", 1 << 1))
 LANDLOCK_FILE_ONLY = ("execute", "write_file", "read_file", "truncate", "ioctl_dev")  # rights a rule on a file may hold
 LANDLOCK_READ = ("execute", "read_file", "read_dir")
+# The scratch folder: files and folders are made, written and read there, never removed, renamed (refer, and
+# remove_* on the source), linked or turned into sockets, pipes or devices: everything written keeps its name
+# where the scratch budget (scratch.py) counts it.
+LANDLOCK_SCRATCH = ("read_file", "read_dir", "write_file", "make_reg", "make_dir", "truncate")
 
 
 class LandlockRulesetAttr(ctypes.Structure):
@@ -72,10 +76,11 @@ def landlock_rights(table, abi, names=None):
 
 
 def landlock_restrict(read_paths, write_paths, abi):
-    """Restrict this process to reading ``read_paths`` and reading and writing ``write_paths`` (files or
-    folders, everything beneath a folder), with every filesystem right the ABI knows handled; TCP and, from
-    ABI 6, signals and abstract unix sockets out of this domain refused. Paths that cannot be opened are
-    skipped (they are then not reachable at all). Returns '' on success, else why not. Needs no_new_privs."""
+    """Restrict this process to reading ``read_paths`` and, in ``write_paths`` (files or folders, everything
+    beneath a folder), to the rights of LANDLOCK_SCRATCH (make, write and read files and folders; never remove,
+    rename or link), with every filesystem right the ABI knows handled; TCP and, from ABI 6, signals and
+    abstract unix sockets out of this domain refused. Paths that cannot be opened are skipped (they are then
+    not reachable at all). Returns '' on success, else why not. Needs no_new_privs."""
     libc = _landlock_libc()
     handled = landlock_rights(LANDLOCK_FS, abi)
     attr = LandlockRulesetAttr(handled, landlock_rights(LANDLOCK_NET, abi), landlock_rights(LANDLOCK_SCOPES, abi))
@@ -85,7 +90,8 @@ def landlock_restrict(read_paths, write_paths, abi):
     if fd < 0:
         return f"landlock_create_ruleset: {os.strerror(ctypes.get_errno())}"
     try:
-        for paths, allowed in ((read_paths, landlock_rights(LANDLOCK_FS, abi, LANDLOCK_READ)), (write_paths, handled)):
+        for paths, allowed in ((read_paths, landlock_rights(LANDLOCK_FS, abi, LANDLOCK_READ)),
+                               (write_paths, landlock_rights(LANDLOCK_FS, abi, LANDLOCK_SCRATCH))):
             for path in paths:
                 problem = _landlock_allow(libc, fd, path, allowed, abi)
                 if problem:

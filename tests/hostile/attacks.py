@@ -600,3 +600,56 @@ ATTACKS += [
            "its OOM score, so that the OOM killer would take the larger grader instead (Landlock off: an older "
            "kernel)", LOWER_OOM_SCORE, limits={"landlock": False}),
 ]
+
+
+# ------------------------------------------------------------- issue 26: what a deny-list left open
+LOCK_CHANNEL = probe("""
+import fcntl, struct
+# POSIX byte-range locks (and flock, OFD locks, the lock table F_GETLK reads) on a file every worker may open
+# read-only carry bits between two gradings that run at once: the filter refuses every lock
+for path in (np.__file__, os.path.join(os.path.dirname(np.__file__), "version.py"), "/dev/null"):
+    try:
+        fd = os.open(path, os.O_RDONLY)
+    except OSError:
+        continue
+    lock = struct.pack("hhqqi4x", fcntl.F_RDLCK, 0, 0, 0, 0)
+    for name, act in (("flock", lambda: fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)),
+                      ("lockf", lambda: fcntl.lockf(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)),
+                      ("F_GETLK", lambda: fcntl.fcntl(fd, fcntl.F_GETLK, lock)),
+                      ("F_OFD_SETLK", lambda: fcntl.fcntl(fd, 37, lock)),
+                      ("F_SETLEASE", lambda: fcntl.fcntl(fd, 1024, fcntl.F_RDLCK))):
+        try:
+            act()
+            found.append((path, name))
+        except OSError:
+            pass
+""")
+UNIX_SOCKETS = probe("""
+import socket
+# no socket() needed: a datagram end of a socketpair can sendto() any path-named socket it may write to (a
+# forged line in the machine's log where one listens)
+for family in ("pair", "unix"):
+    try:
+        a = socket.socketpair(socket.AF_UNIX, socket.SOCK_DGRAM)[0] if family == "pair" else \
+            socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+        found.append(family)
+    except OSError:
+        continue
+    for target in ("@UNIX_SOCKET@", "/dev/log", "/run/systemd/journal/socket"):
+        try:
+            a.sendto(b"<13>convgrade: forged", target)
+            found.append(target)
+        except OSError:
+            pass
+""")
+
+ATTACKS += [
+    Attack("lock_channel", "locks on numpy's own files (the channel between two gradings at once)", LOCK_CHANNEL),
+    Attack("lock_channel_no_namespaces", "the same where no namespace can be had (Gradescope's container)",
+           LOCK_CHANNEL, limits={"wrapper": "none", "mount_isolation": False, "network_namespace": False,
+                                 "ipc_namespace": False}),
+    Attack("unix_sockets", "a socketpair's datagram end sends to a path-named socket the test listens on",
+           UNIX_SOCKETS),
+    Attack("unix_sockets_no_namespaces", "the same where no namespace can be had", UNIX_SOCKETS,
+           limits={"wrapper": "none", "mount_isolation": False, "network_namespace": False, "ipc_namespace": False}),
+]

@@ -7,7 +7,8 @@ Placeholders: @COPY@ (a world-readable copy of the course elsewhere in the conta
 world-writable places a leaker writes to and a reader looks in).
 """
 
-from .attacks import DK, Attack, probe, wrap_dk
+from .attacks import DK, LOCK_CHANNEL, UNIX_SOCKETS, Attack, probe, wrap_dk
+from .refused import REFUSED_PROBE
 
 # A world-writable folder tree nobody cleans by name: a leaker's file deep inside it must still go.
 SHARED = ["/tmp", "/var/tmp", "/dev/shm", "/run/lock", "/tmp/convgrade-shared/deep"]
@@ -158,6 +159,31 @@ for folder in @SHARED@:
         pass
 """)
 
+# Issue 26's families where nothing but the filter and Landlock stand: every refused call (tests/hostile/refused.py),
+# locks on numpy's own files, path-named sockets, and the scratch budget's blind spots (a file kept open or mapped
+# after it was deleted or renamed away, where /proc/<pid>/fd cannot be read without CAP_SYS_PTRACE).
+REFUSED = probe("""
+from refused_probe import try_all
+found += [name for name, code in try_all(1).items() if code == 0]
+""")
+HOLD_UNNAMED = wrap_dk("""
+import mmap, tempfile
+_held = globals().setdefault("_held", [])
+chunk = b"x" * (1 << 20)
+for i in range(80):
+    name = os.path.join(tempfile.gettempdir(), f"held-{i}")
+    f = open(name, "w+b")
+    for _ in range(8):
+        f.write(chunk)
+    f.flush()
+    _held.append((f, mmap.mmap(f.fileno(), 0)))
+    for how in (lambda: os.unlink(name), lambda: os.rename(name, f"/tmp/../held-away-{i}")):
+        try:
+            how()
+        except OSError:
+            pass
+""")
+
 # (name, what it does, code, parts allowed to lose points)
 GRADESCOPE = [
     Attack("read_course", "reads the grader, the case table, the metadata, a world-readable copy of the "
@@ -168,6 +194,13 @@ GRADESCOPE = [
     Attack("oom", "holds memory until the container runs out", OOM, lose=(DK,)),
     Attack("fd_leak", "keeps every file descriptor it can open", FD_LEAK),
     Attack("fill_disk", "writes 3 GB of files into its scratch folder on the container's disk", FILL_DISK, lose=(DK,)),
+    Attack("refused_calls", "one call of every family the filter refuses (processes, sockets, IPC, memfd, removing "
+           "and renaming files, locks, watches, the machine's state, other processes, privileges, metadata, "
+           "sessions)", REFUSED, files={"refused_probe.py": REFUSED_PROBE}),
+    Attack("lock_channel", "locks on numpy's own files, the channel between two gradings at once", LOCK_CHANNEL),
+    Attack("unix_sockets", "a socketpair's datagram end sends to path-named sockets", UNIX_SOCKETS),
+    Attack("hold_unnamed", "640 MB in files it keeps open and mapped, then deletes or renames away",
+           HOLD_UNNAMED, lose=(DK,)),
 ]
 LEAKER = Attack("a_leaker", "writes what it gets into every world-writable place", LEAK)
 READER = Attack("b_reader", "looks for what an earlier submission left", FIND_LEAK)

@@ -209,7 +209,9 @@ def test_helper_modules_are_capped(tmp_path):
 
 
 # Where no mount namespace gives the worker a sized tmpfs (Gradescope's container), its scratch is a folder on
-# the machine's disk: 8 MB files (RLIMIT_FSIZE), as many as it likes, or deleted ones it keeps open.
+# the machine's disk: 8 MB files (RLIMIT_FSIZE), as many as it likes, or files it keeps open or mapped and then
+# deletes or renames away (invisible to a walk of the folder, and /proc/<pid>/fd is unreadable there: the filter
+# and Landlock refuse removing and renaming, so every byte keeps a name where the walk counts it).
 FILL_DISK = {
     "files": wrap_dk("""
 import tempfile
@@ -225,23 +227,47 @@ chunk = b"x" * (1 << 20)
 _held = []
 for i in range(40):
     f = open(os.path.join(tempfile.gettempdir(), f"fill-{i}"), "wb")
-    os.unlink(f.name)
+    try:
+        os.unlink(f.name)
+    except OSError:
+        pass
     _held.append(f)
     for _ in range(8):
         f.write(chunk)
     f.flush()
 """),
+    "mapped_and_deleted": wrap_dk("""
+import mmap, tempfile
+_held = []
+for i in range(40):
+    name = os.path.join(tempfile.gettempdir(), f"fill-{i}")
+    with open(name, "wb") as f:
+        f.write(b"x" * (8 << 20))
+    f = open(name, "r+b")
+    _held.append(mmap.mmap(f.fileno(), 0))
+    f.close()
+    for how in (lambda: os.rename(name, os.path.join(tempfile.gettempdir(), "..", f"away-{i}")),
+                lambda: os.unlink(name)):
+        try:
+            how()
+        except OSError:
+            pass
+"""),
 }
+WITHOUT = {"all_layers": {}, "landlock_only": {"seccomp": False}, "proc_only": {"seccomp": False, "landlock": False}}
 
 
 @ROOT_ONLY
-@pytest.mark.parametrize("kind", list(FILL_DISK))
-def test_scratch_on_disk_keeps_its_budget(kind, tmp_path):
+@pytest.mark.parametrize("kind,layers", [(k, "all_layers") for k in FILL_DISK]
+                         + [("deleted_but_open", "landlock_only"), ("deleted_but_open", "proc_only")])
+def test_scratch_on_disk_keeps_its_budget(kind, layers, tmp_path):
     """No mount namespace (as in Gradescope's container): the worker's scratch folder is on disk, and the grader
-    keeps it to the budget a private tmpfs has elsewhere; the call that wrote past it fails and says why."""
+    keeps it to the budget a private tmpfs has elsewhere; the call that wrote past it fails and says why. With
+    seccomp off Landlock alone refuses the removal; with both off the grader counts the deleted files the worker
+    keeps open (/proc/<pid>/fd, readable here as root)."""
     table = load().select([DK, RF])
     sub = make_submission(Attack(kind, "", FILL_DISK[kind], lose=(DK,)), tmp_path / "b", {})
-    out = run.grade(sub, parts=[DK, RF], limits=short(wrapper="none", mount_isolation=False))
+    out = run.grade(sub, parts=[DK, RF], limits=short(wrapper="none", mount_isolation=False, **WITHOUT[layers]))
     got = scores(out.data, table)
     assert got[RF] == table.part(RF).weight
     text = out.data["tests"][0]["output"]

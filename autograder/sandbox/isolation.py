@@ -81,6 +81,9 @@ def reduced_notes(hello, user, wrapped):
     if hello.get("network") != "namespace" and hello.get("seccomp") != "on":
         notes.append("isolation reduced: student code has network access "
                      "(neither a network namespace nor seccomp was available)")
+    if hello.get("filesystem") == "permissions only" and hello.get("seccomp") != "on":
+        notes.append("isolation reduced: without seccomp the worker may delete a file it keeps open; its scratch "
+                     "budget then counts such files through /proc, and stops a worker whose files cannot be counted")
     holds, missing = isolation_in_force(hello, user)
     if user is not None and missing:
         notes.append(f"isolation reduced: no {', no '.join(missing)} here; in force: {', '.join(holds)}")
@@ -198,26 +201,6 @@ def unprivileged_note(limits, python=None, trusted=False):
     if not trusted:
         raise SandboxUnavailable(UNTRUSTED)
     return REDUCED
-
-
-def gradings_isolated(limits, python=None):
-    """Can gradings that share this machine be kept apart by namespaces (each worker with a private /tmp,
-    /dev/shm and IPC)? bubblewrap works, or root may unshare mount and IPC namespaces (a container without
-    CAP_SYS_ADMIN refuses both). grade-all draws a secret seed per submission where they cannot."""
-    from .confine import bwrap_works
-
-    python = python or worker_python()
-    if not (limits.mount_isolation and limits.ipc_namespace):
-        return False
-    if limits.wrapper == "auto" and limits.network_namespace and bwrap_works(python):
-        return True
-    if os.geteuid() != 0:
-        return False
-    probe = ("import ctypes, sys; sys.exit(ctypes.CDLL(None).unshare(0x00020000 | 0x08000000) != 0)")
-    try:
-        return subprocess.run([python, "-I", "-c", probe], capture_output=True, timeout=60).returncode == 0
-    except (OSError, subprocess.SubprocessError):
-        return False
 
 
 def record_slot(user):

@@ -3,11 +3,17 @@
 With a mount namespace (bubblewrap's or the worker's own) the worker writes to a private tmpfs of
 ``Limits.scratch_bytes``. Without one (Gradescope's container: no CAP_SYS_ADMIN, so no mount) its scratch is
 a folder on the machine's disk, and Landlock keeps it there, but nothing sizes it: RLIMIT_FSIZE caps one file
-(8 MB), not how many, and a worker wrote 320 MB a second into it, enough to fill the disk other gradings and
-the machine itself write to. ``ScratchGuard`` measures what the worker holds there (the blocks of every file
-below the folder, and of files it deleted but keeps open) a few times a second, from a thread of the grader,
-for as long as the worker lives; past the budget it SIGKILLs the worker (it has no other process: seccomp)
-and empties the folder, and the call that was running fails with ``EXCEEDED``.
+(8 MB), not how many. ``ScratchGuard`` measures what the worker holds there a few times a second, from a thread
+of the grader, for as long as the worker lives, and past the budget it SIGKILLs the worker (it has no other
+process: seccomp) and empties the folder; the call that was running fails with ``EXCEEDED``.
+
+What it holds is what a walk of the folder finds: the filter refuses removing, renaming and linking files,
+O_TMPFILE and memfd (syscalls.yaml), and Landlock refuses removing and renaming in the folder, so every byte
+written keeps a name below it. Only where the worker has no filter could it hold a file it deleted; then its
+open files are read too (/proc/<pid>/fd, which needs the grader to be root with CAP_SYS_PTRACE or the worker's
+own user). A count that cannot be made is a reason to stop the worker, never to skip the count. The guard also
+watches the free space of the folder's filesystem: a worker that holds files there when it falls under
+``RESERVE_BYTES`` is stopped too (the disk that other gradings and the machine write to stays usable).
 """
 
 import os
@@ -17,6 +23,8 @@ import stat
 import threading
 
 POLL_SECONDS = 0.05
+RESERVE_BYTES = 256 << 20  # free space the scratch filesystem keeps while a worker holds files there
+HOLDS = 1 << 20  # what a worker must hold in its scratch to be the one stopped when the free space runs low
 MAX_ENTRIES = 10_000  # files and folders below the scratch folder: more is over the budget too (inodes)
 MAX_DEPTH = 32  # folders within folders: deeper is over the budget too (a walk holds one descriptor per level)
 _DIR = os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC
@@ -26,10 +34,15 @@ class _Over(Exception):
     pass
 
 
-def held_bytes(folder, pid, budget):
+class Uncounted(Exception):
+    """What the worker holds cannot be counted (the folder or the worker's open files cannot be read)."""
+
+
+def held_bytes(folder, pid, budget, unnamed=False):
     """Bytes of disk the worker holds in ``folder`` (every file below it, never following a link; walked by
-    descriptors, so no path is ever too long to look into) and in files it deleted but keeps open (its
-    /proc/<pid>/fd); more than ``budget`` (then counting stops) where there are too many entries or levels."""
+    descriptors, so no path is ever too long to look into) and, with ``unnamed`` (the worker has no filter, so
+    it may delete a file it keeps open), in such files (its /proc/<pid>/fd); more than ``budget`` (then
+    counting stops) where there are too many entries or levels. Raises Uncounted where a count fails."""
     state = {"bytes": 0, "entries": 0}
 
     def walk(dirfd, depth):
@@ -47,15 +60,15 @@ def held_bytes(folder, pid, budget):
                         raise _Over
                     if stat.S_ISDIR(st.st_mode):
                         folders.append(e.name)
-        except OSError:
-            return
+        except OSError as exc:
+            raise Uncounted(f"listing the scratch folder: {exc}") from exc
         if folders and depth >= MAX_DEPTH:
             raise _Over
         for name in folders:
             try:
                 fd = os.open(name, _DIR, dir_fd=dirfd)
-            except OSError:
-                continue
+            except OSError as exc:
+                raise Uncounted(f"opening a folder in the scratch folder: {exc}") from exc
             try:
                 walk(fd, depth + 1)
             finally:
@@ -63,19 +76,22 @@ def held_bytes(folder, pid, budget):
 
     try:
         top = os.open(folder, _DIR)
-    except OSError:
-        top = None
-    if top is not None:
-        try:
-            walk(top, 0)
-        except _Over:
-            return budget + 1
-        finally:
-            os.close(top)
+    except OSError as exc:
+        raise Uncounted(f"opening the scratch folder: {exc}") from exc
+    try:
+        walk(top, 0)
+    except _Over:
+        return budget + 1
+    finally:
+        os.close(top)
+    if not unnamed:
+        return state["bytes"]
     try:
         fds = os.listdir(f"/proc/{pid}/fd")
-    except OSError:
-        return state["bytes"]
+    except FileNotFoundError:
+        return state["bytes"]  # the worker has ended
+    except OSError as exc:
+        raise Uncounted(f"reading the worker's open files: {exc}") from exc
     for fd in fds:
         try:
             st = os.stat(f"/proc/{pid}/fd/{fd}")
@@ -86,13 +102,21 @@ def held_bytes(folder, pid, budget):
     return state["bytes"]
 
 
-class ScratchGuard:
-    """Keeps one worker (process ``pid``) under ``budget`` bytes in ``folder``; ``exceeded`` says
-    whether it was killed for it."""
+def free_bytes(folder):
+    """Free space of the filesystem ``folder`` is on (what an unprivileged writer may still use)."""
+    st = os.statvfs(folder)
+    return st.f_bavail * st.f_frsize
 
-    def __init__(self, folder, pid, budget):
-        self.folder, self.pid, self.budget = folder, pid, budget
-        self.exceeded = False
+
+class ScratchGuard:
+    """Keeps one worker (process ``pid``) under ``budget`` bytes in ``folder``; ``unnamed``: it has no filter
+    (it could hold files it deleted). ``exceeded`` says why it was killed: "budget", "uncounted", "disk", or
+    "" (it was not)."""
+
+    def __init__(self, folder, pid, budget, unnamed=False):
+        self.folder, self.pid, self.budget, self.unnamed = folder, pid, budget, unnamed
+        self.exceeded = ""
+        self.why = ""  # the count that failed, for the staff log
         try:  # a handle on this very process: a pid reused after it ends is never signalled
             self._pidfd = os.pidfd_open(pid)
         except (AttributeError, OSError):
@@ -102,11 +126,30 @@ class ScratchGuard:
         self._thread = threading.Thread(target=self._watch, name="convgrade-scratch-guard", daemon=True)
         self._thread.start()
 
+    def _verdict(self):
+        """Why the worker must stop now ("budget", "uncounted", "disk"), or ""."""
+        try:
+            held = held_bytes(self.folder, self.pid, self.budget, self.unnamed)
+        except Uncounted as exc:
+            self.why = str(exc)
+            return "uncounted"
+        if held > self.budget:
+            return "budget"
+        try:
+            low = free_bytes(self.folder) < RESERVE_BYTES
+        except OSError as exc:
+            self.why = f"the free space of the scratch folder's disk: {exc}"
+            return "uncounted"
+        return "disk" if low and held >= HOLDS else ""
+
     def _watch(self):
         while not self._stop.wait(POLL_SECONDS):
-            if self.paused.is_set() or held_bytes(self.folder, self.pid, self.budget) <= self.budget:
+            if self.paused.is_set():
                 continue
-            self.exceeded = True
+            verdict = self._verdict()
+            if not verdict:
+                continue
+            self.exceeded = verdict
             try:
                 if self._pidfd is not None:
                     signal.pidfd_send_signal(self._pidfd, signal.SIGKILL)
@@ -122,7 +165,8 @@ class ScratchGuard:
         (self.paused.set if resting else self.paused.clear)()
 
     def stop(self):
-        """Stop watching; True when the guard ended the worker for writing too much."""
+        """Stop watching; why the guard ended the worker ("budget", "uncounted": ``why`` says which count
+        failed, "disk"), or "" (it did not)."""
         self._stop.set()
         if self._thread is not threading.current_thread():
             self._thread.join(timeout=5)
@@ -148,5 +192,11 @@ def empty(folder):
             pass
 
 
-EXCEEDED = ("your code wrote more than {mb} MB of files (its temporary folder's limit), so the grader ended it "
-            "during {what}; the assignment needs no files: keep arrays in memory")
+EXCEEDED = {
+    "budget": "your code wrote more than {mb} MB of files (its temporary folder's limit), so the grader ended it "
+              "during {what}; the assignment needs no files: keep arrays in memory",
+    "disk": "your code was writing files when the disk they go to ran nearly full, so the grader ended it during "
+            "{what}; the assignment needs no files: keep arrays in memory",
+    "uncounted": "the grader could not count the files your code wrote ({why}), so it ended it during {what}; the "
+                 "assignment needs no files: keep arrays in memory",
+}

@@ -24,16 +24,17 @@ from contextlib import suppress
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from . import codec, landlock, lockdown, seccomp, worker
+from . import codec, landlock, lockdown, policy, seccomp, worker
 from .channel import CallError, Channel, Reply  # noqa: F401  (Reply: callers read its fields)
 from .confine import (SCRATCH, bwrap_command, bwrap_works, landlock_read, private_paths, provided_common, secret_files,
                       worker_python)
 from .isolation import SandboxUser, reduced_notes
 from .limits import Limits
-from .oom import oom_killed, oom_kills
+from .ending import how_it_ended
+from .oom import oom_kills
 from .output import OutputLog
 from .procs import kill_uid, pids_of_uid, usage
-from .scratch import EXCEEDED, ScratchGuard
+from .scratch import ScratchGuard
 
 # What the worker runs: its wire format and lockdown inlined ahead of its own code (it sees no grader file).
 WORKER_SOURCE = "\n\n".join(Path(m.__file__).read_text(encoding="utf-8")
@@ -110,7 +111,9 @@ class Sandbox:
             "cpu_seconds": self.limits.cpu_seconds, "processes": self.limits.processes,
             "file_bytes": self.limits.file_bytes, "open_files": self.limits.open_files,
             "uid": self.user.uid if self.user else None, "gid": self.user.gid if self.user else None,
-            "seccomp": bool(self.limits.seccomp), "mount_isolation": bool(self.limits.mount_isolation),
+            "seccomp": bool(self.limits.seccomp),
+            "seccomp_policy": policy.for_machine() if self.limits.seccomp else None,
+            "mount_isolation": bool(self.limits.mount_isolation),
             "isolate_network": bool(self.limits.network_namespace), "isolate_ipc": bool(self.limits.ipc_namespace),
             "wrapped": self.wrapped, "hide": [str(p) for p in private], "scratch": SCRATCH,
             "scratch_bytes": self.limits.scratch_bytes,
@@ -157,7 +160,8 @@ class Sandbox:
         self.environment = {k: str(hello.result[k])[:64] for k in ("python", "implementation", "numpy", "machine")
                             if isinstance(hello.result.get(k), str)}
         if hello.result.get("filesystem") == "permissions only":  # no sized tmpfs: the grader keeps the budget
-            self.guard = ScratchGuard(self.scratch, self.proc.pid, self.limits.scratch_bytes)
+            self.guard = ScratchGuard(self.scratch, self.proc.pid, self.limits.scratch_bytes,
+                                      unnamed=hello.result.get("seccomp") != "on")
 
     @property
     def wrapped(self):
@@ -185,7 +189,7 @@ class Sandbox:
 
     # ------------------------------------------------------------- calls
     def call(self, module, func, args=(), kwargs=None, keep=None, expect_len=None, timeout=None,
-             expect_bytes=None):
+             expect_bytes=None, echo=True):
         """Call ``module.func(*args, **kwargs)`` in the worker.
 
         args/kwargs values: numpy arrays, ``Cache`` handles, or JSON-able values.
@@ -194,6 +198,8 @@ class Sandbox:
         expect_bytes: how many bytes of arrays the call should return (the reply
         may hold ``reply_factor`` times that, at least ``reply_min_bytes``, plus
         the echo of the inputs); by default the size of the inputs.
+        echo: the reply carries the inputs as they are after the call (in-place changes); the speed part's
+        timed calls go without.
         """
         if module in self.failed_imports:
             raise CallError(self.failed_imports[module], kind="import")
@@ -219,7 +225,7 @@ class Sandbox:
             "op": "call", "module": module, "func": func,
             "args": [spec(a) for a in args],
             "kwargs": {k: spec(v) for k, v in (kwargs or {}).items()},
-            "keep": keep, "expect_len": expect_len,
+            "keep": keep, "expect_len": expect_len, "echo": bool(echo),
         }
         inputs = sum(a.nbytes for a in arrays) + sum(self._origin_bytes.get(v.handle, 0) for v in
                                                        list(args) + list((kwargs or {}).values())
@@ -330,33 +336,13 @@ class Sandbox:
                 )
 
     def _crash_message(self, what):
-        """The CallError of a worker whose pipe closed: how it ended (bubblewrap passes a signal on as
-        128 + its number), and a SIGKILL the kernel's OOM killer sent (oom.py) as running out of memory."""
+        """The CallError of a worker whose pipe closed (ending.py says how it ended)."""
+        exceeded, why = self._stop_guard()
         code = None
-        exceeded = self._stop_guard()
         if self.proc is not None:
             with suppress(subprocess.TimeoutExpired):
                 code = self.proc.wait(timeout=0.5)
-        if code is not None and self.wrapped and code > 128:
-            code = 128 - code
-        if exceeded:
-            return CallError(EXCEEDED.format(mb=self.limits.scratch_bytes >> 20, what=what), kind="crash")
-        if code == -signal.SIGKILL and oom_killed(self._oom_before):
-            return CallError(f"your code ran out of memory during {what}: the machine's memory was used up and "
-                             "the kernel ended the worker (hint: large temporary arrays, or a copy per loop "
-                             "iteration?)", kind="memory")
-        if code is not None and code < 0:
-            try:
-                sig = signal.Signals(-code).name
-            except ValueError:
-                sig = str(-code)
-            hint = {"SIGKILL": " (memory or CPU limit?)", "SIGXCPU": " (CPU time limit)",
-                    "SIGXFSZ": " (file size limit: too much output?)", "SIGSEGV": ""}.get(sig, "")
-            return CallError(f"the worker process died during {what}: killed by {sig}{hint}", kind="crash")
-        if code is not None:
-            return CallError(f"the worker process exited during {what} (exit code {code}: sys.exit or os._exit in "
-                             "student code?)", kind="crash")
-        return CallError(f"the worker process closed its channel during {what}", kind="crash")
+        return how_it_ended(what, code, self.wrapped, exceeded, why, self._oom_before, self.limits)
 
     # ------------------------------------------------------------- control
     def pause(self):
@@ -367,9 +353,10 @@ class Sandbox:
         self._signal_all(signal.SIGCONT)
 
     def _stop_guard(self):
-        """Stop the current worker's scratch guard; True when it ended the worker for writing too much."""
+        """Stop the current worker's scratch guard: (why it ended the worker, a key of scratch.EXCEEDED or '';
+        the count that failed)."""
         guard, self.guard = self.guard, None
-        return guard is not None and guard.stop()
+        return (guard.stop(), guard.why) if guard is not None else ("", "")
 
     def _signal_all(self, sig):
         if self.guard is not None:  # a stopped worker writes nothing: its scratch guard rests meanwhile

@@ -181,6 +181,17 @@ def graded(export):
     return base, exp, table, out, stdout
 
 
+def test_every_submission_has_hidden_inputs_of_its_own(graded):
+    """A hidden seed per submission in every mode, here where gradings are kept apart by namespaces too:
+    what one grading learns of another's hidden inputs (two gradings run at once) is worth nothing to it."""
+    _, _, _, out, _ = graded
+    seeds = {}
+    for sub in ("1001", "1002", "1003", "1004", "1005"):
+        data = json.loads(next(out.rglob(f"*{sub}*/results.json")).read_text())
+        seeds[sub] = data["extra_data"]["hidden_seed"]
+    assert len(set(seeds.values())) == len(seeds), seeds
+
+
 def test_grades_csv(graded):
     _, _, _, out, stdout = graded
     rows = read_rows(out)

@@ -12,7 +12,7 @@ import numpy as np
 
 from ..sandbox.codec import decode
 from ..sandbox.cpu import best_time, cpu_spent, worker_cpu
-from .calls import Call, Failed, expect, modified
+from .calls import Call, Failed, expect
 from .compare import type_name
 from .evidence import Report
 from .layer import CaseRun, check_layer, oracle
@@ -55,16 +55,20 @@ def check_receptive_field(sb, part, case):
 
 IMPLAUSIBLE = 0.05  # below this fraction of torch's time, a numpy convolution is not measuring what it did
 ATTEMPTS = 3  # measurements before an implausible time counts
+TRIPWIRE = 0.25  # the student's worker moves a call's arrays in under this share of a clean worker's time: altered
+PINGS = 5  # round trips of a timed call's traffic in each worker, for the tripwire
 
 
 def check_gemm_efficiency(sb, part, case):
     """Correct on every timed run, and at most ``max_ratio`` times torch's time (best of ``repeats``).
 
-    The sandbox's own overhead (arrays through the pipes, decoding, the echo of the inputs) is measured
-    in a second, clean worker that never imports student code, with arrays of the same shapes but other
-    values, so nothing the student's code does can lower it or see the timed inputs early. Each timed
-    call's result is compared with torch on the same inputs; a time that is not above the overhead, or
-    implausibly far below torch's, fails the case."""
+    The figure is the worker's CPU time over the whole call (the kernel's count, read from outside the
+    worker: nothing in the worker can change it), arrays through the pipes included and nothing subtracted:
+    the case is a convolution whose cost is far above what moving its arrays costs, so the transport is a
+    small, fixed share of every honest figure and cannot be traded for a better one. Each timed call's result
+    is compared with torch on fresh inputs from the grading's secret. A tripwire fails the case where the
+    student's worker moves the same arrays in far less time than a clean worker does (its transport was
+    replaced: SECURITY.md), and a time implausibly far below torch's is measured again and fails if it stays."""
     report = check_layer(sb, part, case)
     if report.lines:
         report.lines[:0] = [f"{part.forward.rpartition('.')[2]} must first be correct on this case:"]
@@ -76,41 +80,26 @@ def check_gemm_efficiency(sb, part, case):
     runs = [CaseRun(part, {**case, "seed": seed + i}, np.random.default_rng(seed + i)) for i in range(repeats)]
     for run in runs:
         run.solve()
-    shapes = [a.shape for _, a in runs[0].args if a is not None]
     by_cpu = worker_cpu(sb.proc) is not None
-    torch_repeats = int(case.get("torch_repeats", 4 * repeats))
-
-    def torch_time():
-        sb.pause()
-        try:
-            tensors = [[oracle.tensor(a) for _, a in r.args] for r in runs]
-            return best_time(lambda x, w, b: oracle.F.conv2d(x, w, b, **runs[0].options),
-                             lambda i: tensors[i % len(tensors)], torch_repeats,
-                             clock=time.process_time if by_cpu else time.perf_counter)
-        finally:
-            sb.resume()
-
-    # grade-all: one yardstick for the whole batch (oracle_cache.calibration), else measured here
-    yardstick = [part.id, shapes, sorted(runs[0].options.items()), by_cpu]
-    reference = calibration(["torch", *yardstick, torch_repeats], torch_time)
-    # A time at or below the overhead is noise or a trick: measured again, it fails only if it stays so.
-    for attempt in range(ATTEMPTS):
+    reference = yardstick(part, case, by_cpu, pause=sb)
+    for _ in range(ATTEMPTS):  # a time below IMPLAUSIBLE x torch is noise or a trick: measured again
         calls = timed_calls(sb, part, runs)
-        pings = calibration(["overhead", *yardstick, attempt], lambda: overhead(sb, runs, shapes, 3 * repeats))
-        by_cpu = by_cpu and None not in calls[1] + pings[1]
-        # Best call minus best ping: each minimum is the least disturbed run of its kind.
-        student = min(calls[1]) - min(pings[1]) if by_cpu else min(calls[0]) - min(pings[0])
+        by_cpu = by_cpu and None not in calls[1]
+        student = min(calls[1]) if by_cpu else min(calls[0])
         if student / reference >= IMPLAUSIBLE:
             break
     ratio = student / reference
     limit = float(case["max_ratio"])
     what = " of CPU time" if by_cpu else ""
     name = part.forward.rpartition(".")[2]
-    msg = (f"{name} took {student * 1e3:.2f} ms{what} beyond the sandbox's overhead, "
-           f"torch.nn.functional.conv2d {reference * 1e3:.2f} ms: {ratio:.1f}x (limit {limit:g}x)")
+    msg = (f"{name} took {student * 1e3:.2f} ms{what}, torch.nn.functional.conv2d {reference * 1e3:.2f} ms: "
+           f"{ratio:.1f}x (limit {limit:g}x)")
     if ratio < IMPLAUSIBLE:
         return [msg, f"this is implausibly fast (under {IMPLAUSIBLE:g}x torch): the measurement is not trusted, "
                      "so the case fails; if your code is honest, tell the course staff"]
+    altered = transport_altered(sb, runs, by_cpu)
+    if altered:
+        return [msg, altered]
     sb.metrics["time_vs_torch"] = round(ratio, 3)  # a trusted measurement (parts.METRICS: the leaderboard)
     if ratio > limit:
         return [msg, "hint: build the im2col matrix with slicing over kernel taps (or stride tricks), then one "
@@ -119,42 +108,88 @@ def check_gemm_efficiency(sb, part, case):
     return []
 
 
+def yardstick(part, case, by_cpu, pause=None):
+    """torch's best time for the case's convolution (CPU seconds where the worker's are counted), on the
+    grader's own random inputs of the case's shapes; ``pause``: a Sandbox whose processes are stopped
+    meanwhile. grade-all measures it once per batch, before any submission is graded (batch_worker.py:
+    ``oracle_cache.calibration``), so every submission is held to the same figure, taken while no student
+    code ran; one grading measures it itself."""
+    repeats = int(case.get("repeats", 5))
+    torch_repeats = int(case.get("torch_repeats", 4 * repeats))
+    run = CaseRun(part, {**case, "seed": 0}, np.random.default_rng(0))
+    shapes = [a.shape for _, a in run.args if a is not None]
+
+    def measure():
+        if pause is not None:
+            pause.pause()
+        try:
+            rng = np.random.default_rng()
+            tensors = [[oracle.tensor(rng.standard_normal(a.shape)) if a is not None else None for _, a in run.args]
+                       for _ in range(repeats)]
+            return best_time(lambda x, w, b: oracle.F.conv2d(x, w, b, **run.options),
+                             lambda i: tensors[i % len(tensors)], torch_repeats,
+                             clock=time.process_time if by_cpu else time.perf_counter)
+        finally:
+            if pause is not None:
+                pause.resume()
+
+    return calibration(["torch", part.id, shapes, sorted(run.options.items()), bool(by_cpu), torch_repeats], measure)
+
+
 def timed_calls(sb, part, runs):
-    """(wall seconds, CPU seconds) of the student's function on each run's inputs, every result checked, and
-    every call's full echo of its inputs too: the clean twin's round trips (``overhead``) carry the same
-    traffic, so a reply that left part of it out would make the student's time look shorter."""
+    """(wall seconds, CPU seconds) of the student's function on each run's inputs, every result checked.
+    The inputs are not echoed back (the case's correctness call checked what the function does to them)."""
     walls, cpus = [], []
     sb.ping()  # the worker is running and has imported the module
-    func = part.forward.rsplit(".", 1)[1]
     for run in runs:
-        inputs = [(n, a) for n, a in run.args if a is not None]
         before = worker_cpu(sb.proc)
-        reply = sb.call(*part.forward.rsplit(".", 1), [a for _, a in run.args], run.options)
+        reply = sb.call(*part.forward.rsplit(".", 1), [a for _, a in run.args], run.options, echo=False)
         cpus.append(cpu_spent(before, worker_cpu(sb.proc)))
         walls.append(reply.seconds)
         wrong = expect("out", decode(reply.result["result"], reply.arrays), run.expected["out"])
-        wrong += modified([n for n, _ in inputs], [a for _, a in inputs],
-                          [decode(d, reply.arrays) for d in reply.result.get("echo", [])], func, "in a timed call")
         if wrong:
             raise Failed(["a timed call went wrong:"] + wrong)
     return walls, cpus
 
 
-def overhead(sb, runs, shapes, repeats):
-    """(wall seconds, CPU seconds) of round trips that carry what a timed call carries, each way, in a
-    clean worker of the same kind: other values, the same shapes, no student module imported."""
-    rng = np.random.default_rng()
-    out_shape = runs[0].expected["out"].shape
-    walls, cpus = [], []
-    sb.pause()  # nothing of the student's runs while the overhead is measured
-    try:
-        with sb.clean_twin() as twin:
-            twin.ping([rng.standard_normal(s) for s in shapes], echo=True, extra_shapes=[out_shape])  # warm
-            for _ in range(repeats):
-                arrays = [rng.standard_normal(s) for s in shapes if s is not None]
-                before = worker_cpu(twin.proc)
-                walls.append(twin.ping(arrays, echo=True, extra_shapes=[out_shape]).seconds)
-                cpus.append(cpu_spent(before, worker_cpu(twin.proc)))
-    finally:
-        sb.resume()
-    return walls, cpus
+def transport_altered(sb, runs, by_cpu):
+    """The tripwire: round trips that carry exactly a timed call's arrays (its inputs in, zeros of its output's
+    shape back, nothing run), in the student's worker and in a clean twin that never imports student code.
+    The two run the same transport code on the same bytes: where the student's replies are not what was asked
+    for, or take under TRIPWIRE of the twin's time twice in a row (a margin far beyond what a busy machine
+    does to either), student code replaced the transport. The message, or ''."""
+    arrays = [a for _, a in runs[0].args if a is not None]
+    out_shape = tuple(runs[0].expected["out"].shape)
+
+    def best(box):
+        box.ping(arrays, extra_shapes=[out_shape])  # warm: buffers of these sizes exist
+        got = []
+        for _ in range(PINGS):
+            before = worker_cpu(box.proc)
+            reply = box.ping(arrays, extra_shapes=[out_shape])
+            if reply.result.get("echo") != len(arrays) or len(reply.arrays) != 1 \
+                    or reply.arrays[0].shape != out_shape or reply.arrays[0].any():
+                return None
+            spent = cpu_spent(before, worker_cpu(box.proc)) if by_cpu else None
+            got.append(spent if spent is not None else reply.seconds)
+        return min(got)
+
+    def clean():
+        sb.pause()  # nothing of the student's runs while the clean worker is measured
+        try:
+            with sb.clean_twin() as twin:
+                return best(twin)
+        finally:
+            sb.resume()
+
+    for _ in range(2):
+        student = best(sb)
+        if student is None:
+            return ("your worker did not answer the grader's round trips as a clean worker does: your code changed "
+                    "how the worker talks to the grader, so the speed measurement is not trusted and the case fails")
+        twin = clean()
+        if twin is None or student >= TRIPWIRE * twin:
+            return ""
+    return (f"your worker moved this call's arrays through its pipes in {student * 1e3:.2f} ms, a clean worker in "
+            f"{twin * 1e3:.2f} ms: your code changed how the worker talks to the grader, so the speed measurement "
+            "is not trusted and the case fails")

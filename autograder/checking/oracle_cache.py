@@ -1,8 +1,9 @@
 """Batch grading: what depends only on the table, the case and the batch's secret, computed once per batch.
 
-In grade-all every submission is graded on the same cases with the same secret seed (one per batch), so the
-grader's inputs of a case, the oracle's outputs and gradients, and the oracle's answers for known mistakes
-(``CaseRun.variant``, used by hints) are the same for every submission. ``install()`` makes layer.CaseRun
+In grade-all every submission is graded on the same visible cases (their seeds are the table's), so the
+grader's inputs of a visible case, the oracle's outputs and gradients, and the oracle's answers for known
+mistakes (``CaseRun.variant``, used by hints) are the same for every submission; hidden cases come from each
+submission's own secret seed and are computed per grading. ``install()`` makes layer.CaseRun
 keep them (layer.MEMO): in memory in each grading process and, given a folder, on disk as plain .npy data
 (loaded with allow_pickle=False), so that the batch's grading processes compute each value once between them
 (a per-key lock: the first process computes, the others wait and load it).
@@ -12,9 +13,9 @@ the random generator's state before the step; a variant is keyed by the content 
 changed inputs and options. Cached arrays are read-only, so no caller can change an answer another
 submission will get.
 
-The speed part's yardsticks (torch's time for the same convolution, the sandbox's round-trip overhead) are
-figures of the machine, not values: ``calibration()`` measures each once per batch too, so that every
-submission's ratio is taken against the same yardstick. Without install() (one grading, as on Gradescope)
+The speed part's yardstick (torch's time for the same convolution) is a figure of the machine, not a value:
+``calibration()`` measures it once per batch too, so that every submission's ratio is taken against the same
+yardstick. Without install() (one grading, as on Gradescope)
 nothing is cached and every figure is measured in the grading itself.
 """
 
@@ -31,12 +32,11 @@ import numpy as np
 from . import layer
 
 
-def install(folder=None, shared_hidden=True):
-    """Cache the deterministic values of every case from now on (this process); ``folder``: share them with
-    the other grading processes of the batch through files there (a private folder of the batch).
-    ``shared_hidden`` False: hidden cases are drawn per submission (grade-all where gradings cannot be
-    isolated), so their values are never kept."""
-    layer.MEMO = Memo(folder, shared_hidden)
+def install(folder=None):
+    """Cache the deterministic values of every visible case from now on (this process); ``folder``: share them
+    with the other grading processes of the batch through files there (a private folder of the batch). Hidden
+    cases are drawn per submission (a seed of its own), so their values are never kept."""
+    layer.MEMO = Memo(folder)
     return layer.MEMO
 
 
@@ -111,9 +111,8 @@ def content(value):
 class Memo:
     """{key: (value, extra)} computed once: in memory, and in ``folder`` (if given) for the whole batch."""
 
-    def __init__(self, folder=None, shared_hidden=True):
+    def __init__(self, folder=None):
         self.folder = Path(folder) if folder else None
-        self.shared_hidden = shared_hidden
         self.entries = {}
         self.lock = threading.Lock()
         self.parts = {}  # part id -> sha of its entry (the table is loaded once per process)
@@ -188,7 +187,7 @@ class Memo:
     def step(self, run, step, args, kwargs):
         """One step of a CaseRun (its inputs, the oracle's answer, a variant), from the memo."""
         name = step.__name__
-        if run.case.get("hidden") and not self.shared_hidden:
+        if run.case.get("hidden"):  # drawn from this submission's own seed: worth nothing to the next
             return step(run, *args, **kwargs)
         if name == "_draw":
             (rng,) = args

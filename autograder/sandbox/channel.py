@@ -46,20 +46,22 @@ class Channel:
         self.req, self.rep, self.crashed = req, rep, crashed
         os.set_blocking(self.req, False)
 
-    def send(self, data, deadline, what):
-        view = memoryview(data)
-        while view:
-            left = deadline - time.perf_counter()
-            if left <= 0:
-                raise CallError(f"{what} timed out", kind="timeout")
-            _, writable, _ = select.select([], [self.req], [], left)
-            if not writable:
-                continue
-            try:
-                n = os.write(self.req, view)
-            except (BrokenPipeError, OSError):
-                raise self.crashed(what)
-            view = view[n:]
+    def send(self, chunks, deadline, what):
+        """Write a packed message (codec.pack's buffers, in order) by the deadline."""
+        for chunk in chunks:
+            view = memoryview(chunk).cast("B")
+            while view:
+                left = deadline - time.perf_counter()
+                if left <= 0:
+                    raise CallError(f"{what} timed out", kind="timeout")
+                _, writable, _ = select.select([], [self.req], [], left)
+                if not writable:
+                    continue
+                try:
+                    n = os.write(self.req, view)
+                except (BrokenPipeError, OSError):
+                    raise self.crashed(what)
+                view = view[n:]
 
     def _read(self, n, deadline, what):
         chunks, got = [], 0

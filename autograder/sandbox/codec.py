@@ -28,16 +28,26 @@ import numpy as np
 MAX_HEADER = 1 << 20
 
 
+def npy_header(a):
+    """The .npy header np.save writes for ``a`` (version 1.0, padded to 64 bytes), without copying its data."""
+    buf = io.BytesIO()
+    np.lib.format.write_array_header_1_0(buf, np.lib.format.header_data_from_array_1_0(a))
+    return buf.getvalue()
+
+
 def pack(header, arrays=()):
-    """Encode one message: a JSON-able dict plus a list of plain ndarrays."""
-    blobs = []
+    """Encode one message, a JSON-able dict plus a list of plain ndarrays, as a list of buffers to write in
+    order (``send``): the arrays' own memory is written as it is, never copied into the message."""
+    chunks, sizes = [], []
     for a in arrays:
-        buf = io.BytesIO()
-        np.save(buf, a, allow_pickle=False)
-        blobs.append(buf.getvalue())
-    header = dict(header, arrays=[len(b) for b in blobs])
-    head = json.dumps(header, allow_nan=False).encode()
-    return struct.pack(">Q", len(head)) + head + b"".join(blobs)
+        if not (a.flags.c_contiguous or a.flags.f_contiguous):
+            a = np.ascontiguousarray(a)
+        head = npy_header(a)  # fortran_order True for an F-contiguous array: its data is then a.T's, in order
+        data = memoryview((a if a.flags.c_contiguous else a.T).reshape(-1).view(np.uint8))
+        chunks += [head, data]
+        sizes.append(len(head) + data.nbytes)
+    head = json.dumps(dict(header, arrays=sizes), allow_nan=False).encode()
+    return [struct.pack(">Q", len(head)) + head, *chunks]
 
 
 # The header np.save writes for a plain numeric array (version 1.0), read without literal_eval (a few hundred
@@ -82,9 +92,10 @@ def load_npy(blob):
     if offset >= 1 << 16 or count * dtype.itemsize != len(blob) - offset:
         raise ValueError("array data does not match its header")
     flat = np.frombuffer(blob, dtype=dtype, count=count, offset=offset)
-    if fortran:
-        return flat.reshape(shape[::-1]).T.copy(order="F")
-    return flat.reshape(shape).copy()
+    if not flat.flags.writeable:  # read-only bytes: a copy of its own, as np.load gives
+        flat = flat.copy()
+    # a view of the message's own buffer (read once, into one bytearray: nothing else holds it): no copy
+    return flat.reshape(shape[::-1]).T if fortran else flat.reshape(shape)
 
 
 def unpack_arrays(header, payload):
@@ -109,6 +120,18 @@ def _read_exact(fd, n):
     return b"".join(chunks)
 
 
+def _read_into(fd, n):
+    """Exactly n bytes into one new bytearray (its arrays are views of it: read once, copied never)."""
+    buf = bytearray(n)
+    view, got = memoryview(buf), 0
+    while got < n:
+        k = os.readv(fd, [view[got:got + (1 << 20)]])
+        if not k:
+            raise EOFError("channel closed")
+        got += k
+    return view
+
+
 def receive(fd, max_bytes):
     """Blocking read of one message (used by the worker on trusted input)."""
     (n,) = struct.unpack(">Q", _read_exact(fd, 8))
@@ -118,14 +141,16 @@ def receive(fd, max_bytes):
     total = sum(int(s) for s in header.get("arrays", []))
     if total > max_bytes:
         raise ValueError("message too large")
-    return header, unpack_arrays(header, _read_exact(fd, total))
+    return header, unpack_arrays(header, _read_into(fd, total))
 
 
-def send(fd, data):
-    view = memoryview(data)
-    while view:
-        n = os.write(fd, view)
-        view = view[n:]
+def send(fd, chunks):
+    """Write a packed message (``pack``'s buffers, in order)."""
+    for chunk in chunks:
+        view = memoryview(chunk).cast("B")
+        while view:
+            n = os.write(fd, view)
+            view = view[n:]
 
 
 # ----------------------------------------------------------------- values, worker side

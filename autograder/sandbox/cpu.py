@@ -54,6 +54,16 @@ def worker_cpu(proc):
     return ns, ticks / os.sysconf("SC_CLK_TCK")
 
 
+def counts_cpu():
+    """Can this machine read a process's CPU time from outside it (worker_cpu)? Linux with /proc."""
+    try:
+        process_clock(os.getpid())
+        with open(f"/proc/{os.getpid()}/stat"):
+            return True
+    except (OSError, AttributeError):
+        return False
+
+
 def cpu_spent(before, after):
     """CPU seconds between two worker_cpu() readings (None if either is None): the exact figure, unless
     the ticks show more than one tick beyond it (work in child processes that ended, whose clocks are gone)."""

@@ -13,11 +13,10 @@ user slot (isolation.acquire / release), its own fresh sandboxed workers (every 
 the slot released before the reply), its own time budget from its own start; results.json and grade.log
 are written here, into the submission's own folder. What carries over from one submission to the next is
 the grader's own state only: the imported modules and the oracle's values (oracle_cache.py), computed from
-the table and the batch's secret, never from anything a submission produced. Where gradings on this machine
-cannot be isolated from each other (no mount and IPC namespaces: a container without CAP_SYS_ADMIN), each
-submission's hidden inputs come from a seed of its own (derived from the batch's secret and its id), so
-that nothing one grading leaves behind is worth anything to the next. The parent kills this process when a
-submission overruns its time and starts another for the rest.
+the table and the batch's secret, never from anything a submission produced. Each submission's hidden
+inputs come from a seed of its own (derived from the batch's secret and its id), in every mode: nothing one
+grading learns of another's hidden inputs, or leaves behind, is worth anything to it. The parent kills this
+process when a submission overruns its time and starts another for the rest.
 """
 
 import json
@@ -45,11 +44,9 @@ def grade_one(request, table, config):
 
     outdir = Path(request["outdir"])
     log = outdir / "grade.log"
-    seed = config["seed"]
-    if not config.get("isolated", True):  # gradings could leave each other something: no shared hidden inputs
-        from ..grading.grader import derived_seed
+    from ..grading.grader import derived_seed
 
-        seed = derived_seed(seed, "submission", request["id"])
+    seed = derived_seed(config["seed"], "submission", request["id"])  # hidden inputs of its own
     base = {"id": request["id"], "notes": [], "seed": seed}
     with open(log, "w", encoding="utf-8") as f:
         console = Console(file=f, width=120, force_terminal=False)
@@ -70,6 +67,19 @@ def grade_one(request, table, config):
     return {**base, "status": outcome.status, "message": "", "notes": outcome.notes, "seed": outcome.seed}
 
 
+def measure_yardsticks(table):
+    """torch's time for every speed case, measured (or, by the batch's other grading processes, loaded) before
+    this process says it is ready: no submission is sent before every process is, so no student code of the
+    batch runs while the yardstick every submission is held to is measured."""
+    from ..checking.checks import yardstick
+    from ..sandbox.cpu import counts_cpu
+
+    for part in table.parts:
+        if part.check == "gemm_efficiency":
+            for case in part.cases:
+                yardstick(part, case, counts_cpu())
+
+
 def serve(req_fd, rep_fd):
     from ..checking.table import load
 
@@ -79,13 +89,12 @@ def serve(req_fd, rep_fd):
     try:
         table = load(config.get("table")).select(config.get("parts") or [])
         from ..checking import oracle, oracle_cache, parts  # noqa: F401  (torch and every checker, before any grading)
-        from ..run import limits_from
-        from ..sandbox.isolation import gradings_isolated
+        from ..sandbox import isolation  # noqa: F401  (its slot locks: see below)
 
-        config["isolated"] = gradings_isolated(limits_from(table))
-        # hidden inputs differ per submission where gradings are not isolated: only visible cases and the
-        # speed part's yardsticks are the same for the whole batch
-        oracle_cache.install(config.get("cache"), shared_hidden=config["isolated"])
+        # hidden inputs differ per submission: only visible cases and the speed part's yardstick are the same
+        # for the whole batch
+        oracle_cache.install(config.get("cache"))
+        measure_yardsticks(table)
         # (after isolation.py is imported: its slot locks stay where every grading process looks for them)
         tempfile.tempdir = os.environ.get("CONVGRADE_GRADING_TMP") or None  # the parent removes it (pool.py)
     except Exception as exc:

@@ -14,6 +14,15 @@ Each is code appended to one reference module (the honest functions stay callabl
 - GEMM_THREAD: an honest conv2d_gemm that also burns BURN seconds of CPU in a thread that ends before the
   call returns (where a slow implementation would do its work): the time a dead thread spent must still be
   the call's.
+- GEMM_TRANSPORT: an honest conv2d_gemm whose module, at import, replaces the code of the worker's own
+  transport (the functions its serve loop bound before any student module ran) with leaner versions (no
+  header checks, headers parsed once). Whatever it saves is transport, which the speed figure includes and
+  never subtracts, and the honest transport already copies no array (codec.pack, load_npy): there is
+  nearly nothing left to save; a transport far cheaper than a clean worker's trips the wire.
+- GEMM_SHORT_PINGS: an honest conv2d_gemm whose module replaces the worker's pack so that the grader's round
+  trips that run nothing (pings) come back without their arrays, as cheap as can be (what made a
+  subtracted transport estimate look large): the tripwire fails the speed part.
+- OWN_EXCEPTION: dilate_kernel raises an exception class of the student's own, named to carry bits.
 """
 
 REPLAY = '''
@@ -108,4 +117,47 @@ def conv2d_gemm(x, w, b=None, stride=1, padding=0, dilation=1):
     worker.start()
     worker.join()
     return _honest_gemm(x, w, b, stride, padding, dilation)
+'''
+
+GEMM_TRANSPORT = '''
+import __main__ as _worker
+_worker._headers = {}  # the patched code runs with the worker's globals
+def _fast_load(blob):
+    key = bytes(blob[:128])  # the same shapes every time: the header parsed once, no checks at all
+    if key not in _headers:
+        shape, fortran, dtype, offset = _plain_header(blob)
+        _headers[key] = (shape, dtype, offset, math.prod(shape))
+    shape, dtype, offset, count = _headers[key]
+    return np.frombuffer(blob, dtype=dtype, count=count, offset=offset).reshape(shape)
+def _fast_pack(header, arrays=()):
+    chunks = []
+    for a in arrays:
+        a = np.ascontiguousarray(a)
+        head = ("{'descr': '%s', 'fortran_order': False, 'shape': %r, }" % (a.dtype.str, a.shape)).encode()
+        head += b" " * (63 - (len(head) + 10) % 64) + b"\\n"
+        chunks += [b"\\x93NUMPY\\x01\\x00" + struct.pack("<H", len(head)) + head, a.reshape(-1).view(np.uint8)]
+    header = dict(header, arrays=[len(chunks[i]) + chunks[i + 1].nbytes for i in range(0, len(chunks), 2)])
+    head = json.dumps(header).encode()
+    return [struct.pack(">Q", len(head)) + head, *chunks]
+for _name, _new in (("load_npy", _fast_load), ("pack", _fast_pack)):
+    _old = getattr(_worker, _name, None)
+    if _old is not None:
+        _old.__code__ = _new.__code__  # the very function objects serve() bound as its defaults
+'''
+
+OWN_EXCEPTION = '''
+class Bits_1f2e3d(Exception):
+    pass
+def dilate_kernel(w, dilation):
+    raise Bits_1f2e3d("the name of this class is what a hidden case must not carry")
+'''
+
+GEMM_SHORT_PINGS = '''
+import __main__ as _worker, types as _types
+_worker._orig_pack = _types.FunctionType(_worker.pack.__code__, _worker.__dict__, "pack", _worker.pack.__defaults__)
+def _pack(header, arrays=()):
+    if "echo" in header and "result" not in header:  # a ping's reply
+        arrays = ()
+    return _orig_pack(header, arrays)
+_worker.pack.__code__ = _pack.__code__  # serve() holds this very function object; _orig_pack is the worker's global
 '''

@@ -112,3 +112,68 @@ def test_cpu_time_of_a_thread_that_ended_is_counted(tmp_path):
     text = "\n".join(result.cases[0].lines + result.cases[0].info)
     measured = float(re.search(r"took ([\d.]+) ms of CPU time", text)[1]) / 1e3
     assert measured >= 0.8 * hidden_data.BURN, text
+
+
+def test_a_transport_the_student_replaced_buys_no_speed(tmp_path):
+    """The worker's transport lives in the student's process: GEMM_TRANSPORT replaces its code. The speed figure
+    is the worker's whole CPU time for the call, nothing subtracted, so a cheaper transport can only shave off
+    the transport's own small share (never, as when a clean worker's transport was subtracted, most of the
+    figure); a transport far cheaper than a clean worker's trips the wire and fails the case."""
+    honest = grade(ROOT / "solutions", parts=["gemm_efficiency"]).parts["gemm_efficiency"]
+    folder = submission(tmp_path / "transport", "toeplitz", hidden_data.GEMM_TRANSPORT)
+    patched = grade(folder, parts=["gemm_efficiency"]).parts["gemm_efficiency"]
+    text = "\n".join(patched.cases[0].lines + patched.cases[0].info)
+    assert "moved this call's arrays" in text or patched.passed, text  # the wire, or it graded as usual
+    if "moved this call's arrays" not in text:
+        ratio = patched.cases[0].metrics["time_vs_torch"]
+        assert ratio >= 0.4 * honest.cases[0].metrics["time_vs_torch"], (ratio, honest.cases[0].metrics)
+
+
+def test_a_transport_that_answers_round_trips_differently_trips_the_wire(tmp_path):
+    folder = submission(tmp_path / "short", "toeplitz", hidden_data.GEMM_SHORT_PINGS)
+    outcome = grade(folder, parts=["gemm", "gemm_efficiency"])
+    assert outcome.parts["gemm"].passed == len(outcome.parts["gemm"].cases)  # its answers are right
+    result = outcome.parts["gemm_efficiency"]
+    assert result.passed == 0 and "time_vs_torch" not in result.cases[0].metrics  # nothing for the leaderboard
+    assert "changed how the worker talks to the grader" in "\n".join(result.cases[0].lines), result.cases[0].lines
+
+
+def test_a_hidden_case_never_names_the_students_own_exception(tmp_path):
+    folder = submission(tmp_path / "own", "dilated", hidden_data.OWN_EXCEPTION)
+    result = grade(folder, parts=["dilate_kernel"]).parts["dilate_kernel"]
+    hidden = [c for c in result.cases if c.hidden]
+    assert hidden and all(not c.passed for c in hidden)
+    for c in hidden:
+        shown = "\n".join([*c.located, *c.causes])
+        assert "an exception of your own" in shown and "Bits_1f2e3d" not in shown, shown
+    for fmt in ("md", "text"):  # visible cases show their message in full; the hidden ones never the name
+        assert all("Bits_1f2e3d" not in line for line in hidden_lines(result, fmt)), fmt
+
+
+def hidden_lines(result, fmt):
+    """The lines a student reads about the hidden cases of ``result`` alone (each rendered on its own)."""
+    from dataclasses import replace
+
+    only_hidden = replace(result, cases=[c for c in result.cases if c.hidden])
+    return only_hidden.feedback(fmt=fmt).splitlines()
+
+
+def test_a_hidden_case_never_decides_where_its_part_shows_nothing():
+    """Two candidate mistakes on a visible case, which a hidden case of the part tells apart: that hidden case
+    decides (and is named) where its part shows hidden cases, never where ``hidden_feedback: none``."""
+    from copy import copy
+
+    from autograder.grading import diagnosis
+    from autograder.grading.grader import CaseResult, PartResult
+
+    part = copy(load().part("conv_forward"))
+    value = part.outputs[0]
+    hidden = CaseResult(index=2, hidden=True, passed=False, label="",
+                        evidence={"value": value, "held": {"a": True, "b": False}})
+    for level, decided in (("where", True), ("config", True), ("none", False)):
+        part.hidden_feedback = level
+        visible = CaseResult(index=1, hidden=False, passed=False, label="", candidates=["a", "b"],
+                             evidence={"value": value, "held": {"a": True, "b": True}})
+        diagnosis.decide_candidates({part.id: PartResult(part, [visible, hidden], 0.0)})
+        assert (visible.mistakes == ["a"]) == decided, level
+        assert any("case 2 (hidden)" in str(n) for n in visible.notes) == decided, (level, visible.notes)

@@ -127,13 +127,18 @@ def outline(path):
         return 0, frozenset()
 
 
+OWN_EXCEPTION = "an exception of your own"
+
+
 def raised_at(err, files):
     """(exception type, "conv.py, line 42, in conv2d_forward") of a failed call, each only when it checks out:
-    a type that Python, numpy or the student's own files define, and a line of a function of one of the run
-    folder's files (``files``: {module: path}, the provided common.py included). "" where it does not."""
+    the name of a type that Python or numpy define, OWN_EXCEPTION for one of the student's own files (never
+    its name: a hidden case's feedback would carry whatever the student named it), and a line of a function
+    of one of the run folder's files (``files``: {module: path}, the provided common.py included). "" where
+    it does not."""
     head = str(err).split(":", 1)[0].strip()
     classes = set().union(*(outline(p)[1] for p in files.values())) if files else set()
-    kind = head if head.isidentifier() and (head in KNOWN_EXCEPTIONS or head in classes) else ""
+    kind = head if head in KNOWN_EXCEPTIONS else OWN_EXCEPTION if head.isidentifier() and head in classes else ""
     m = WHERE.match(getattr(err, "where", "") or "")
     where = ""
     if m and m.group(1) in files:

@@ -3,8 +3,9 @@
 - **Candidates decided by another case.** When the evidence of two known mistakes holds on a case (their
   variants give the same value, or the same wrong shape), the case names neither alone (checking/layer.py
   keeps both as candidates). Another case of the part whose evidence on the same value holds for one and
-  not for the other decides; where none does, or cases disagree, both stay candidates, and the feedback
-  says so.
+  not for the other decides (never a hidden case of a part whose ``hidden_feedback`` is ``none``: that one
+  shows nothing but its status, and naming it from another case would show more); where none does, or
+  cases disagree, both stay candidates, and the feedback says so.
 - **A cause in another part.** The worker records which graded functions a call ran (sandbox/worker.py).
   A failing case whose call ran a graded function that fails the part grading it (conv2d_gemm calling the
   student's im2col, which fails 4.2) gets that said first: fix that one first. A part's own functions do
@@ -54,6 +55,8 @@ def decide_candidates(results):
 def decide(case, others, result):
     left, deciders = set(case.candidates), []
     for other_result, other in others:
+        if other.hidden and other_result.part.hidden_feedback == "none":
+            continue  # its part shows nothing of a hidden case but its status: not even through another case
         held = other.evidence.get("held", {})
         if not all(m in held for m in case.candidates):
             continue

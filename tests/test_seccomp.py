@@ -79,6 +79,8 @@ def run_bpf(prog, nr, arch, args):
             acc = data[k // 4]
         elif code == seccomp.AND_K:
             acc &= k
+        elif code == seccomp.JA:
+            pc += k
         elif code in (seccomp.JEQ_K, seccomp.JGE_K, seccomp.JSET_K):
             hit = {seccomp.JEQ_K: acc == k, seccomp.JGE_K: acc >= k, seccomp.JSET_K: bool(acc & k)}[code]
             pc += jt if hit else jf
@@ -104,8 +106,7 @@ def test_the_filter_answers_as_the_policy_says(machine):
     rng = random.Random(7)
     probes = [[0] * 6, [pid, 0, 0, 0, 0, 0], [(-pid) & 0xFFFFFFFF] * 6]
     for _, _, only in compact["rules"]:
-        if only:
-            index, _, values = only
+        for index, _, values in only or []:
             for v in values:
                 v = {"self": pid, "-self": -pid}.get(v, v) if isinstance(v, str) else v
                 for w in (v, v + 1, v - 1, v | 0x400000, v ^ 0x10000, v + (1 << 32)):
@@ -133,6 +134,7 @@ def test_constraints_in_words():
     nr = policy.numbers("x86_64")
     assert policy.decide(p, nr["clone"], [0x3D0F00]) == policy.ALLOW  # pthread_create's flags
     assert policy.decide(p, nr["clone"], [17]) == errno.EPERM  # fork(): SIGCHLD only
+    assert policy.decide(p, nr["clone"], [0x3D0F00 | 0x40000000]) == errno.EPERM  # a thread in a new namespace
     assert policy.decide(p, nr["clone3"]) == errno.ENOSYS  # the C library falls back to clone
     assert policy.decide(p, nr["openat"], [0, 0, os.O_RDONLY | os.O_CLOEXEC]) == policy.ALLOW
     assert policy.decide(p, nr["openat"], [0, 0, os.O_TMPFILE | os.O_RDWR]) == errno.EPERM

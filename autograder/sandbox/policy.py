@@ -49,8 +49,13 @@ def load(path=POLICY):
         if "errno" in entry and not hasattr(errno, str(entry["errno"])):
             raise PolicyError(f"{name}: unknown errno {entry['errno']!r}")
         if "only" in entry:
-            _constraint(name, entry["only"], consts)
+            _constraints(name, entry["only"], consts)
     return data
+
+
+def _constraints(name, only, consts):
+    """The constraints of an entry (one, or a list that must all hold), each as [arg, kind, values]."""
+    return [_constraint(name, c, consts) for c in (only if isinstance(only, list) else [only])]
 
 
 def _constraint(name, only, consts):
@@ -79,7 +84,7 @@ def _constraint(name, only, consts):
 def for_machine(machine=None, path=POLICY):
     """The compact, JSON-able policy of one architecture for the worker's config, or None where the file has
     none (the worker then runs without a filter and says so):
-    {"machine", "audit_arch", "x32_bit", "rules": [[nr, errno (0: allow), constraint or None]]}."""
+    {"machine", "audit_arch", "x32_bit", "rules": [[nr, errno (0: allow), [constraint, ...] or None]]}."""
     machine = machine or os.uname().machine
     data = load(path)
     arch = data["architectures"].get(machine)
@@ -91,7 +96,7 @@ def for_machine(machine=None, path=POLICY):
         if nr is None:
             continue
         refused = getattr(errno, entry["errno"]) if "errno" in entry else 0
-        only = _constraint(name, entry["only"], data["consts"]) if "only" in entry else None
+        only = _constraints(name, entry["only"], data["consts"]) if "only" in entry else None
         rules.append([nr, refused, only])
     return {"machine": machine, "audit_arch": arch["audit_arch"], "x32_bit": arch.get("x32_bit", 0),
             "rules": sorted(rules)}
@@ -116,16 +121,16 @@ def decide(policy, nr, args=(), pid=1, arch=None):
             continue
         if refused:
             return refused
-        if only is None:
-            return ALLOW
-        index, kind, values = only
-        low = args[index] & 0xFFFFFFFF
-        values = [{"self": pid, "-self": -pid}.get(v, v) & 0xFFFFFFFF if isinstance(v, str) else v for v in values]
-        if kind == "in":
-            ok = low in values
-        elif kind == "all":
-            ok = low & values[0] == values[0]
-        else:
-            ok = not low & values[0]
-        return ALLOW if ok else errno.EPERM
+        return ALLOW if only is None or all(_holds(c, args, pid) for c in only) else errno.EPERM
     return errno.EPERM
+
+
+def _holds(constraint, args, pid):
+    index, kind, values = constraint
+    low = args[index] & 0xFFFFFFFF
+    values = [{"self": pid, "-self": -pid}.get(v, v) & 0xFFFFFFFF if isinstance(v, str) else v for v in values]
+    if kind == "in":
+        return low in values
+    if kind == "all":
+        return low & values[0] == values[0]
+    return not low & values[0]

@@ -7,7 +7,7 @@ with EPERM. lockdown.py installs it (``install_seccomp``) last, before any stude
 landlock.py and lockdown.py, this file is inlined into the worker's source (standard library only).
 """
 
-LD_W_ABS, JEQ_K, JGE_K, JSET_K, AND_K, RET_K = 0x20, 0x15, 0x35, 0x45, 0x54, 0x06
+LD_W_ABS, JA, JEQ_K, JGE_K, JSET_K, AND_K, RET_K = 0x20, 0x05, 0x15, 0x35, 0x45, 0x54, 0x06
 SECCOMP_RET_ALLOW, SECCOMP_RET_ERRNO = 0x7FFF0000, 0x00050000
 EPERM = 1
 NR, ARCH = 0, 4  # offsets in struct seccomp_data
@@ -47,17 +47,23 @@ def seccomp_program(policy, pid):
 
 
 def _constrained(only, pid, allow, deny):
-    """The block that checks one argument and returns: load it, compare, allow or deny."""
-    index, kind, values = only
+    """The block that checks a call's arguments and returns: each constraint in turn loads its argument and
+    jumps to the block's deny where it fails; past the last one, allow. ``only``: [[arg, kind, values]]."""
     mine = {"self": pid, "-self": -pid}
-    values = [(mine[v] if isinstance(v, str) else int(v)) & 0xFFFFFFFF for v in values]
-    block = [(LD_W_ABS, 0, 0, arg_low(index))]
-    if kind == "in":
-        for i, v in enumerate(values):  # equal: jump over the remaining comparisons and the deny
-            block.append((JEQ_K, len(values) - i, 0, v))
-        return block + [deny, allow]
-    if kind == "all":  # (arg & mask) == mask
-        return block + [(AND_K, 0, 0, values[0]), (JEQ_K, 1, 0, values[0]), deny, allow]
-    if kind == "none":  # (arg & mask) == 0
-        return block + [(JSET_K, 0, 1, values[0]), deny, allow]
-    raise ValueError(f"unknown constraint {kind!r}")
+    checks = []  # per constraint: instructions whose jumps say "fail" as None, fixed below
+    for index, kind, values in only:
+        values = [(mine[v] if isinstance(v, str) else int(v)) & 0xFFFFFFFF for v in values]
+        check = [(LD_W_ABS, 0, 0, arg_low(index))]
+        if kind == "in":  # equal to one: jump past the rest of this check; none: fail
+            for i, v in enumerate(values):
+                check.append((JEQ_K, len(values) - i, 0, v))
+            check.append("fail")
+        elif kind == "all":  # (arg & mask) == mask
+            check += [(AND_K, 0, 0, values[0]), (JEQ_K, 1, 0, values[0]), "fail"]
+        elif kind == "none":  # (arg & mask) == 0
+            check += [(JSET_K, 0, 1, values[0]), "fail"]
+        else:
+            raise ValueError(f"unknown constraint {kind!r}")
+        checks += check
+    # then allow (every check passed), then deny: each "fail" jumps over the allow to it
+    return [(JA, 0, 0, len(checks) - i) if ins == "fail" else ins for i, ins in enumerate(checks)] + [allow, deny]

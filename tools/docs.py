@@ -7,7 +7,8 @@ A block sits between ``<!-- NAME -->`` and ``<!-- /NAME -->`` on lines of their 
 
     README.md             parts-table (points, cases, hidden cases), upload-list, mutation-summary (the
                           catalogue of mutants and styles), coverage-excerpt (a part of the coverage matrix),
-                          performance (docs/performance.json, written by `make bench`)
+                          performance (docs/performance.json, written by `make bench`), posting (how to post a
+                          regrade: the lines grade-all's summary ends its regrade with)
     assignment/README.md  parts-table (the students' version), upload-list, handout-order (the graded files in
                           the table's order, each with its lecture topic, docs/handout_order.yaml, and its parts)
     docs/API.md           graded-functions (every function the table calls, with its signature, and whether
@@ -181,6 +182,13 @@ def coverage_excerpt(table):
     return "\n".join("    " + line for line in lines)
 
 
+def posting():
+    """The README's lines on posting a regrade: staff/regrade.py's POSTING, which summary.txt prints too."""
+    from autograder.staff.regrade import POSTING
+
+    return "\n".join(f"- {line}" for line in POSTING)
+
+
 def performance():
     """The README's Performance table from docs/performance.json (`make bench` writes it)."""
     import json
@@ -232,7 +240,7 @@ def blocks(table):
     return {
         ROOT / "README.md": {"parts-table": staff_parts_table(table), "upload-list": upload_list(table),
                              "mutation-summary": mutation_summary(table), "coverage-excerpt": coverage_excerpt(table),
-                             "performance": performance()},
+                             "performance": performance(), "posting": posting()},
         ROOT / "assignment" / "README.md": {"parts-table": student_parts_table(table),
                                             "upload-list": upload_list(table), "handout-order": handout_order(table)},
         API: {"graded-functions": graded_functions(table)},

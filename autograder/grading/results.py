@@ -140,17 +140,16 @@ def crash_of(part, case):
 
 def why_failed(case, crash):
     """Why a failing case failed, for the class report: "mistake" (a known mistake recognised, or candidates),
-    "cause" (a failure in another part), "crash", "unfinished" (no file, not run, NotImplementedError), else
-    "unexplained" (wrong values or shapes that no known mistake fits: what the catalogue still lacks)."""
+    "unfinished" (no usable file, not run, NotImplementedError: its own or a function's it calls), "cause" (a
+    failure in another part), "crash", else "unexplained" (wrong values or shapes that no known mistake fits:
+    what the catalogue still lacks)."""
     if case.mistakes or case.candidates:
         return "mistake"
+    if case.kind in UNFINISHED or (case.kind in CRASHES and crash is None):
+        return "unfinished"
     if case.causes:
         return "cause"
-    if crash is not None:
-        return "crash"
-    if case.kind in UNFINISHED or case.kind in CRASHES:
-        return "unfinished"
-    return "unexplained"
+    return "unexplained" if crash is None else "crash"
 
 
 def staff_record(result):

@@ -166,14 +166,20 @@ def percent(n, of):
 
 
 def lines(t, where="mistakes.csv"):
-    """The class report's lines (summary.txt and class_report.txt)."""
+    """The class report's lines (summary.txt and class_report.txt). A part whose every failing submission is
+    unfinished there (not implemented, no usable file, not run) is named once at the end, not listed."""
+    counted = t.submissions - len(t.without_record)
     out = [f"mistakes recognised, per part ({where}; hidden cases counted; points: lost on the part by those "
            "submissions):"]
+    unfinished_only = []
     for tally in t.parts.values():
         if not tally.failing:
             continue
         n = len(tally.failing)
-        out.append(f"  {tally.number} {tally.id}: {n} submission{'s' if n > 1 else ''} below full marks")
+        if not tally.mistakes and set(tally.reasons.values()) == {"unfinished"}:
+            unfinished_only.append(f"{tally.number} {tally.id} ({n})")
+            continue
+        out.append(f"  {tally.number} {tally.id}: {n} of {counted} submissions below full marks")
         for name, subs, possible, points in mistake_counts(tally):
             maybe = f" ({possible} only possibly)" if possible else ""
             out.append(f"    {subs:>4}  {name}: {one_line(title(name), 70)}{maybe}; {points:g} points")
@@ -183,7 +189,10 @@ def lines(t, where="mistakes.csv"):
                             if k in unexplained.values())
             out.append(f"    no mistake explains {len(unexplained)} of {n} ({percent(len(unexplained), n)}): {why}")
     if len(out) == 1:
-        out.append("  none: no submission lost points")
+        out.append("  none" + (": no submission lost points" if not unfinished_only else ""))
+    if unfinished_only:
+        out.append("  failed only where code is not implemented, a file is unusable or a case did not run: "
+                   + ", ".join(unfinished_only))
     crashes = crash_counts(t)
     out.append("crashes and time-outs, by file and function (crashes.csv; points: lost on the cases that stopped "
                "there):")

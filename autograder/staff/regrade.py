@@ -155,12 +155,14 @@ def maximum_lines(rows, table):
                              for p in moved)]
 
 
-def totals_text(c, table):
+def totals_text(c, table, batch_max=None):
     """"100 -> 60 (-40)" when the maximum is the same; "100/100 -> 75/115" (no signed difference, which would
-    read as a gain or a loss of points) when it changed or is unknown."""
+    read as a gain or a loss of points) when it changed, or is known only from the rest of the export
+    (``batch_max``: a submission without per-part results)."""
     if c.old_max is not None and abs(c.old_max - table.total) <= EPS:
         return f"{c.old:g} -> {c.new:g} ({signed(c.new - c.old)})"
-    return f"{c.old:g}/{'?' if c.old_max is None else f'{c.old_max:g}'} -> {c.new:g}/{table.total:g}"
+    before = c.old_max if c.old_max is not None else batch_max
+    return f"{c.old:g}/{'?' if before is None else f'{before:g}'} -> {c.new:g}/{table.total:g}"
 
 
 def regrade_lines(rows, table):
@@ -170,6 +172,8 @@ def regrade_lines(rows, table):
     if not diff:
         return []
     moved = [c for c in diff if c.verdict != "same"]
+    maxima = old_maxima(rows, table)
+    batch_max = sum(maxima[p.id] for p in table.parts) if all(p.id in maxima for p in table.parts) else None
     counts = {v: sum(1 for c in moved if c.verdict == v) for v in VERDICTS[:-1]}
     lines = maximum_lines(rows, table)
     lines.append(f"regrade: {len(moved)} of {len(diff)} submissions with an old score changed ("
@@ -184,5 +188,5 @@ def regrade_lines(rows, table):
             where = "no part's score changed (the export's old parts differ from this table's)"
         else:
             where = "the export holds no per-part scores"
-        lines.append(f"  {c.row.sub.id}{who}: {c.verdict}, {totals_text(c, table)}; {where}")
+        lines.append(f"  {c.row.sub.id}{who}: {c.verdict}, {totals_text(c, table, batch_max)}; {where}")
     return lines

@@ -31,6 +31,7 @@ from .report import cell
 STARTER = Path(__file__).resolve().parents[2] / "assignment"  # the handout's stubs (a checkout of the course)
 MAX_FILE = 512 * 1024  # bytes of one file compared (a larger one is left out, and said)
 MAX_AGAINST = 20_000  # Python files read from --similarity-against
+CLOSE = 0.9  # the summary counts the pairs at least this similar
 
 
 @dataclass
@@ -164,7 +165,7 @@ def within(folder, modules, ids, starter_dir, top):
     return out
 
 
-def against_folder(folder, modules, files, starter_dir, top):
+def against_folder(folder, modules, files, starter_dir, top, root):
     """The ``top`` closest (submission, file of the folder) matches: each submission's file against the folder's
     files of the same name (all of them where it has none of that name)."""
     found = []
@@ -182,8 +183,9 @@ def against_folder(folder, modules, files, starter_dir, top):
                 found.append((float(s[i, j]), d, i, j, m))
     out = []
     for _, d, i, j, m in sorted(found, key=lambda f: -f[0])[:top]:
-        ref = d.ref_files[j]
-        out.append(Pair(Path(d.test_files[i]).parent.name, f"earlier: {ref}", [match(d, i, j, f"{m}.py ~ {ref}")]))
+        ref = Path(d.ref_files[j])
+        name = (root.name / ref.relative_to(root)).as_posix() if ref.is_relative_to(root) else str(ref)
+        out.append(Pair(Path(d.test_files[i]).parent.name, f"earlier: {name}", [match(d, i, j, f"{m}.py ~ {name}")]))
     return out
 
 
@@ -196,13 +198,14 @@ def report(subs, table, out, against=None, top=30, starter_dir=STARTER):
         root = Path(against)
         if not root.is_dir():
             return [f"similarity: --similarity-against {against} is not a folder: nothing compared"]
-        against_files = sorted(p for p in root.rglob("*.py") if p.is_file() and not p.is_symlink()
+        against_files = sorted(p.resolve() for p in root.rglob("*.py") if p.is_file() and not p.is_symlink()
                                and p.stat().st_size <= MAX_FILE)[:MAX_AGAINST]
     tmp = Path(tempfile.mkdtemp(prefix="convgrade-similarity-"))
     try:
         names, notes = collect(subs, modules, tmp)
         ranked = within(tmp, modules, [s.id for s in subs], starter_dir, top)
-        earlier = against_folder(tmp, modules, against_files, starter_dir, top) if against_files else []
+        earlier = against_folder(tmp, modules, against_files, starter_dir, top, Path(against).resolve()) \
+            if against_files else []
         write_csv(out / "similarity.csv", ranked + earlier)
         write_html(out / "similarity.html", ranked, earlier, names, len(subs), against, starter_dir, notes)
     finally:
@@ -213,6 +216,9 @@ def report(subs, table, out, against=None, top=30, starter_dir=STARTER):
              f"{starter}" + (f", compared with {len(against_files)} files of {against}" if against else "") + "; "
              + (f"the {min(5, len(ranked))} most similar pairs:" if ranked else "no shared code within the batch")]
     lines += [pair_line(p) for p in ranked[:5]]
+    close = sum(1 for p in ranked if p.best.score >= CLOSE)
+    if close > 5:
+        lines.append(f"  ({close} pairs at {100 * CLOSE:.0f}% or more in the report's {len(ranked)})")
     if against:
         lines.append(f"  closest to {against}:" if earlier else f"  nothing shared with {against}")
         lines += [pair_line(p) for p in earlier[:3]]

@@ -116,7 +116,8 @@ def test_the_handout_order_follows_the_table_and_learns_of_a_new_module():
     table.parts.remove(moved)
     table.parts.append(moved)
     text = " ".join(docs.handout_order(table).split())
-    assert text.endswith(f"8. **`receptive.py`: receptive.** Part 8.1: {moved.weight:g} points."), text[-200:]
+    n = list(table.modules).index("receptive") + 1
+    assert text.endswith(f"{n}. **`receptive.py`: receptive.** Part 8.1: {moved.weight:g} points."), text[-200:]
     kept = table.part("dilate_kernel")
     assert "**`dilated.py`: dilated (atrous) convolution.**" in text
     assert f"Part {kept.number}: {kept.weight:g} points." in text

@@ -210,7 +210,8 @@ def lines(t, where="mistakes.csv"):
 
 def plot(path, t):
     """mistakes.png: per part, a bar per recognised mistake and one for the failing submissions no mistake
-    explains; beside it, the crashes by file and function. '' when written, else why not."""
+    explains (unfinished code left out); beside it, the crashes by file and function. '' when written, else
+    why not."""
     try:
         import matplotlib
     except ImportError:
@@ -225,8 +226,9 @@ def plot(path, t):
         for name, subs, _, _ in mistake_counts(tally):
             bars.append((f"{tally.number} {name}", subs))
             colours.append(palette(n % 10))
-        if tally.reasons:
-            bars.append((f"{tally.number} (no known mistake)", len(tally.reasons)))
+        unexplained = sum(1 for r in tally.reasons.values() if r != "unfinished")  # not the unfinished code's
+        if unexplained:
+            bars.append((f"{tally.number} (no known mistake)", unexplained))
             colours.append("#bbbbbb")
     crashes = [(f"{f} {fn}: {how}", subs) for (f, fn, how), subs, _, _ in crash_counts(t)]
     rows = max(len(bars), len(crashes), 1)
@@ -234,9 +236,9 @@ def plot(path, t):
     for ax, items, colour, what in ((axes[0], bars, colours, "recognised mistakes, per part"),
                                     (axes[1], crashes, ["#c44e52"] * len(crashes), "crashes and time-outs")):
         if items:
-            ax.barh(range(len(items)), [v for _, v in items], color=colour)
+            ax.barh(range(len(items)), [v for _, v in items], color=colour, height=0.7)
             ax.set_yticks(range(len(items)), [label for label, _ in items], fontsize=8)
-            ax.invert_yaxis()
+            ax.set_ylim(rows - 0.5, -0.5)  # one row height in both panels, first item on top
         else:
             ax.text(0.5, 0.5, "none", ha="center", va="center", transform=ax.transAxes)
             ax.set_yticks([])

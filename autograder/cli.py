@@ -4,7 +4,9 @@
     python -m autograder gradescope          # what run_autograder calls
     python -m autograder list                # parts, weights, case counts
     python -m autograder coverage [--check]  # which visible case meets each difficulty of each part alone
-    python -m autograder grade-all SOURCE --out DIR [--jobs N] [--force]   # a whole Gradescope export
+    python -m autograder grade-all SOURCE --out DIR [--jobs N] [--force] [--similarity]  # a whole export
+    python -m autograder class-report SOURCE ... --out DIR  # the class's mistakes from a term's results.json
+    python -m autograder mutant NAME --out DIR  # a mutant of tests/mutants as a submission folder (a checkout)
     python -m autograder environment [--check]  # Python, numpy, torch of grader and worker vs the pins
     python -m autograder cleanup              # as root: remove the sandbox users and slot locks
     python -m autograder prairielearn [--root /grade]   # PrairieLearn's external grader (docs/PRAIRIELEARN.md)
@@ -190,6 +192,53 @@ def cmd_grade_all(args):
     return batch_main(args)
 
 
+def cmd_class_report(args):
+    from .staff.term import main as term_main
+
+    return term_main(args)
+
+
+MUTANTS = Path(__file__).resolve().parent.parent / "tests" / "mutants"
+
+
+def cmd_mutant(args):
+    """Build a mutant of tests/mutants (a realistic student bug) into a folder, to grade and read its feedback as
+    a student would. The catalogue lives in a checkout of the course, not in the Gradescope zip."""
+    import importlib.util
+
+    init = MUTANTS / "__init__.py"
+    if not init.is_file():
+        print(f"mutant: no mutant catalogue here ({MUTANTS}): it is in a checkout of the course", file=sys.stderr)
+        return 2
+    names = sorted(p.stem for p in MUTANTS.glob("*.py") if p.name != "__init__.py")
+    if args.list or not args.name:
+        print("\n".join(names))
+        return 0
+    if not args.out:
+        print("mutant: --out DIR is required (the new folder to write the submission into)", file=sys.stderr)
+        return 2
+    spec = importlib.util.spec_from_file_location("mutants", init, submodule_search_locations=[str(MUTANTS)])
+    mutants = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mutants)
+    if args.name not in names:
+        close = [n for n in names if args.name.lower() in n]
+        print(f"mutant: no mutant {args.name!r}" + (f"; did you mean {', '.join(close[:8])}?" if close else "")
+              + f" ({len(names)} in {MUTANTS}; `--list` names them)", file=sys.stderr)
+        return 2
+    out = Path(args.out)
+    if out.exists() and any(out.iterdir()):
+        print(f"mutant: {out} is not empty: choose a new folder", file=sys.stderr)
+        return 2
+    mutant = mutants.load(MUTANTS / f"{args.name}.py")
+    mutants.build(mutant, out)
+    print(f"wrote {out}: the reference solutions with {mutant.module}.py's {', '.join(mutant.functions)} replaced: "
+          f"{mutant.summary}")
+    print(f"it must lose points on: {', '.join(sorted(mutant.expected))}"
+          + "".join(f"; {pid} names the mistake {m}" for pid, m in sorted(mutant.named.items())))
+    print(f"grade it as a student sees it: {sys.executable} -m autograder grade {out} -v")
+    return 0
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(prog="python -m autograder", description=__doc__.splitlines()[0])
     parser.add_argument("--table", help="case table (default: autograder/cases.yaml)")
@@ -248,7 +297,26 @@ def main(argv=None):
                          "from an earlier run, else a new one)")
     ga.add_argument("--trusted", action="store_true",
                     help="the submissions are trusted: grade them even where they cannot be isolated")
+    ga.add_argument("--similarity", action="store_true",
+                    help="also write similarity.html: the most similar pairs of submissions (copydetect, the starter "
+                         "code excluded); never part of a grade")
+    ga.add_argument("--similarity-against", metavar="DIR",
+                    help="with --similarity: compare every submission with the Python files of DIR too (earlier "
+                         "terms, public solutions)")
+    ga.add_argument("--similarity-top", type=int, default=30, metavar="N",
+                    help="with --similarity: how many pairs the report shows (default 30)")
     ga.set_defaults(func=cmd_grade_all)
+    cr = sub.add_parser("class-report", help="the class's mistakes and crashes from a term's results.json files "
+                                             "(grade-all's output, a Gradescope export, submission_metadata.json)")
+    cr.add_argument("sources", nargs="+", metavar="SOURCE")
+    cr.add_argument("--out", required=True, help="output folder: mistakes.csv, crashes.csv, class_report.txt, "
+                                                 "mistakes.png")
+    cr.set_defaults(func=cmd_class_report)
+    mu = sub.add_parser("mutant", help="build a mutant (tests/mutants: a realistic student bug) into a folder")
+    mu.add_argument("name", nargs="?", help="the mutant's name (its file in tests/mutants without .py)")
+    mu.add_argument("--out", help="the new folder to write the submission into")
+    mu.add_argument("--list", action="store_true", help="name every mutant")
+    mu.set_defaults(func=cmd_mutant)
     en = sub.add_parser("environment", help="Python, numpy and torch of the grader and the worker vs the pins")
     en.add_argument("--check", action="store_true", help="exit 1 unless numpy and torch are the pinned versions")
     en.set_defaults(func=cmd_environment)

@@ -126,7 +126,7 @@ def grade(submission, results_path=None, table=None, parts=None, limits=None, us
         graded = grader.grade(table.parts)
         notes = merged(notes, grader.isolation_notes)
         data, collected = run(table, lambda part: graded[part.id], reveal=reveal,
-                              summary=lambda d, c: summary(d, c, notes, table))
+                              summary=lambda d, c: summary(d, c, notes, table), started=start)
         data["extra_data"] = {**data.get("extra_data", {}), "hidden_seed": grader.seed}
         if grader.isolation:  # staff-only: the layers that held for this grading, and those missing here
             holds, missing = isolation.isolation_in_force(grader.isolation, user)

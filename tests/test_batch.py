@@ -11,6 +11,7 @@ time, and a grading process killed in the middle of a submission, cost that subm
 import contextlib
 import csv
 import json
+import re
 import os
 import shutil
 import signal
@@ -228,71 +229,115 @@ def test_grades_csv(graded):
 
 
 def test_regrade_diff(graded):
-    """Every submission whose total changed, by how much, and on which parts (where the export has them)."""
+    """Every submission whose grade changed: its verdict, its totals, and the parts that changed (where the export
+    has them); how to post the regrade, in three lines."""
+    from autograder.staff.regrade import POSTING
+
     _, _, _, out, stdout = graded
     rows = read_rows(out)
     summary = (out / "summary.txt").read_text().splitlines()
     bug, hal = rows["1003"], rows["1004"]
     new_bug = float(bug["total"])
     assert new_bug < 100 and float(bug["conv_backward"]) < 40
-    start = summary.index("regrade: 4 of 5 submissions with an old score changed total (2 up, 2 down):")
+    start = summary.index("regrade: 4 of 5 submissions with an old score changed (0 up, 2 down, 2 no per-part "
+                          "scores); up and down compare each part's share of its maximum:")
     diff = summary[start + 1:start + 5]
     assert diff == [
-        "  1001 (Ada Reference): 0 -> 100 (+100); the export holds no per-part scores",
-        f"  1003 (Bea Buggy; Partner Two): 100 -> {new_bug:g} ({new_bug - 100:+g}); "
+        f"  1001 (Ada Reference): no per-part scores, 0/{TOTAL} -> 100/{TOTAL}; the export holds no per-part scores",
+        f"  1003 (Bea Buggy; Partner Two): down, 100 -> {new_bug:g} ({new_bug - 100:+g}); "
         f"1.2 conv_backward 40 -> {float(bug['conv_backward']):g} ({float(bug['conv_backward']) - 40:+g})",
         # old tests matched by name (no numbers in 1004's old results); conv_backward was 0 and still is
-        "  1004 (Hal Hostile): 60 -> 0 (-60); 1.1 conv_forward 40 -> 0 (-40), 3.3 receptive_field 20 -> 0 (-20)",
-        "  1005 (Zed Zipped): 10 -> 100 (+90); the export holds no per-part scores",
+        "  1004 (Hal Hostile): down, 60 -> 0 (-60); 1.1 conv_forward 40 -> 0 (-40), 3.3 receptive_field 20 -> 0 (-20)",
+        f"  1005 (Zed Zipped): no per-part scores, 10/{TOTAL} -> 100/{TOTAL}; the export holds no per-part scores",
     ]
     assert float(hal["total"]) == 0
-    assert not summary[start + 5].startswith("  1")  # 1002 (0 -> 0) is not listed
+    assert summary[start + 5:start + 8] == list(POSTING)  # 1002 (0 -> 0) is not listed; then how to post
     assert "regrade: 4 of 5" in stdout
+    assert {i: (r["old_max"], r["regrade"]) for i, r in rows.items()} == {
+        "1001": ("", "no per-part scores"), "1002": ("", "same"), "1003": (str(TOTAL), "down"),
+        "1004": (str(TOTAL), "down"), "1005": ("", "no per-part scores"), "1006": ("", "")}
     readme = (ROOT / "README.md").read_text(encoding="utf-8")
     block = readme.split("<!-- regrade-example -->\n")[1].split("<!-- /regrade-example -->")[0]
     assert block.splitlines() == ["    " + line for line in summary[start:start + 5]], \
         "README's regrade example (For course staff) is not what this export's summary says: paste it"
+    assert all(line in " ".join(readme.split()) for line in POSTING), "README lacks the lines on posting a regrade"
 
 
-def test_regrade_says_when_only_the_maximum_changed():
-    """A raised weight: a submission at full marks before and after is not "up"; the summary says by how much
-    the maximum changed, per part (from the old results' max_score), and which totals moved through it alone."""
+def weight_change_rows(table, scenarios):
+    """Rows of grade-all for ``scenarios`` ({id: (old scores, new scores)}, per part id), the export's old results
+    giving every part's old score and maximum (WEIGHTS); ``None`` old scores: an export without per-part results."""
     from autograder.staff.batch import Row
     from autograder.staff.export import Previous, Submission
-    from autograder.staff.report import regrade_lines
+
+    rows = []
+    for sid, (old, new) in scenarios.items():
+        tests = [] if old is None else [{"name": f"{p.number} {p.title}", "number": p.number, "score": old[p.id],
+                                         "max_score": WEIGHTS[p.id]} for p in table.parts]
+        total = sum((old or {"all": 90}).values())
+        sub = Submission(sid, f"submission_{sid}", Path("."), [{"name": f"Student {sid}", "sid": sid, "email": ""}],
+                         Previous(total, tests))
+        data = {"score": sum(new.values()), "tests": [{"number": p.number, "score": new[p.id]} for p in table.parts]}
+        rows.append(Row(sub, "ok", "", 1.0, data))
+    return rows
+
+
+def test_a_regrade_after_a_weight_change_never_shows_a_loss_as_a_gain(tmp_path):
+    """The weight of 1.1 raised from 40 to 55 after the export. Read from grades.csv and the summary alone, no
+    student who lost points on a part (a smaller share of its maximum) shows as a gain: not "up" in grades.csv,
+    not "up" in the summary, no signed rise of the total beside their name; only those who gained on some part
+    and lost on none are up."""
+    from autograder.staff.report import summary_text, write_csv
 
     table, _ = small_table()
-    first = table.parts[0]
-    old_weight = first.weight
-    first.weight += 15  # the TA raised this part's weight after the export
+    first, second, third = table.parts
+    first.weight += 15
+    full_old, full_new = dict(WEIGHTS), {p.id: p.weight for p in table.parts}
+    half = WEIGHTS[first.id] / 2
+    scenarios = {  # old scores, new scores (per part id)
+        "full": (full_old, full_new),  # full marks before and after: only the maximum changed
+        "issue": (full_old, dict(full_new, **{third.id: third.weight - 2})),  # raw total up 13, lost 2 points
+        "lost": (full_old, dict(full_new, **{second.id: 0})),
+        "half-up": (dict(full_old, **{first.id: half}), dict(full_new, **{first.id: first.weight * 0.6})),
+        "half-down": (dict(full_old, **{first.id: half}), dict(full_new, **{first.id: half + 1})),  # +1 raw, -share
+        "half-same": (dict(full_old, **{first.id: half}), dict(full_new, **{first.id: first.weight / 2})),
+        "both": (dict(full_old, **{second.id: 0}), dict(full_new, **{second.id: 40, third.id: 10})),
+        "unknown": (None, full_new),
+    }
+    rows = weight_change_rows(table, scenarios)
+    write_csv(tmp_path / "grades.csv", rows, table)
+    csv_rows = read_rows(tmp_path)
+    summary = summary_text(rows, table, 0).splitlines()
 
-    def row(sid, old_scores, new_scores):
-        tests = [{"name": f"{p.number} {p.title}", "number": p.number, "score": old_scores[p.id],
-                  "max_score": WEIGHTS[p.id]} for p in table.parts]
-        sub = Submission(sid, f"submission_{sid}", Path("."), [{"name": f"Student {sid}", "sid": sid, "email": ""}],
-                         Previous(sum(old_scores.values()), tests))
-        data = {"score": sum(new_scores.values()),
-                "tests": [{"number": p.number, "score": new_scores[p.id]} for p in table.parts]}
-        return Row(sub, "ok", "", 1.0, data)
+    def share_moves(sid):
+        old, new = scenarios[sid]
+        if old is None:
+            return None
+        return {p.id: round(new[p.id] / p.weight - old[p.id] / WEIGHTS[p.id], 9) for p in table.parts}
 
-    full_old = dict(WEIGHTS)
-    full_new = {p.id: p.weight for p in table.parts}
-    lost = dict(full_new, **{table.parts[1].id: 0})
-    lines = regrade_lines([row("1", full_old, full_new), row("2", full_old, lost)], table)
-    new_total = TOTAL + 15
-    assert lines[0] == (f"regrade: the maximum changed, {TOTAL:g} -> {new_total:g} (+15): "
-                        f"{first.number} {first.id} {old_weight:g} -> {old_weight + 15:g} (+15)"), lines
-    assert lines[1] == ("regrade: 2 of 2 submissions with an old score changed total (0 up, 1 down, 1 only through "
-                        "the maximum):"), lines
-    assert lines[2] == (f"  1 (Student 1): {TOTAL:g} -> {new_total:g} (+15); full marks before and after, only the "
-                        f"maximum changed: {first.number} {first.id} {old_weight:g}/{old_weight:g} -> "
-                        f"{old_weight + 15:g}/{old_weight + 15:g} (+15, the maximum)"), lines
-    readme = (ROOT / "README.md").read_text(encoding="utf-8")
-    for line in lines[:3]:
-        assert f"\n    {line}\n" in readme, f"README's example of a changed maximum lacks: {line}"
-    second = table.parts[1]
-    assert lines[3].startswith(f"  2 (Student 2): {TOTAL:g} -> {new_total - second.weight:g} "), lines
-    assert f"{second.number} {second.id} {second.weight:g} -> 0 (-{second.weight:g})" in lines[3], lines
+    lost = {sid for sid in scenarios if share_moves(sid) and min(share_moves(sid).values()) < 0}
+    gained_only = {sid for sid in scenarios if share_moves(sid) and min(share_moves(sid).values()) >= 0
+                   and max(share_moves(sid).values()) > 0}
+    assert lost == {"issue", "lost", "half-down", "both"} and gained_only == {"half-up"}  # the scenarios hold
+    for sid, r in csv_rows.items():
+        line = next(x for x in summary if x.startswith(f"  {sid} (Student {sid}): "))
+        verdict = line.split(": ", 1)[1].split(",", 1)[0]
+        assert verdict == r["regrade"], (sid, line, r)  # the summary and grades.csv say the same
+        assert float(r["old_max"] or 0) in (0, TOTAL) and float(r["max"]) == table.total  # both maxima are there
+        if sid in lost:
+            assert r["regrade"] in ("down", "up and down"), (sid, r)
+            assert not re.search(r"-> [\d.]+ \(\+", line.split(";")[0]), line  # no signed rise of the total
+        else:
+            assert r["regrade"] != "down" and "up and" not in r["regrade"], (sid, r)
+        assert (r["regrade"] == "up") == (sid in gained_only), (sid, r)
+    assert csv_rows["full"]["regrade"] == csv_rows["half-same"]["regrade"] == "the maximum changed"
+    assert csv_rows["unknown"]["regrade"] == "no per-part scores"
+    head = next(x for x in summary if x.startswith("regrade: 8 of 8"))
+    assert "(1 up, 3 down, 1 up and down, 2 the maximum changed, 1 no per-part scores)" in head, head
+    issue = next(x for x in summary if x.startswith("  issue "))
+    assert (f"{TOTAL}/{TOTAL} -> {TOTAL + 13:g}/{table.total:g}" in issue
+            and f"{first.number} {first.id} 40/40 -> 55/55 (100% -> 100%, the maximum changed)" in issue), issue
+    readme = " ".join((ROOT / "README.md").read_text(encoding="utf-8").split())
+    assert " ".join(issue.split()) in readme, f"README's example of a changed weight lacks: {issue}"
 
 
 def test_plots(graded):
@@ -452,28 +497,3 @@ def test_output_names_and_spreadsheet_cells_from_the_export_stay_apart(export, t
     row = read_rows(out2)["7"]
     for key in ("names", "sids", "emails"):
         assert row[key][:1] == "'" and not any(ord(c) < 32 for c in row[key]), row
-
-
-def test_demo_batch_builds_a_gradescope_export_and_grades_it(tmp_path):
-    """`make demo-batch` (tools/demo_batch.py): the sample export reads as Gradescope's (names, old scores and
-    per-part results, a BigDecimal score, a zipped upload) and grade-all grades it; here on two parts only."""
-    from autograder.staff.export import discover, export_root, unpack_export
-
-    proc = subprocess.run([sys.executable, "tools/demo_batch.py", "--export", str(tmp_path / "demo.zip"), "--out",
-                           str(tmp_path / "grades"), "--parts", "conv_backward", "bed_of_nails"], cwd=ROOT,
-                          capture_output=True, text=True, timeout=300)
-    assert proc.returncode == 0, proc.stdout + proc.stderr
-    subs = discover(export_root(unpack_export(tmp_path / "demo.zip", tmp_path / "unpacked"), descend=True))
-    assert [s.id for s in subs] == ["4001", "4002", "4003", "4004", "4005", "4006"]
-    assert all(s.submitters and s.submitters[0]["email"].endswith("@example.edu") for s in subs)
-    table = load()
-    full = table.total  # the old grading: full marks, but the stubs (4002); 4006's is a BigDecimal
-    assert [s.previous.total for s in subs] == [full, 0, full, full, full, full]
-    assert subs[0].old_maxima(table) == {p.id: p.weight for p in table.parts}
-    backward, nails = table.part("conv_backward"), table.part("bed_of_nails")
-    rows = read_rows(tmp_path / "grades")
-    assert float(rows["4001"]["total"]) == float(rows["4006"]["total"]) == backward.weight + nails.weight
-    assert float(rows["4003"]["conv_backward"]) < backward.weight and float(rows["4005"]["bed_of_nails"]) == 0
-    summary = (tmp_path / "grades" / "summary.txt").read_text()
-    assert "4005 (Edsger Dijkstra)" in summary
-    assert f"{nails.number} bed_of_nails {nails.weight:g} -> 0 (-{nails.weight:g})" in summary

@@ -99,17 +99,23 @@ def test_a_layer_part_without_difficulties_fails_the_test(tmp_path):
 
 
 def test_a_hidden_case_or_a_second_knob_does_not_isolate(tmp_path):
-    """The isolating case made hidden, or given one more departure (a batch of one): combined only."""
+    """The isolating case made hidden: "hidden only", named as hidden (never "combined only"); given one more
+    departure (a batch of one): combined only. Neither counts as covered."""
     cell = next(c for c in matrix(TABLE)["avg_pool"] if c.difficulty == "nonsquare_kernel")
     (index,) = cell.cases
-    for change in ({"hidden": True}, {"x": [1, 2, 6, 6]}):
+    for change, status in (({"hidden": True}, "hidden"), ({"x": [1, 2, 6, 6]}, "combined"),
+                           ({"hidden": True, "x": [1, 2, 6, 6]}, "combined")):
         def edit(data, change=change):
             part_of(data, "avg_pool")["cases"][index - 1].update(change)
 
         table = copy_of_table(tmp_path, edit)
         after = next(c for c in matrix(table)["avg_pool"] if c.difficulty == "nonsquare_kernel")
-        assert after.status == "combined" and index in after.cases, (change, after)
+        assert after.status == status and index in after.cases and not after.covered, (change, after)
         assert (index in after.hidden) == ("hidden" in change), (change, after)
+        if status == "hidden":
+            assert after.label() == f"hidden only (case {index}h)"
+            (message,) = not_isolated(table)
+            assert f"hidden case {index} isolates it" in message and "Add a visible case" in message, message
 
 
 def test_a_difficulty_the_plain_case_already_has_is_covered_by_it():

@@ -81,7 +81,7 @@ def test_run_autograder_on_reference(tmp_path, autograder_zip):
     total = load().total
     assert data["score"] == pytest.approx(total)
     assert all(t["status"] == "passed" for t in data["tests"])
-    assert f"{total:.1f}/{total:g}" in proc.stdout
+    assert f"{total:g}/{total:g}" in proc.stdout
     # the speed part's leaderboard entry (the table's `leaderboard:`), lower is better
     boards = [p for p in load().parts if p.leaderboard]
     assert [e["name"] for e in data["leaderboard"]] == [p.leaderboard for p in boards]

@@ -106,10 +106,10 @@ def test_notebook_on_a_right_submission(handout, tmp_path):
     for p in table.parts:
         assert re.search(rf"<td>{re.escape(p.number)}</td><td>{re.escape(p.title)}</td><td class=\"num\">"
                          rf"{p.weight:g}/{p.weight:g}</td><td class=\"pass\">pass</td>", html), p.id
-    assert f"<b>{table.total:.1f}/{table.total:g}</b>" in html
+    assert f"<b>{table.total:g}/{table.total:g}</b>" in html
     assert "FAIL" not in html and "<img" not in html and "likely mistake" not in html
     assert f"{table.total:g} / {table.total:g} points on the visible cases" in html
-    assert "FAIL" not in printed(out[2]) and f"{table.total:.1f}/{table.total:g}" in printed(out[2])
+    assert "FAIL" not in printed(out[2]) and f"{table.total:g}/{table.total:g}" in printed(out[2])
     assert printed(out[3]).split("\n")[1] == f"{table.total:g} {table.total:g}"
 
 

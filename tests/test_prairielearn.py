@@ -150,7 +150,7 @@ def test_prairielearn_command_on_the_reference(tmp_path):
     staff = json.loads((root / "results" / "convgrade.json").read_text())  # Gradescope's format, staff-only data
     assert staff["score"] == pytest.approx(TABLE.total) and "hidden_seed" in staff["extra_data"]
     assert str(staff["extra_data"]["hidden_seed"]) not in proc.stdout + json.dumps(data)  # never in the student's
-    assert f"{TABLE.total:.1f}/{TABLE.total:g}" in proc.stdout  # the job's log: the score table
+    assert f"{TABLE.total:g}/{TABLE.total:g}" in proc.stdout  # the job's log: the score table
 
 
 @pytest.fixture(scope="module")

@@ -97,3 +97,28 @@ def test_readme_make_targets_exist():
     targets = set(re.findall(r"^([a-z][a-z0-9-]*):", makefile, re.M))
     used = set(re.findall(r"`make ([a-z0-9-]+)", (ROOT / "README.md").read_text()))
     assert used and used <= targets, f"README mentions missing targets: {used - targets}"
+
+
+def test_the_handout_order_follows_the_table_and_learns_of_a_new_module():
+    """assignment/README.md's "In what order" list is generated: one item per graded module in the table's order,
+    with the parts graded in it; a part moved to a module of its own gets an item from its solution's docstring."""
+    table = load()
+    text = docs.handout_order(table)
+    items = re.findall(r"^\d+\. \*\*`(\w+)\.py`", text, re.M)
+    assert items == list(table.modules)
+    readme = (ROOT / "assignment" / "README.md").read_text(encoding="utf-8")
+    assert text in readme
+    for p in table.parts:
+        assert p.number in " ".join(text.split()), p.id
+    moved = table.part("receptive_field")
+    moved.forward = "receptive.receptive_field"  # a new module, without a note in docs/handout_order.yaml
+    moved.number = "8.1"
+    table.parts.remove(moved)
+    table.parts.append(moved)
+    text = " ".join(docs.handout_order(table).split())
+    n = list(table.modules).index("receptive") + 1
+    assert text.endswith(f"{n}. **`receptive.py`: receptive.** Part 8.1: {moved.weight:g} points."), text[-200:]
+    kept = table.part("dilate_kernel")
+    assert "**`dilated.py`: dilated (atrous) convolution.**" in text
+    assert f"Part {kept.number}: {kept.weight:g} points." in text
+    assert ROOT / "assignment" / "README.md" in docs.stale(table)

@@ -1,14 +1,16 @@
 """Write the generated blocks of the documentation from the case table and the reference solutions.
 
     python tools/docs.py            # rewrite every stale block (make docs)
-    python tools/docs.py --check    # exit 1 and name the stale files (tests/test_docs.py runs this)
+    python tools/docs.py --check    # exit 1 and name the stale files (tests/test_readme.py runs this)
 
 A block sits between ``<!-- NAME -->`` and ``<!-- /NAME -->`` on lines of their own:
 
     README.md             parts-table (points, cases, hidden cases), upload-list, mutation-summary (the
                           catalogue of mutants and styles), coverage-excerpt (a part of the coverage matrix),
-                          performance (docs/performance.json, written by `make bench`)
-    assignment/README.md  parts-table (the students' version), upload-list
+                          performance (docs/performance.json, written by `make bench`), posting (how to post a
+                          regrade: the lines grade-all's summary ends its regrade with)
+    assignment/README.md  parts-table (the students' version), upload-list, handout-order (the graded files in
+                          the table's order, each with its lecture topic, docs/handout_order.yaml, and its parts)
     docs/API.md           graded-functions (every function the table calls, with its signature, and whether
                           the contract above the index names it)
     docs/EXTENDING.md     quantities (what a difficulty's predicate may name, and the knobs), catalogue (every
@@ -34,6 +36,7 @@ SOLUTIONS = ROOT / "solutions"
 API = ROOT / "docs" / "API.md"
 INDEX = "\n## Index of graded functions\n"
 PERFORMANCE = ROOT / "docs" / "performance.json"
+ORDER = ROOT / "docs" / "handout_order.yaml"
 EXCERPT_PART = "max_pool"  # the part whose coverage rows the README shows
 
 
@@ -63,6 +66,41 @@ def upload_list(table):
 
     files = [f"{m}.py" for m in table.modules]
     return "    " + "  ".join(files) + f"\n\n({len(files)} files.) {UPLOAD_ADVICE}"
+
+
+def listed(items):
+    """"a", "a and b", "a, b and c"."""
+    return items[0] if len(items) == 1 else ", ".join(items[:-1]) + " and " + items[-1]
+
+
+def first_line(module):
+    """The first line of a solution module's docstring, without its full stop ("" without one)."""
+    path = SOLUTIONS / f"{module}.py"
+    doc = ast.get_docstring(ast.parse(path.read_text(encoding="utf-8"))) if path.is_file() else None
+    return (doc or "").strip().splitlines()[0].rstrip(".") if (doc or "").strip() else ""
+
+
+def handout_order(table):
+    """The handout README's "In what order" list: every graded module in the table's order, with its lecture
+    topic and advice (docs/handout_order.yaml; a module missing there: its solution's docstring) and the parts
+    it is graded in, so a new module or part shows up by itself."""
+    import textwrap
+
+    import yaml
+
+    notes = yaml.safe_load(ORDER.read_text(encoding="utf-8")) or {} if ORDER.is_file() else {}
+    items = []
+    for n, module in enumerate(table.modules, 1):
+        note = notes.get(module) or {}
+        topic = note.get("topic") or first_line(module) or module
+        parts = [p for p in table.parts if p.module == module]
+        graded = (f"{'Parts' if len(parts) > 1 else 'Part'} {listed([p.number for p in parts])}: "
+                  f"{sum(p.weight for p in parts):g} points.") if parts else ""
+        text = " ".join(t for t in (f"**`{module}.py`: {topic}.**", " ".join(str(note.get("text", "")).split()),
+                                    graded) if t)
+        items.append(textwrap.fill(text, 78, initial_indent=f"{n}. ", subsequent_indent=" " * len(f"{n}. "),
+                                   break_long_words=False, break_on_hyphens=False))
+    return "\n".join(items)
 
 
 def signatures(module):
@@ -144,6 +182,13 @@ def coverage_excerpt(table):
     return "\n".join("    " + line for line in lines)
 
 
+def posting():
+    """The README's lines on posting a regrade: staff/regrade.py's POSTING, which summary.txt prints too."""
+    from autograder.staff.regrade import POSTING
+
+    return "\n".join(f"- {line}" for line in POSTING)
+
+
 def performance():
     """The README's Performance table from docs/performance.json (`make bench` writes it)."""
     import json
@@ -195,9 +240,9 @@ def blocks(table):
     return {
         ROOT / "README.md": {"parts-table": staff_parts_table(table), "upload-list": upload_list(table),
                              "mutation-summary": mutation_summary(table), "coverage-excerpt": coverage_excerpt(table),
-                             "performance": performance()},
+                             "performance": performance(), "posting": posting()},
         ROOT / "assignment" / "README.md": {"parts-table": student_parts_table(table),
-                                            "upload-list": upload_list(table)},
+                                            "upload-list": upload_list(table), "handout-order": handout_order(table)},
         API: {"graded-functions": graded_functions(table)},
         ROOT / "docs" / "EXTENDING.md": {"quantities": quantities(), "catalogue": catalogue(table)},
     }

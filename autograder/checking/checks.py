@@ -24,13 +24,15 @@ def check_receptive_field(sb, part, case):
     """receptive_field(kernel_sizes, strides=None, dilations=None) -> list of ints (one per layer)."""
     options = {k: list(case[k]) for k in part.options if k in case}  # lists, as the contract says
     call = Call(sb, part.forward, [("kernel_sizes", list(case["kernel_sizes"]))], options)
+    said = Report()  # what the call printed: a visible case shows it, passed or not
+    said.printed_by(call.func, call.output)
     expected = oracle.receptive_field(case["kernel_sizes"], case.get("strides"), case.get("dilations"))
     got = call.value
     if not isinstance(got, (list, tuple)) or not all(
             hasattr(v, "value") and isinstance(v.value, int) and not isinstance(v.value, bool) for v in got):
         return Report(lines=[f"{call.func} must return a list of ints, got {type_name(got)}"
                              + (f" {[getattr(v, 'value', v) for v in got]}" if isinstance(got, (list, tuple)) else "")],
-                      located=[f"{call.func} must return a list of ints"])
+                      located=[f"{call.func} must return a list of ints"], printed=said.printed)
     values = [v.value for v in got]
     if values != expected:
         shown = ", ".join(f"{k}={case.get(k)}" for k in part.options)
@@ -49,8 +51,8 @@ def check_receptive_field(sb, part, case):
             where = f"{call.func}: wrong after layer{'s' if len(wrong) > 1 else ''} {', '.join(map(str, wrong))} " \
                     f"(of {len(expected)})"
         return Report(lines=lines, located=[where], mistakes=mistakes, candidates=candidates,
-                      evidence={"value": "fields", "held": dict(found.held)})
-    return []
+                      evidence={"value": "fields", "held": dict(found.held)}, printed=said.printed)
+    return said
 
 
 IMPLAUSIBLE = 0.05  # below this fraction of torch's time, a numpy convolution is not measuring what it did
@@ -95,17 +97,19 @@ def check_gemm_efficiency(sb, part, case):
     msg = (f"{name} took {student * 1e3:.2f} ms{what}, torch.nn.functional.conv2d {reference * 1e3:.2f} ms: "
            f"{ratio:.1f}x (limit {limit:g}x)")
     if ratio < IMPLAUSIBLE:
-        return [msg, f"this is implausibly fast (under {IMPLAUSIBLE:g}x torch): the measurement is not trusted, "
-                     "so the case fails; if your code is honest, tell the course staff"]
+        return Report(lines=[msg, f"this is implausibly fast (under {IMPLAUSIBLE:g}x torch): the measurement is not "
+                                  "trusted, so the case fails; if your code is honest, tell the course staff"],
+                      printed=report.printed)
     altered = transport_altered(sb, runs, by_cpu)
     if altered:
-        return [msg, altered]
+        return Report(lines=[msg, altered], printed=report.printed)
     sb.metrics["time_vs_torch"] = round(ratio, 3)  # a trusted measurement (parts.METRICS: the leaderboard)
     if ratio > limit:
-        return [msg, "hint: build the im2col matrix with slicing over kernel taps (or stride tricks), then one "
-                     "matrix product (np.matmul / tensordot); no Python loop over output pixels"]
+        return Report(lines=[msg, "hint: build the im2col matrix with slicing over kernel taps (or stride tricks), "
+                                  "then one matrix product (np.matmul / tensordot); no Python loop over output pixels"],
+                      printed=report.printed)
     sb.notes.append(msg)
-    return []
+    return Report(printed=report.printed)  # what the correctness call printed, shown as on every visible case
 
 
 def yardstick(part, case, by_cpu, pause=None):

@@ -4,6 +4,8 @@ For every part and every difficulty it lists (difficulties.py), one Cell:
 
     plain      the part's plain case already has it (padding 0 where the plain case is unpadded)
     isolated   visible cases whose only departure from the plain case is that difficulty
+    hidden     only hidden cases depart from the plain case in that difficulty alone (a student never sees
+               the case that would tell them what their code cannot do: make a visible copy of one)
     combined   it appears only together with other departures (the cases, hidden ones marked)
     missing    no case has it at all
     no plain   the part marks no visible case plain: true, or several: nothing to compare with
@@ -16,7 +18,7 @@ from dataclasses import dataclass
 
 from .difficulties import isolates, measure, plain_case, plain_cases, turned
 
-STATUSES = ("plain", "isolated", "combined", "missing", "no plain")
+STATUSES = ("plain", "isolated", "hidden", "combined", "missing", "no plain")
 
 
 @dataclass(frozen=True)
@@ -25,7 +27,7 @@ class Cell:
     difficulty: str
     status: str  # one of STATUSES
     cases: tuple = ()  # case numbers (from 1, as the grader numbers them): the plain one, isolating or combined
-    hidden: tuple = ()  # the hidden ones among ``cases`` (combined only)
+    hidden: tuple = ()  # the hidden ones among ``cases`` (hidden, combined)
 
     @property
     def covered(self):
@@ -37,6 +39,9 @@ class Cell:
             return f"case {self.cases[0]} (plain)"
         if self.status == "isolated":
             return "case " + ", ".join(str(i) for i in self.cases)
+        if self.status == "hidden":
+            shown = ", ".join(f"{i}h" for i in self.cases)
+            return f"hidden only (case{'s' if len(self.cases) > 1 else ''} {shown})"
         if self.status == "combined":
             shown = ", ".join(f"{i}{'h' if i in self.hidden else ''}" for i in self.cases)
             return f"combined only (cases {shown})"
@@ -67,6 +72,11 @@ def part_cells(part, known):
         if alone:
             cells.append(Cell(part.id, name, "isolated", alone))
             continue
+        hidden_alone = tuple(i for i, c in enumerate(part.cases, 1)
+                             if c.get("hidden") and isolates(d, measured[i], base))
+        if hidden_alone:
+            cells.append(Cell(part.id, name, "hidden", hidden_alone, hidden_alone))
+            continue
         met = tuple(i for i in measured if d.holds(measured[i][0]))
         hidden = tuple(i for i in met if part.cases[i - 1].get("hidden"))
         cells.append(Cell(part.id, name, "combined" if met else "missing", met, hidden))
@@ -88,6 +98,11 @@ def advice(table, cell):
     index, case = plain_case(part)
     shown = {k: v for k, v in case.items() if k not in ("plain", "seed")}
     found = ""
+    if cell.status == "hidden":
+        several = len(cell.cases) > 1
+        found = (f"; hidden case{'s' if several else ''} {', '.join(map(str, cell.cases))} "
+                 f"isolate{'' if several else 's'} it, and a student never sees a hidden case's values: a visible "
+                 "copy (with its own seed) would do")
     if cell.status == "combined":
         extra = {i: sorted(turned(measure(part, part.cases[i - 1])[1], measure(part, case)[1]) - set(d.turns))
                  for i in cell.cases}
@@ -111,7 +126,7 @@ def render(table, console, legend=True):
     rt.add_column("part", no_wrap=True, min_width=max((len(p.id) for p in table.parts), default=4))
     rt.add_column("difficulty", overflow="fold", min_width=8)
     rt.add_column("isolated by", overflow="fold", min_width=12)
-    colours = {"plain": "green", "isolated": "green", "combined": "yellow", "missing": "bold red",
+    colours = {"plain": "green", "isolated": "green", "hidden": "yellow", "combined": "yellow", "missing": "bold red",
                "no plain": "bold red"}
     uncovered = []
     for part in table.parts:

@@ -18,6 +18,7 @@ import io
 from ..checking.compare import sanitize
 from ..checking.regions import describe, layout_of
 from . import feedback
+from .scoretable import points
 
 PICTURES_PER_PART = 4  # pictures per part at most (a few KB each): the first failing cases with a wrong map
 SHOWN_ROWS, SHOWN_COLS = 3, 6  # planes of a 4-D value drawn: the first samples (filters) x channels
@@ -70,12 +71,12 @@ def score_table(data, parts, by_number):
         first = result.first_problem(width=100) if result is not None else \
             (test.get("output", "").splitlines() or [""])[0]
         rows.append(f"<tr><td>{esc(test.get('number', ''))}</td><td>{esc(test['name'].split(' ', 1)[-1])}</td>"
-                    f"<td class=\"num\">{test['score']:g}/{test['max_score']:g}</td>"
+                    f"<td class=\"num\">{points(test['score'])}/{points(test['max_score'])}</td>"
                     + ('<td class="pass">pass</td>' if ok else '<td class="fail">FAIL</td>')
                     + f"<td>{esc(first, 300)}</td></tr>")
     total = sum(t["max_score"] for t in data["tests"])
-    rows.append(f'<tr><td></td><td><b>total</b></td><td class="num"><b>{data["score"]:.1f}/{total:g}</b></td>'
-                "<td></td><td></td></tr></table>")
+    rows.append(f'<tr><td></td><td><b>total</b></td><td class="num"><b>{points(data["score"])}/{points(total)}'
+                "</b></td><td></td><td></td></tr></table>")
     return "\n".join(rows)
 
 

@@ -11,11 +11,19 @@ for student behaviour, so every part appears exactly once.
 Each test's output is Markdown (``output_format: md``, set in the runner's
 post-processor: gradescope-utils has no option for it), with a comparison table
 per failing case; so is the top-level summary, which lists the mistakes named.
+
+Each test also carries, in its ``extra_data`` (stored by Gradescope with the
+submission and shown to staff only), what the class report counts over a term
+(staff/classreport.py): every failing case with the points it cost and why it
+failed, the known mistakes recognised and where a call raised, timed out or
+crashed, hidden cases included (``staff_record``). Names, case numbers and
+places in the student's files only: never a value, a message or printed text.
 """
 
 import io
 import json
 import os
+import re
 import tempfile
 import time
 import unittest
@@ -69,18 +77,24 @@ def build_suite(table, run_part, collected, reveal=False):
     return unittest.TestSuite(cls(name) for name in sorted(attrs))
 
 
-def run(table, run_part, summary=lambda data, collected: "", reveal=False):
-    """Grade every part; return (results dict, {part id: PartResult})."""
+def run(table, run_part, summary=lambda data, collected: "", reveal=False, started=None):
+    """Grade every part; return (results dict, {part id: PartResult}). ``started``: the grading's start
+    (time.monotonic()), from which ``execution_time`` counts (run.grade grades the parts before this runs)."""
     collected = {}
-    start = time.perf_counter()
+    start = time.monotonic() if started is None else started
+
+    by_number = {p.number: p.id for p in table.parts}
 
     def post(data):
-        data["execution_time"] = round(time.perf_counter() - start, 2)
+        data["execution_time"] = round(time.monotonic() - start, 2)
         data["score"] = round(sum(t.get("score", 0.0) for t in data["tests"]), 4)
         data["output"] = summary(data, collected)
         data["output_format"] = "md"
         for t in data["tests"]:
             t["output_format"] = "md"
+            result = collected.get(by_number.get(t.get("number")))
+            if result is not None and hasattr(result, "cases"):
+                t["extra_data"] = staff_record(result)
 
     stream = io.StringIO()
     JSONTestRunner(stream=stream, visibility="visible", stdout_visibility="hidden", post_processor=post).run(
@@ -90,6 +104,74 @@ def run(table, run_part, summary=lambda data, collected: "", reveal=False):
     if not data["leaderboard"]:
         data.pop("leaderboard")
     return data, collected
+
+
+# ----------------------------------------------------------------- the staff-only record of a part
+# A failing case's CaseResult.kind -> how the class report names a call that did not return ("import": the
+# module could not be imported; a missing file, a case not run and NotImplementedError are "unfinished").
+CRASHES = {"error": "raised", "timeout": "timed out", "deadline": "timed out", "crash": "crashed",
+           "protocol": "crashed", "memory": "ran out of memory", "import": "failed to import"}
+UNFINISHED = {"missing", "skipped"}
+# evidence.located_error's lines: "f raised IndexError at conv.py, line 4, in g", "f is not implemented yet ..."
+RAISED = re.compile(r"^(?P<called>\w+) raised (?P<exception>[A-Za-z_]\w*|an exception of your own|an exception)"
+                    r"(?: at (?P<file>\w+\.py), line (?P<line>\d+), in (?P<function>[\w<>]+))?$")
+NOT_IMPLEMENTED = re.compile(r"^\w+ is not implemented yet")
+
+
+def crash_of(part, case):
+    """{"kind", "exception", "file", "function", "line"} of a case whose call raised, timed out, crashed or could
+    not import; None for any other case (NotImplementedError included: the code is unfinished, not broken)."""
+    kind = CRASHES.get(case.kind)
+    if kind is None or any(NOT_IMPLEMENTED.match(line) for line in case.located):
+        return None
+    functions = {ref.rpartition(".")[2]: ref.rpartition(".")[0] for ref in (part.forward, part.backward) if ref}
+    called = list(case.used)[-1] if case.used else part.forward.rpartition(".")[2]  # the call that failed: the last
+    record = {"kind": kind, "exception": "", "file": f"{functions.get(called, part.module)}.py", "function": called,
+              "line": None}
+    for line in case.located:
+        m = RAISED.match(line)
+        if m:
+            record["exception"] = "" if m["exception"] == "an exception" else m["exception"]
+            if m["file"]:
+                record.update(file=m["file"], function=m["function"], line=int(m["line"]))
+            break
+    return record
+
+
+def why_failed(case, crash):
+    """Why a failing case failed, for the class report: "mistake" (a known mistake recognised, or candidates),
+    "unfinished" (no usable file, not run, NotImplementedError: its own or a function's it calls), "cause" (a
+    failure in another part), "crash", else "unexplained" (wrong values or shapes that no known mistake fits:
+    what the catalogue still lacks)."""
+    if case.mistakes or case.candidates:
+        return "mistake"
+    if case.kind in UNFINISHED or (case.kind in CRASHES and crash is None):
+        return "unfinished"
+    if case.causes:
+        return "cause"
+    return "unexplained" if crash is None else "crash"
+
+
+def staff_record(result):
+    """The staff-only record of one graded part (a test's ``extra_data``): every failing case with the points it
+    cost and why it failed; the mistakes recognised ("possible": only as one of several candidates) and the
+    crashes, each with its cases; hidden cases included (staff see what students do not)."""
+    part, n = result.part, max(len(result.cases), 1)
+    failed, mistakes, crashes = [], {}, {}
+    for c in result.cases:
+        if c.passed:
+            continue
+        crash = crash_of(part, c)
+        failed.append({"case": c.index, "hidden": bool(c.hidden), "lost": round(part.weight * (1 - c.credit) / n, 4),
+                       "why": why_failed(c, crash)})
+        for name, possible in [*((m, False) for m in c.mistakes), *((m, True) for m in c.candidates)]:
+            entry = mistakes.setdefault(name, {"id": name, "cases": [], "possible": True})
+            entry["cases"].append(c.index)
+            entry["possible"] = entry["possible"] and possible
+        if crash is not None:
+            key = tuple(crash.values())
+            crashes.setdefault(key, {**crash, "cases": []})["cases"].append(c.index)
+    return {"part": part.id, "failed": failed, "mistakes": list(mistakes.values()), "crashes": list(crashes.values())}
 
 
 def placeholder(message):

@@ -5,6 +5,13 @@ from rich.table import Table as RichTable
 
 from ..checking.text import clean, markup
 
+PLACES = 2  # decimals of every score in the table, part rows and the total alike
+
+
+def points(value):
+    """A score as the table shows it: rounded to PLACES decimals, no trailing zeros ("0.45", "10")."""
+    return f"{round(float(value), PLACES):g}"
+
 
 def print_table(outcome, console, verbose=False, table=None, reveal=False):
     """The score table, one short line per part, then (``verbose``: the failing parts; "all": every part)
@@ -28,12 +35,12 @@ def print_table(outcome, console, verbose=False, table=None, reveal=False):
         ok = test["status"] == "passed"
         first = result.first_problem() if result is not None else (test.get("output", "").splitlines() or [""])[0]
         name = test["name"].split(" ", 1)[-1]
-        rt.add_row(markup(test.get("number", "")), markup(name), f"{test['score']:g}/{test['max_score']:g}",
+        rt.add_row(markup(test.get("number", "")), markup(name), f"{points(test['score'])}/{points(test['max_score'])}",
                    "[green]pass[/green]" if ok else "[red]FAIL[/red]", markup(first))
     total = data["score"]
     max_total = sum(t["max_score"] for t in data["tests"])
     rt.add_section()
-    rt.add_row("", "total", f"[bold]{total:.1f}/{max_total:g}[/bold]", "", "")
+    rt.add_row("", "total", f"[bold]{points(total)}/{points(max_total)}[/bold]", "", "")
     console.print(rt)
     for note in outcome.notes:
         console.print(f"[yellow]note:[/yellow] {markup(note, 1000)}", markup=True, highlight=False)

@@ -20,9 +20,11 @@ worker's mount namespace then hides from student code.
 
 DIR gets, per submission, ``submissions/<id>/results.json`` (Gradescope's format), ``grade.log`` (the score table
 and notes) and ``batch.json`` (status, submitters, time); for the batch ``grades.csv``, ``summary.txt``
-(with the regrade diff when the export holds the old scores), ``score_histogram.png`` and
-``part_scores.png``. Re-running skips submissions that already have a valid results.json (``--force``:
-grade everything again, ``--retry-failed``: again those whose status is not ok).
+(with the regrade diff when the export holds the old scores, regrade.py, and the class's mistakes,
+classreport.py), ``mistakes.csv``, ``crashes.csv``, ``score_histogram.png``, ``part_scores.png`` and
+``mistakes.png``; with ``--similarity``, ``similarity.html`` and ``similarity.csv`` (similarity.py).
+Re-running skips submissions that already have a valid results.json (``--force``: grade everything again,
+``--retry-failed``: again those whose status is not ok).
 """
 
 import json
@@ -42,6 +44,8 @@ from ..checking.text import markup, one_line
 from ..grading.results import placeholder, validate, write_atomic
 from .export import Submission, discover, export_root, unpack_export
 from .pool import Failure, GradingProcess, kill_all
+from . import classreport
+from .classreport import Graded
 from .report import STATUSES, isolation_notes, plot, summary_text, write_csv
 
 UNREADABLE = "The submission could not be read"
@@ -233,6 +237,18 @@ def run_pool(todo, table, args, out, root, jobs, on_row, stop):
         shutil.rmtree(private, ignore_errors=True)
 
 
+def similar(root, subs, table, out, args, console):
+    """The optional similarity report (similarity.py): its summary lines; never part of a grade, and a failure
+    of it loses no grade (the lines say why)."""
+    from .similarity import report
+
+    try:
+        return report(subs, table, out, against=getattr(args, "similarity_against", None),
+                      top=getattr(args, "similarity_top", 30))
+    except Exception as exc:  # noqa: BLE001 - the grades are written; the report says what went wrong
+        return [f"similarity: not written ({type(exc).__name__}: {one_line(str(exc), 300)})"]
+
+
 def main(args):
     from rich.console import Console
     from rich.progress import (
@@ -321,17 +337,24 @@ def main(args):
                 return 130
         ordered = [rows[s.id] for s in subs]
         write_csv(out / "grades.csv", ordered, table)
-        text = summary_text(ordered, table, skipped)
+        mistakes, no_mistakes_plot = classreport.write(out, [Graded(r.sub.id, r.data, r.status) for r in ordered])
+        extra = list(mistakes)
+        if getattr(args, "similarity", False):
+            extra += similar(root, subs, table, out, args, console)
+        text = summary_text(ordered, table, skipped, extra=extra)
         (out / "summary.txt").write_text(text, encoding="utf-8")
         no_plots = plot(out, ordered, table)
         console.print(text, highlight=False, markup=False, end="", soft_wrap=True)
-        if no_plots:
-            console.print(f"note: {no_plots}", highlight=False, markup=False)
+        for note in (no_plots, no_mistakes_plot):
+            if note:
+                console.print(f"note: {note}", highlight=False, markup=False)
         for n in isolation_notes(ordered):
             console.print(f"[yellow]note:[/yellow] {markup(n, 1000)}", highlight=False)
         plots = "" if no_plots else f", {out / 'score_histogram.png'}, {out / 'part_scores.png'}"
-        console.print(f"wrote {out / 'grades.csv'}, {out / 'summary.txt'}{plots} and {SUBMISSIONS}/<id>/results.json",
-                      highlight=False, soft_wrap=True)
+        plots += "" if no_mistakes_plot else f", {out / 'mistakes.png'}"
+        console.print(f"wrote {out / 'grades.csv'}, {out / 'summary.txt'}, {out / 'mistakes.csv'}, "
+                      f"{out / 'crashes.csv'}{plots} and {SUBMISSIONS}/<id>/results.json", highlight=False,
+                      soft_wrap=True)
         return 0
     finally:
         if tmp is not None:

@@ -128,12 +128,18 @@ def previous_grade(entry):
     return Previous(total, tests)
 
 
-def read_metadata(path):
-    """{submission key: (submitters [{"name", "sid", "email"}, ...], Previous or None)} from the yml."""
+def raw_metadata(path):
+    """The yml as data ({submission key: entry}; Ruby-tagged values read as plain data), or {}."""
     try:
         data = yaml.load(Path(path).read_text(encoding="utf-8", errors="replace"), Loader=_TolerantLoader)
     except yaml.YAMLError as exc:
         raise SystemExit(f"{path}: not readable as YAML: {exc}")
+    return data if isinstance(data, dict) else {}
+
+
+def read_metadata(path):
+    """{submission key: (submitters [{"name", "sid", "email"}, ...], Previous or None)} from the yml."""
+    data = raw_metadata(path)
     out = {}
     for key, entry in (data or {}).items() if isinstance(data, dict) else []:
         people = _get(entry, "submitters") or []

@@ -1,19 +1,14 @@
-"""What grade-all writes for the batch: grades.csv, summary.txt (with the regrade diff), the plots."""
+"""What grade-all writes for the batch: grades.csv, summary.txt (with the regrade diff, regrade.py, and the
+class's mistakes, classreport.py), the score plots."""
 
 import csv
 import re
 import statistics
-from dataclasses import dataclass
 
 from ..checking.text import one_line
+from .regrade import POSTING, old_max, old_total, part_scores, regrade_lines, verdict
 
 STATUSES = ("ok", "timeout", "error")
-EPS = 1e-6
-
-
-def part_scores(row, table):
-    by_number = {t.get("number"): t for t in row.data.get("tests", [])}
-    return {p.id: float(by_number.get(p.number, {}).get("score", 0.0)) for p in table.parts}
 
 
 _CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]")
@@ -26,28 +21,27 @@ def cell(text):
     return "'" + text if text.lstrip()[:1] in ("=", "+", "-", "@") else text
 
 
-def old_total(row):
-    prev = row.sub.previous
-    return None if prev is None else prev.total
+def blank(value):
+    return "" if value is None else f"{value:g}"
 
 
 def write_csv(path, rows, table):
-    """grades.csv: one row per submission; with an ``old_total`` column where the export had old scores."""
+    """grades.csv: one row per submission; where the export had old scores, ``old_total`` and ``old_max`` (what
+    that total was out of) beside ``total`` and ``max``, and the regrade's verdict (regrade.py)."""
     ids = [p.id for p in table.parts]
     with_old = any(old_total(r) is not None for r in rows)
     tmp = path.with_name(path.name + ".tmp")
     with open(tmp, "w", newline="", encoding="utf-8") as f:
         w = csv.writer(f)
-        w.writerow(["submission_id", "names", "sids", "emails", *ids, "total", *(["old_total"] if with_old else []),
-                    "max", "status", "seconds", "message"])
+        w.writerow(["submission_id", "names", "sids", "emails", *ids, "total", "max",
+                    *(["old_total", "old_max", "regrade"] if with_old else []), "status", "seconds", "message"])
         for r in rows:
             people = r.sub.submitters
             scores = part_scores(r, table)
-            old = old_total(r)
+            old = [blank(old_total(r)), blank(old_max(r)), verdict(r, table)] if with_old else []
             w.writerow([cell(r.sub.id), cell("; ".join(p["name"] for p in people)),
                         cell("; ".join(p["sid"] for p in people)), cell("; ".join(p["email"] for p in people)),
-                        *[f"{scores[i]:g}" for i in ids], f"{r.data['score']:g}",
-                        *([("" if old is None else f"{old:g}")] if with_old else []), f"{table.total:g}", r.status,
+                        *[f"{scores[i]:g}" for i in ids], f"{r.data['score']:g}", f"{table.total:g}", *old, r.status,
                         f"{r.seconds:.1f}", cell(r.message)])
     tmp.replace(path)
 
@@ -64,102 +58,10 @@ def part_stats(rows, table):
     return out
 
 
-# ----------------------------------------------------------------- regrade diff
-@dataclass
-class PartChange:
-    part: object  # table.Part
-    old: float
-    new: float
-    old_max: float = None  # the part's maximum in the export's results (None: they do not say)
-
-    @property
-    def max_only(self):
-        """Full marks before and after, and only the maximum changed."""
-        return (self.old_max is not None and abs(self.old_max - self.part.weight) > EPS
-                and abs(self.old - self.old_max) <= EPS and abs(self.new - self.part.weight) <= EPS)
-
-    def text(self):
-        p = self.part
-        if self.old_max is None or abs(self.old_max - p.weight) <= EPS:
-            return f"{p.number} {p.id} {self.old:g} -> {self.new:g} ({signed(self.new - self.old)})"
-        return (f"{p.number} {p.id} {self.old:g}/{self.old_max:g} -> {self.new:g}/{p.weight:g} "
-                f"({signed(self.new - self.old)}{', the maximum' if self.max_only else ''})")
-
-
-def changes(rows, table):
-    """[(row, old total, new total, [PartChange])] of the submissions whose total changed; the parts are those
-    whose old score the export holds and which changed."""
-    out = []
-    for r in rows:
-        old = old_total(r)
-        if old is None or abs(r.data["score"] - old) <= EPS:
-            continue
-        new_parts = part_scores(r, table)
-        olds, maxima = r.sub.old_parts(table), r.sub.old_maxima(table)
-        parts = [PartChange(p, olds[p.id], new_parts[p.id], maxima.get(p.id)) for p in table.parts
-                 if p.id in olds and abs(olds[p.id] - new_parts[p.id]) > EPS]
-        out.append((r, old, r.data["score"], parts))
-    return out
-
-
-def old_maxima(rows, table):
-    """{part id: the part's maximum in the export} from the first submission whose old results give it."""
-    found = {}
-    for r in rows:
-        for pid, m in r.sub.old_maxima(table).items():
-            found.setdefault(pid, m)
-    return found
-
-
-def maximum_lines(rows, table):
-    """What changed in the maximum since the export, per part (from the old results' max_score), or []."""
-    maxima = old_maxima(rows, table)
-    moved = [p for p in table.parts if p.id in maxima and abs(maxima[p.id] - p.weight) > EPS]
-    if not moved:
-        return []
-    known = all(p.id in maxima for p in table.parts)
-    old_total = sum(maxima[p.id] for p in table.parts) if known else None
-    head = ("regrade: the maximum changed" + (f", {old_total:g} -> {table.total:g} ({signed(table.total - old_total)})"
-                                              if old_total is not None else "") + ": ")
-    return [head + ", ".join(f"{p.number} {p.id} {maxima[p.id]:g} -> {p.weight:g} ({signed(p.weight - maxima[p.id])})"
-                             for p in moved)]
-
-
-def signed(v):
-    return f"{v:+g}"
-
-
-def regrade_lines(rows, table):
-    """The regrade diff of summary.txt: a change of the maximum, then every submission whose total changed, by
-    how much, on which parts (a part at full marks before and after, whose maximum alone changed, says so)."""
-    known = [r for r in rows if old_total(r) is not None]
-    if not known:
-        return []
-    diff = changes(rows, table)
-    max_only = [d for d in diff if d[3] and all(c.max_only for c in d[3])]
-    up = sum(1 for d in diff if d[2] > d[1] and d not in max_only)
-    down = len(diff) - up - len(max_only)
-    lines = maximum_lines(rows, table)
-    lines.append(f"regrade: {len(diff)} of {len(known)} submissions with an old score changed total ({up} up, "
-                 f"{down} down" + (f", {len(max_only)} only through the maximum" if max_only else "") + ")"
-                 + (":" if diff else ""))
-    for r, old, new, parts in diff:
-        names = "; ".join(p["name"] for p in r.sub.submitters if p["name"])
-        who = f" ({one_line(names, 80)})" if names else ""
-        if parts:
-            where = ", ".join(c.text() for c in parts)
-            if all(c.max_only for c in parts):
-                where = "full marks before and after, only the maximum changed: " + where
-        elif r.sub.previous.tests:
-            where = "no part's score changed (the export's old parts differ from this table's)"
-        else:
-            where = "the export holds no per-part scores"
-        lines.append(f"  {r.sub.id}{who}: {old:g} -> {new:g} ({signed(new - old)}); {where}")
-    return lines
-
-
 # ----------------------------------------------------------------- summary
-def summary_text(rows, table, skipped):
+def summary_text(rows, table, skipped, extra=()):
+    """summary.txt: counts, scores, the parts most often failed, the regrade diff and how to post it, ``extra``
+    (the class's mistakes, the similarity report), the submissions not graded normally."""
     totals = [r.data["score"] for r in rows]
     counts = {s: sum(1 for r in rows if r.status == s) for s in STATUSES}
     lines = [f"submissions: {len(rows)} (ok {counts['ok']}, timeout {counts['timeout']}, error {counts['error']})"
@@ -176,7 +78,8 @@ def summary_text(rows, table, skipped):
                              f"mean {mean:.2f} / {p.weight:g}")
         if all(s[3] == 0 for s in stats):
             lines.append("  none")
-    lines += regrade_lines(rows, table)
+    lines += regrade_lines(rows, table) + list(POSTING)
+    lines += list(extra)
     bad = [r for r in rows if r.status != "ok"]
     if bad:
         lines.append("not graded normally (see DIR/<id>/grade.log):")

@@ -6,7 +6,7 @@ override of ONE graded module, never a copy of a whole file. It holds
     \"\"\"What the student got wrong (the docstring names the bug).\"\"\"
     MODULE = "conv"                                   # the graded module it changes
     EXPECTED_PARTS = {"conv_backward", "fcn"}         # every part that must lose points
-    NAMED = {"conv_backward": "crop_p_minus_p"}       # optional: the mistake (autograder/mistakes.py)
+    NAMED = {"conv_backward": "crop_p_minus_p"}       # optional: the mistake (autograder/checking/mistakes/)
                                                       # a VISIBLE case of that part must name
     DIFFICULTY = {"conv_backward": "no_padding"}      # optional: the difficulty (cases.yaml) the bug
                                                       # lives in: the visible case that meets it alone

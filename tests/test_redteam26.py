@@ -65,7 +65,7 @@ def across(source, bits, limits, tmp_path):
         finally:
             release(user)
 
-    threads = [threading.Thread(target=run, args=("send", bits)), threading.Thread(target=run, args=("recv", len(bits)))]
+    threads = [threading.Thread(target=run, args=args) for args in (("send", bits), ("recv", len(bits)))]
     for t in threads:
         t.start()
     for t in threads:

@@ -182,6 +182,16 @@ def graded(export):
     return base, exp, table, out, stdout
 
 
+def test_grade_all_runs_one_at_a_time_without_pid_namespaces(export, tmp_path):
+    """Without bubblewrap no worker gets a PID namespace, and two at once could see each other in /proc (the
+    red team's proc_fds and pid_counter channels): grade-all grades one submission at a time and says why."""
+    base, exp, table = export
+    env = dict(os.environ, CONVGRADE_BWRAP="0")
+    stdout = grade_all(table, exp, tmp_path / "out", "--jobs", "2", "--parts", "receptive_field", env=env)
+    assert "one grading at a time" in stdout and "; 1 grading processes" in stdout, stdout
+    assert len(read_rows(tmp_path / "out")) == 6
+
+
 def test_every_submission_has_hidden_inputs_of_its_own(graded):
     """A hidden seed per submission in every mode, here where gradings are kept apart by namespaces too:
     what one grading learns of another's hidden inputs (two gradings run at once) is worth nothing to it."""

@@ -92,12 +92,14 @@ def test_two_gradings_at_once_share_no_bits(channel, limits, tmp_path):
 
 @ROOT_ONLY
 @pytest.mark.parametrize("channel", ["proc_fds", "pid_counter"])
-def test_two_gradings_at_once_share_no_bits_without_a_pid_namespace(channel, tmp_path):
-    """Where no PID namespace can be had (Gradescope's container, grade-all run in one): stat() of another
-    process's /proc/<pid>/fd (its number of descriptors: Landlock governs opening, not stat), and the machine's
-    pid counter (every new thread takes the next pid)."""
+def test_two_gradings_at_once_in_pid_namespaces_share_no_bits(channel, tmp_path):
+    """stat() of another process's /proc/<pid>/fd (its number of descriptors: Landlock governs opening, not stat),
+    and the machine's pid counter (every new thread takes the next pid): each worker in a PID namespace of its own
+    (bubblewrap) sees neither. Where workers get none (no bubblewrap: Gradescope's container, where one grading
+    runs at a time anyway), grade-all grades one submission at a time (test_batch.py,
+    test_grade_all_runs_one_at_a_time_without_pid_namespaces)."""
     bits = pattern()[: 5 if channel == "proc_fds" else 8]
-    got = across(redteam26.CHANNELS[channel], bits, Limits(call_timeout=60, **NO_NAMESPACES), tmp_path)
+    got = across(redteam26.CHANNELS[channel], bits, Limits(call_timeout=60, **BUBBLEWRAP), tmp_path)
     assert got["recv"] != int(bits, 2), f"the receiver read the sender's bits {bits} ({got})"
 
 

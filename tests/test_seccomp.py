@@ -105,7 +105,7 @@ def test_the_filter_answers_as_the_policy_says(machine):
     assert all(0 <= jt < 256 and 0 <= jf < 256 for _, jt, jf, _ in prog) and len(prog) < 4096
     rng = random.Random(7)
     probes = [[0] * 6, [pid, 0, 0, 0, 0, 0], [(-pid) & 0xFFFFFFFF] * 6]
-    for _, _, only in compact["rules"]:
+    for _, _, only, _ in compact["rules"]:
         for index, _, values in only or []:
             for v in values:
                 v = {"self": pid, "-self": -pid}.get(v, v) if isinstance(v, str) else v
@@ -120,8 +120,8 @@ def test_the_filter_answers_as_the_policy_says(machine):
             assert got == policy.decide(compact, nr, args, pid), (nr, args)
     allowed = {nr for nr in range(600) if answer(run_bpf(prog, nr, compact["audit_arch"], [0] * 6)) == policy.ALLOW}
     rules = compact["rules"]
-    assert {nr for nr, refused, only in rules if not refused and not only} <= allowed
-    assert allowed <= {nr for nr, refused, _ in rules if not refused}  # nothing off the list, whatever the arguments
+    assert {nr for nr, refused, only, _ in rules if not refused and not only} <= allowed
+    assert allowed <= {nr for nr, refused, _, _ in rules if not refused}  # nothing off the list, whatever the arguments
     # another ABI (i386, 32-bit arm) and, on x86_64, the x32 numbering: refused whatever the number
     assert answer(run_bpf(prog, 0, 0x40000003, [0] * 6)) == errno.EPERM
     if compact["x32_bit"]:
@@ -144,6 +144,9 @@ def test_constraints_in_words():
     assert policy.decide(p, nr["kill"], [99, 9], pid=100) == errno.EPERM
     assert policy.decide(p, nr["kill"], [100, 9], pid=100) == policy.ALLOW
     assert policy.decide(p, nr["prctl"], [4, 1]) == errno.EPERM  # PR_SET_DUMPABLE
+    assert policy.decide(p, nr["futex"], [0, 128]) == policy.ALLOW  # FUTEX_WAIT_PRIVATE
+    assert policy.decide(p, nr["futex"], [0, 0]) == errno.EAGAIN  # FUTEX_WAIT on a word another process may map
+    assert policy.decide(p, nr["futex"], [0, 1]) == errno.EAGAIN  # FUTEX_WAKE of one
     assert policy.decide(p, 41) == errno.EPERM  # socket
     assert policy.decide(p, 53) == errno.EPERM  # socketpair
     assert policy.decide(p, 87) == errno.EPERM  # unlink

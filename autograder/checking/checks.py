@@ -11,7 +11,7 @@ from types import SimpleNamespace
 import numpy as np
 
 from ..sandbox.codec import decode
-from ..sandbox.cpu import best_time, cpu_spent, worker_cpu
+from ..sandbox.cpu import best_time, counts_cpu, cpu_spent, worker_cpu
 from .calls import Call, Failed, expect
 from .compare import type_name
 from .evidence import Report
@@ -82,11 +82,10 @@ def check_gemm_efficiency(sb, part, case):
     runs = [CaseRun(part, {**case, "seed": seed + i}, np.random.default_rng(seed + i)) for i in range(repeats)]
     for run in runs:
         run.solve()
-    by_cpu = worker_cpu(sb.proc) is not None
+    by_cpu = counts_cpu()  # the machine's, never a reading of the student's worker (which can end itself)
     reference = yardstick(part, case, by_cpu, pause=sb)
     for _ in range(ATTEMPTS):  # a time below IMPLAUSIBLE x torch is noise or a trick: measured again
-        calls = timed_calls(sb, part, runs)
-        by_cpu = by_cpu and None not in calls[1]
+        calls = timed_calls(sb, part, runs, by_cpu)
         student = min(calls[1]) if by_cpu else min(calls[0])
         if student / reference >= IMPLAUSIBLE:
             break
@@ -140,9 +139,10 @@ def yardstick(part, case, by_cpu, pause=None):
     return calibration(["torch", part.id, shapes, sorted(run.options.items()), bool(by_cpu), torch_repeats], measure)
 
 
-def timed_calls(sb, part, runs):
+def timed_calls(sb, part, runs, by_cpu):
     """(wall seconds, CPU seconds) of the student's function on each run's inputs, every result checked.
-    The inputs are not echoed back (the case's correctness call checked what the function does to them)."""
+    The inputs are not echoed back (the case's correctness call checked what the function does to them). A
+    worker whose CPU time cannot be read around a call (it ended itself) fails the measurement."""
     walls, cpus = [], []
     sb.ping()  # the worker is running and has imported the module
     for run in runs:
@@ -150,6 +150,9 @@ def timed_calls(sb, part, runs):
         reply = sb.call(*part.forward.rsplit(".", 1), [a for _, a in run.args], run.options, echo=False)
         cpus.append(cpu_spent(before, worker_cpu(sb.proc)))
         walls.append(reply.seconds)
+        if by_cpu and cpus[-1] is None:
+            raise Failed(["the worker's CPU time could not be read around a timed call (the worker ended), so the "
+                          "speed measurement fails"])
         wrong = expect("out", decode(reply.result["result"], reply.arrays), run.expected["out"])
         if wrong:
             raise Failed(["a timed call went wrong:"] + wrong)

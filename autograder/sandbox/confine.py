@@ -112,8 +112,8 @@ def bwrap_command(python, rundir, limits, carve_outs=()):
         if "--disable-userns" in features:
             cmd.append("--disable-userns")
     cmd += ["--proc", "/proc", "--dev", "/dev"]
-    size = ["--size", str(int(limits.scratch_bytes))] if "--size" in features else []
-    for d in ("/tmp", "/var/tmp", "/dev/shm"):
+    for d in ("/tmp", "/var/tmp", "/dev/shm"):  # the scratch budget is /tmp's (TMPDIR); the other two next to nothing
+        size = ["--size", str(int(limits.scratch_bytes if d == "/tmp" else SMALL_TMPFS))]
         cmd += ["--perms", "1777"] + size + ["--tmpfs", d] if "--size" in features else ["--tmpfs", d]
     made = {"/", "/tmp", "/var/tmp", "/dev/shm", "/dev", "/proc"}
 
@@ -144,7 +144,7 @@ def bwrap_command(python, rundir, limits, carve_outs=()):
 
 def landlock_read(python, hidden=()):
     """What the worker may read under Landlock: its interpreter's folders (interpreter_paths), the random
-    devices and its own /proc entry, never a hidden path (the base interpreter's site-packages, torch, the
+    devices, never /proc (its own entry included) nor a hidden path (the base interpreter's site-packages, torch, the
     grader's tree). A Landlock rule covers everything beneath a folder, so a folder that holds a hidden
     path is allowed child by child, the hidden one left out."""
     binds, hide, _ = interpreter_paths(python)
@@ -165,7 +165,9 @@ def landlock_read(python, hidden=()):
 
     for path in binds:
         allow(path)
-    return out + ["/dev/urandom", "/dev/zero", "/proc/self"]
+    # not its /proc entry: /proc/self/smaps tells which pages another process maps too (a channel between two
+    # gradings at once); the grader reads the worker's /proc from outside
+    return out + ["/dev/urandom", "/dev/zero"]
 
 
 def bwrap_works(python):
@@ -202,6 +204,7 @@ def _inside(path, other):
     return path == other or path.startswith(other.rstrip("/") + "/")
 
 
+SMALL_TMPFS = 64 << 10  # /var/tmp and /dev/shm of the worker's own: they must exist, nothing needs them
 SCRATCH = ["/tmp", "/var/tmp", "/dev/shm"]  # replaced by private, small tmpfs in the mount namespace
 
 

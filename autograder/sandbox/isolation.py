@@ -203,6 +203,16 @@ def unprivileged_note(limits, python=None, trusted=False):
     return REDUCED
 
 
+def pid_namespaces(limits, python=None):
+    """Does every worker get a PID namespace of its own (bubblewrap starts it: the worker's own namespaces have
+    none)? Where not, two workers that run at once see each other in /proc (how many descriptors, which pids
+    the machine hands out): grade-all then grades one submission at a time."""
+    from .confine import bwrap_works
+
+    return bool(limits.wrapper == "auto" and limits.mount_isolation and limits.network_namespace
+                and limits.ipc_namespace and bwrap_works(python or worker_python()))
+
+
 def record_slot(user):
     """Tell run_autograder which slot this grading holds ($CONVGRADE_SLOT_FILE, a root-only file it made),
     so that its last-resort clean-up kills this slot's processes only, never another grading's."""

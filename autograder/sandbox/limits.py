@@ -22,7 +22,8 @@ class Limits:
     import_timeout: float = 20.0
     memory_bytes: int = 1536 * 2**20  # address space (numpy + BLAS need ~300 MB of it)
     cpu_seconds: int = 300  # whole worker lifetime
-    processes: int = 16  # only enforced for a dedicated sandbox user
+    processes: int = 64  # threads included; only enforced for a dedicated sandbox user (ThreadPoolExecutor
+    # starts up to cpu_count + 4 threads)
     file_bytes: int = 8 * 2**20  # any single file, the output log included
     open_files: int = 64
     # A reply may hold max(reply_min_bytes, reply_factor x the bytes the call is expected to return) of

@@ -129,8 +129,9 @@ def private_mounts(cfg):
         if any(_inside(p, m) for m in mounted):
             continue  # already covered by an outer tmpfs
         try:
-            if p in scratch:
-                _mount("tmpfs", p, "tmpfs", MS_NOSUID | MS_NODEV, f"size={scratch_size},mode=1777")
+            if p in scratch:  # the budget is the first one's (TMPDIR: /tmp); the others next to nothing
+                size = scratch_size if p == real(cfg["scratch"][0]) else 64 << 10
+                _mount("tmpfs", p, "tmpfs", MS_NOSUID | MS_NODEV, f"size={size},mode=1777")
             else:
                 _mount("tmpfs", p, "tmpfs", MS_NOSUID | MS_NODEV | MS_NOEXEC, "size=1m,mode=755")
             mounted.append(p)

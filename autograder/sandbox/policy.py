@@ -34,7 +34,7 @@ def load(path=POLICY):
     for name, entry in data["allow"].items():
         if not isinstance(entry, dict) or not str(entry.get("why", "")).strip():
             raise PolicyError(f"{name}: every entry says why it is allowed (`why:`)")
-        unknown = set(entry) - {"nr", "why", "only", "errno"}
+        unknown = set(entry) - {"nr", "why", "only", "errno", "otherwise"}
         if unknown:
             raise PolicyError(f"{name}: unknown keys {sorted(unknown)}")
         nrs = entry.get("nr")
@@ -46,8 +46,11 @@ def load(path=POLICY):
             if nr in seen[arch]:
                 raise PolicyError(f"{name} and {seen[arch][nr]} have the same number {nr} on {arch}")
             seen[arch][nr] = name
-        if "errno" in entry and not hasattr(errno, str(entry["errno"])):
-            raise PolicyError(f"{name}: unknown errno {entry['errno']!r}")
+        for key in ("errno", "otherwise"):
+            if key in entry and not hasattr(errno, str(entry[key])):
+                raise PolicyError(f"{name}: unknown errno {entry[key]!r}")
+        if "otherwise" in entry and "only" not in entry:
+            raise PolicyError(f"{name}: `otherwise` is the answer where `only` fails: it needs an `only`")
         if "only" in entry:
             _constraints(name, entry["only"], consts)
     return data
@@ -84,7 +87,8 @@ def _constraint(name, only, consts):
 def for_machine(machine=None, path=POLICY):
     """The compact, JSON-able policy of one architecture for the worker's config, or None where the file has
     none (the worker then runs without a filter and says so):
-    {"machine", "audit_arch", "x32_bit", "rules": [[nr, errno (0: allow), [constraint, ...] or None]]}."""
+    {"machine", "audit_arch", "x32_bit", "rules": [[nr, errno (0: allow), [constraint, ...] or None, the errno
+    where a constraint fails]]}."""
     machine = machine or os.uname().machine
     data = load(path)
     arch = data["architectures"].get(machine)
@@ -97,7 +101,7 @@ def for_machine(machine=None, path=POLICY):
             continue
         refused = getattr(errno, entry["errno"]) if "errno" in entry else 0
         only = _constraints(name, entry["only"], data["consts"]) if "only" in entry else None
-        rules.append([nr, refused, only])
+        rules.append([nr, refused, only, getattr(errno, entry.get("otherwise", "EPERM"))])
     return {"machine": machine, "audit_arch": arch["audit_arch"], "x32_bit": arch.get("x32_bit", 0),
             "rules": sorted(rules)}
 
@@ -116,12 +120,12 @@ def decide(policy, nr, args=(), pid=1, arch=None):
         return errno.EPERM
     if policy["x32_bit"] and nr >= policy["x32_bit"]:
         return errno.EPERM
-    for rule_nr, refused, only in policy["rules"]:
+    for rule_nr, refused, only, otherwise in policy["rules"]:
         if rule_nr != nr:
             continue
         if refused:
             return refused
-        return ALLOW if only is None or all(_holds(c, args, pid) for c in only) else errno.EPERM
+        return ALLOW if only is None or all(_holds(c, args, pid) for c in only) else otherwise
     return errno.EPERM
 
 

@@ -1,10 +1,10 @@
 """The worker's seccomp filter: the allow-list of syscalls.yaml compiled into a small BPF program.
 
-The grader sends the worker its architecture's policy (policy.for_machine: [number, errno, constraint] per
-allowed call) in its start-up config; ``seccomp_program`` turns it into BPF: a call on the list is allowed
-(where its constraint holds), everything else, and every call of another ABI (i386's int 0x80, x32), fails
-with EPERM. lockdown.py installs it (``install_seccomp``) last, before any student code. Like codec.py,
-landlock.py and lockdown.py, this file is inlined into the worker's source (standard library only).
+The grader sends the worker its architecture's policy (policy.for_machine: [number, errno, constraints, the
+errno where they fail] per listed call) in its start-up config; ``seccomp_program`` turns it into BPF: a call on
+the list is allowed (where its constraints hold), everything else, and every call of another ABI (i386's int
+0x80, x32), fails with EPERM. lockdown.py installs it (``install_seccomp``) last, before any student code. Like
+codec.py, landlock.py and lockdown.py, this file is inlined into the worker's source (standard library only).
 """
 
 LD_W_ABS, JA, JEQ_K, JGE_K, JSET_K, AND_K, RET_K = 0x20, 0x05, 0x15, 0x35, 0x45, 0x54, 0x06
@@ -29,13 +29,13 @@ def seccomp_program(policy, pid):
     prog = [(LD_W_ABS, 0, 0, ARCH), (JEQ_K, 1, 0, int(policy["audit_arch"])), deny, (LD_W_ABS, 0, 0, NR)]
     if policy.get("x32_bit"):
         prog += [(JGE_K, 0, 1, int(policy["x32_bit"])), deny]
-    for nr, refused, only in policy["rules"]:
+    for nr, refused, only, otherwise in policy["rules"]:
         if refused:
             block = [(RET_K, 0, 0, SECCOMP_RET_ERRNO | int(refused))]
         elif only is None:
             block = [allow]
         else:
-            block = _constrained(only, pid, allow, deny)
+            block = _constrained(only, pid, allow, (RET_K, 0, 0, SECCOMP_RET_ERRNO | int(otherwise)))
         if len(block) > 255:
             raise ValueError(f"the constraint of syscall {nr} is too long for one BPF block")
         prog.append((JEQ_K, 0, len(block), int(nr)))

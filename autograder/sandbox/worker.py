@@ -52,10 +52,39 @@ class _Blocker:
         return None
 
 
+class _KeepNames:
+    """What ``tempfile`` sees of ``os`` and ``shutil``: removing a file or a folder below the scratch folder does
+    nothing (the filter refuses it, and the scratch budget counts what stays), everything else is the module's
+    own. So a temporary file or folder that deletes itself when closed works as it does elsewhere."""
+
+    def __init__(self, real, folder):
+        self._real, self._folder = real, os.path.realpath(folder)
+
+    def __getattr__(self, name):
+        return getattr(self._real, name)
+
+    def _kept(self, path):
+        try:
+            return os.path.realpath(os.fspath(path)).startswith(self._folder + os.sep)
+        except (TypeError, ValueError):
+            return False
+
+    def unlink(self, path, *args, **kwargs):
+        return None if self._kept(path) else self._real.unlink(path, *args, **kwargs)
+
+    remove = unlink
+
+    def rmdir(self, path, *args, **kwargs):
+        return None if self._kept(path) else self._real.rmdir(path, *args, **kwargs)
+
+    def rmtree(self, path, *args, **kwargs):
+        return None if self._kept(path) else self._real.rmtree(path, *args, **kwargs)
+
+
 class _TempDir:
-    """Meta-path finder that points ``tempfile`` at the scratch folder when student code imports it: its own
-    search for a usable folder writes a probe file and removes it, and the filter refuses removing files
-    (every byte written stays countable), so the search would find none."""
+    """Meta-path finder that sets up ``tempfile`` when student code imports it: the scratch folder is its folder
+    (its own search for one writes a probe file and removes it, which the filter refuses), it makes no nameless
+    file (O_TMPFILE: refused), and what it removes of its own stays (``_KeepNames``)."""
 
     def __init__(self, folder):
         self.folder = folder
@@ -71,6 +100,21 @@ class _TempDir:
         def exec_module(module):
             run(module)
             module.tempdir = folder
+            module._O_TMPFILE_WORKS = False
+            real_shutil = module._shutil
+            keep = module._os = _KeepNames(os, folder)
+            module._shutil = _KeepNames(real_shutil, folder)
+            # what the module bound when it ran: a global (_rmtree = _shutil.rmtree) and defaults of functions
+            # (its file closer's unlink=_os.unlink); which ones depends on the Python version
+            swap = {id(os.unlink): keep.unlink, id(os.remove): keep.remove, id(os.rmdir): keep.rmdir,
+                    id(real_shutil.rmtree): module._shutil.rmtree}
+            for name, value in list(vars(module).items()):
+                if id(value) in swap:
+                    setattr(module, name, swap[id(value)])
+            for value in [v for obj in vars(module).values() if isinstance(obj, type) for v in vars(obj).values()]:
+                func = getattr(value, "__func__", value)
+                if getattr(func, "__defaults__", None):
+                    func.__defaults__ = tuple(swap.get(id(d), d) for d in func.__defaults__)
 
         spec.loader.exec_module = exec_module
         return spec

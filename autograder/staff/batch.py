@@ -282,6 +282,7 @@ def main(args):
     # A grading stops its student calls at its own deadline (limits.grading_seconds): a grading process
     # still busy well after that hangs, and is killed then rather than at --timeout.
     from ..run import limits_from
+    from ..sandbox.isolation import pid_namespaces
 
     args.timeout = min(float(args.timeout), limits_from(table).grading_seconds + HANG_GRACE)
     out = Path(args.out).resolve()  # the gradings run from another folder
@@ -308,6 +309,11 @@ def main(args):
                 todo.append(sub)
         skipped = len(rows)
         jobs = min(jobs, max(len(todo), 1))
+        if jobs > 1 and not pid_namespaces(limits_from(table)):
+            jobs = 1
+            console.print("one grading at a time: workers get no PID namespace here (no bubblewrap), and two at "
+                          "once could count each other's descriptors and pids in /proc (SECURITY.md)",
+                          highlight=False, soft_wrap=True)
         console.print(f"{len(subs)} submissions in {source}: {len(todo)} to grade, {skipped} already graded"
                       + (" (--force regrades them)" if skipped else "") + f"; {jobs} grading processes",
                       highlight=False, soft_wrap=True)

@@ -4,6 +4,7 @@ environment record for staff."""
 from rich.table import Table as RichTable
 
 from ..checking.text import clean, markup
+from . import feedback
 
 
 def print_table(outcome, console, verbose=False, table=None, reveal=False):
@@ -38,12 +39,20 @@ def print_table(outcome, console, verbose=False, table=None, reveal=False):
     for note in outcome.notes:
         console.print(f"[yellow]note:[/yellow] {markup(note, 1000)}", markup=True, highlight=False)
     if verbose:
+        once = {}  # parts whose every failing case is said once (a function not implemented, a file): one line
         for test in data["tests"]:
             if verbose == "all" or test["status"] != "passed":
-                console.rule(markup(test["name"]))
                 result = outcome.parts.get(by_number.get(test.get("number")))
+                said = feedback.reported_once(result, reveal) if result is not None else None
+                if said is not None:
+                    for what, detail in said:
+                        once.setdefault(what, {}).setdefault(detail, []).append(test.get("number", ""))
+                    continue
+                console.rule(markup(test["name"]))
                 text = result.feedback(reveal=reveal, fmt="text") if result is not None else test.get("output", "")
                 console.print(clean(text, 1_000_000), markup=False, highlight=False, soft_wrap=True)
+        for line in feedback.once_lines(once):
+            console.print(clean(line, 10_000), markup=False, highlight=False)
 
 
 def print_environment(record, console):

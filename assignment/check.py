@@ -157,8 +157,8 @@ def run_checks(table, ids):
     return outcome, bool(reduced)
 
 
-HIDDEN_CASES = ("for those it shows their shapes and options, any mistake it recognises and where your code fails: "
-                "the type and line of an exception, which value is wrong and where; never their values")
+HIDDEN_CASES = ("for those it shows their shapes and options, the mistakes it recognises and where your code fails, "
+                "never their values")
 
 
 def closing_lines(got, total, banners=True):
@@ -186,7 +186,7 @@ def print_report(console, outcome, table, verbose, reduced, banners=True):
 
     first, *rest = closing_lines(outcome.data["score"], table.total, banners)
     got, _, after = first.partition(" points")
-    console.print(Text.assemble("\n", (got, "bold"), " points" + after))
+    console.print(Text.assemble((got, "bold"), " points" + after))
     for line in rest:
         console.print(line, highlight=False, markup=False)
 

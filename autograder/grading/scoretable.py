@@ -11,7 +11,7 @@ def print_table(outcome, console, verbose=False, table=None, reveal=False):
     """The score table, one short line per part, then (``verbose``: the failing parts; "all": every part)
     the full feedback of each part as plain text, neither wrapped nor cut."""
     data = outcome.data
-    rt = RichTable(title="convgrade", show_lines=False)
+    rt = RichTable(show_lines=False)
     # Number, score and status always show in full; the part's title and the first problem give way
     # (ellipsis) on a narrow terminal, and the full feedback follows the table anyway.
     # (rich shrinks every no_wrap column alike once a row is too wide: the two long ones get a max_width

@@ -48,13 +48,16 @@ def shape_of(cell):
 def case_pictures(case, limit):
     """[html] of the pictures of one visible case, at most ``limit``: a wrong shape, a small wrong value, where a
     larger one is wrong; and a line for a value wrong everywhere (no picture)."""
-    out = []
+    out, shapes = [], set()
     for row in case.rows:
         if len([o for o in out if o.startswith("<img")]) >= limit:
             break
         name = row["value"]
         got, expected = shape_of(row["got"]), shape_of(row["expected"])
         if got is not None and expected is not None and got != expected:
+            if (got, expected) in shapes:  # out and indices of the same wrong size: one picture says it
+                continue
+            shapes.add((got, expected))
             img = shape_boxes(name, got, expected)
         elif name in case.wrong:
             mask = np.asarray(case.wrong[name], dtype=bool)
@@ -102,18 +105,28 @@ def shape_boxes(name, got, expected):
 
     (gh, gw), (eh, ew) = plane(got), plane(expected)
     top, wide = max(gh, eh, 1), max(gw, ew, 1)
-    fig = Figure(figsize=(7.5, 3.4), dpi=72)
+    fig = Figure(figsize=(7.5, 3.6), dpi=72)
     for i, (label, shape, (h, w), colour) in enumerate((("your " + name, got, (gh, gw), "#d62728"),
                                                          ("expected " + name, expected, (eh, ew), "#2ca02c"))):
         ax = fig.add_subplot(1, 2, i + 1)
         ax.add_patch(Rectangle((0, top - h), w, h, facecolor=colour, alpha=0.25, edgecolor=colour, linewidth=2))
-        ax.text(w / 2, top - h / 2, f"{h} x {w}", ha="center", va="center", fontsize=TITLE)
+        if max(h, w) <= 24:  # one cell per element
+            for y in range(1, h):
+                ax.plot([0, w], [top - y, top - y], color=colour, linewidth=0.5, alpha=0.6)
+            for x in range(1, w):
+                ax.plot([x, x], [top - h, top], color=colour, linewidth=0.5, alpha=0.6)
+        if i == 0:  # the expected size drawn over yours: the rows or columns too many or missing stand out
+            ax.add_patch(Rectangle((0, top - eh), ew, eh, fill=False, edgecolor="#2ca02c", linewidth=2,
+                                   linestyle="--"))
+        ax.text(w / 2, top - h / 2, f"{h} x {w}", ha="center", va="center", fontsize=TITLE,
+                bbox={"facecolor": "white", "alpha": 0.8, "edgecolor": "none"})
         ax.set_xlim(-0.5, wide + 0.5)
         ax.set_ylim(-0.5, top + 0.5)
         ax.set_aspect("equal")
         ax.axis("off")
         ax.set_title(f"{label}\n{shape}", fontsize=TITLE)
-    fig.suptitle(f"{name}: wrong shape (rows x columns of the last two axes, to scale)", fontsize=TITLE)
+    fig.suptitle(f"{name}: wrong shape (rows x columns of the last two axes, to scale; expected: dashed)",
+                 fontsize=TITLE)
     fig.tight_layout()
     return png(fig, f"{name}: wrong shape {got}, expected {expected}")
 
@@ -142,9 +155,9 @@ def values(name, got, expected, mask, plane):
     finite = np.isfinite(g)
     lo = float(min(e.min(), g[finite].min() if finite.any() else e.min()))
     hi = float(max(e.max(), g[finite].max() if finite.any() else e.max()))
-    diff = np.where(finite, g - e, np.nan)
+    diff = np.where(bad, np.where(finite, g - e, np.nan), 0.0)  # right elements: 0, not rounding noise
     span = float(np.nanmax(np.abs(diff))) if np.isfinite(diff).any() else 1.0
-    cell = 0.55 if max(h, w) <= WRITTEN else 0.32
+    cell = 0.62 if max(h, w) <= WRITTEN else 0.32
     fig = Figure(figsize=(3 * (w * cell + 0.9), h * cell + 1.7), dpi=72)
     where_ = f"{name}[{', '.join(map(str, plane))}]" if plane else name
     panels = ((f"your {where_}", g, "viridis", lo, hi), (f"expected {where_}", e, "viridis", lo, hi),
@@ -162,10 +175,14 @@ def values(name, got, expected, mask, plane):
             for i in range(h):
                 for j in range(w):
                     v = data[i, j]
-                    ax.text(j, i, "nan" if not np.isfinite(v) else f"{v:.2g}", ha="center", va="center",
-                            fontsize=LABEL - 3, color="white" if k < 2 else "black")
-    fig.suptitle(f"{name}: {int(mask.sum())} of {mask.size} values wrong; "
-                 f"{'this plane' if plane else 'all of it'} shown, wrong ones outlined in red", fontsize=TITLE)
+                    shade = (v - vmin) / ((vmax - vmin) or 1.0) if np.isfinite(v) else 0.5
+                    light = shade > 0.55 if k < 2 else abs(shade - 0.5) < 0.3  # viridis: light above; RdBu: middle
+                    text = "" if k == 2 and not bad[i, j] else ("nan" if not np.isfinite(v) else f"{v:.2g}")
+                    ax.text(j, i, text, ha="center", va="center", fontsize=LABEL - 2,
+                            color="black" if light else "white")
+    shown = f"plane {where_} shown" if plane else "all of it shown"
+    fig.suptitle(f"{name}: {int(mask.sum())} of {mask.size} values wrong; {shown}, wrong ones outlined in red",
+                 fontsize=TITLE)
     fig.tight_layout()
     region = describe(mask, None, layout_of(name, mask.ndim))
     alt = f"{name}: wrong in {region.text}" if region is not None else f"{name}: wrong elements"

@@ -299,10 +299,9 @@ def verdict(result, found, reveal=False):
 
 def agreed_advice(result, reveal=False):
     """The general advice the part's cases agree with: given on every failing case whose values were judged
-    (and that the student may read in full or by configuration), so no failing case contradicts it (a "stride
-    > 1" hint never where a stride-1 case fails too)."""
-    judged = [c for c in result.cases if not c.passed and c.kind == "wrong"
-              and shows(result.part, c, reveal) in ("all", "where", "config")]
+    (among those the student reads in full: whether a hidden case got it depends on where it is wrong), so no
+    failing case contradicts it (a "stride > 1" hint never where a stride-1 case fails too)."""
+    judged = [c for c in result.cases if not c.passed and c.kind == "wrong" and shows(result.part, c, reveal) == "all"]
     if not judged:
         return set()
     return set.intersection(*(set(c.advice) for c in judged))

@@ -194,7 +194,8 @@ def test_a_small_wrong_value_is_drawn_as_got_expected_and_their_difference():
     got = expected.copy()
     got[..., -1, :] += 1.0  # the last row off by one
     mask = got != expected
-    html = picture_case(rows=[row("(1, 1, 4, 4)", "(1, 1, 4, 4)")], wrong={"out": mask}, arrays={"out": (got, expected)})
+    html = picture_case(rows=[row("(1, 1, 4, 4)", "(1, 1, 4, 4)")], wrong={"out": mask},
+                        arrays={"out": (got, expected)})
     images = re.findall(r'<img alt="([^"]*)" title="[^"]*" src="data:image/png;base64,([^"]+)">', html)
     assert [alt for alt, _ in images] == ["out: wrong in the last row of every channel"]
     width, height = png_size(images[0][1])

@@ -96,15 +96,19 @@ def part_html(result, reveal=False):
             out.append(f'<ul class="{kind}">' + "".join(bullets) + "</ul>")
             bullets.clear()
 
-    shown = None  # the case shown in full whose pictures follow its items
+    shown = [None]  # the case shown in full whose pictures follow its own items
 
     def draw():
-        if shown is not None and not shown.passed and (not shown.hidden or reveal):
-            for img in pictures.case_pictures(shown, PICTURES_PER_PART - drawn[0]):
+        case, shown[0] = shown[0], None
+        if case is not None and not case.passed and (not case.hidden or reveal):
+            flush()
+            for img in pictures.case_pictures(case, PICTURES_PER_PART - drawn[0]):
                 out.append(img)
                 drawn[0] += img.startswith("<img")
 
     for item in feedback.part_items(result, reveal):
+        if item[0] in ("head", "group", "fold", "break", "note"):
+            draw()  # the pictures of the case before: right under its items, before the cases of one line
         if item[0] == "break":
             flush()
             continue
@@ -116,9 +120,8 @@ def part_html(result, reveal=False):
             continue
         flush()
         kind = None
-        if item[0] in ("head", "group", "summary"):
-            draw()
-            shown = item[3] if item[0] == "head" else None
+        if item[0] == "head":
+            shown[0] = item[3]
         if item[0] == "summary":
             out.append(f"<p><b>{esc(item[1])}</b></p>")
         elif item[0] == "group":

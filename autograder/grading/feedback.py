@@ -131,16 +131,18 @@ def hints(part, c, agreed, said):
     return out
 
 
-def case_items(part, c, reveal, said, budget, agreed=frozenset()):
+def case_items(part, c, reveal, said, budget, agreed=frozenset(), causes=True):
     """The items of one case shown in full: ("head", text, status, case), ("line", text), ("table", rows),
-    ("printed", func, text). A hidden case shows what its level allows (module docstring)."""
+    ("printed", func, text). A hidden case shows what its level allows (module docstring). ``causes``: False
+    where the verdict just said them (the case leads a group of a cause in another part)."""
     items = [head(part, c, reveal)]
     level = shows(part, c, reveal)
+    cause = list(c.causes) if causes else []
     if level != "all":  # configuration and status; with "where", where it fails (no values)
-        lines = [*c.causes, *c.located] if level == "where" and not c.passed else []
+        lines = [*cause, *c.located] if level == "where" and not c.passed else []
         return items + [("line", t) for t in lines]
     if not c.passed:
-        items += [("line", t) for t in [*c.causes, *c.alone, *c.lines]]
+        items += [("line", t) for t in [*cause, *c.alone, *c.lines]]
         if c.rows:
             items.append(("table", c.rows))
         items += [("line", t) for t in [*c.info, *hints(part, c, agreed, said)]]
@@ -171,7 +173,7 @@ def part_items(result, reveal=False):
         items.append(("break",))  # the folded cases of the next group are a list of their own
         if headed and len(g.cases) > 1:
             items.append(("group", f"{verdict.which(g.indices, total)}: {verdict.title(g, part, reveal)}"))
-        full = case_items(part, g.lead, reveal, said, budget, agreed)
+        full = case_items(part, g.lead, reveal, said, budget, agreed, causes=g.kind != "cause")
         # a case with nothing to show but its heading, or hidden and alone in its group (the verdict said all it
         # may show), is one line too
         alone = len(full) == 1 or (len(g.cases) == 1 and shows(part, g.lead, reveal) != "all")
@@ -227,7 +229,8 @@ def text(items):
     behind bars, a case of one line as its heading."""
     out = []
     for item in items:
-        if item[0] == "break":
+        if item[0] == "break":  # a blank line before each group of cases
+            out.append("")
             continue
         if item[0] in ("summary", "group", "note"):
             out.append(sanitize(item[1], 3000))

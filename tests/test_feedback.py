@@ -664,3 +664,32 @@ def test_check_on_the_stubs_says_each_function_not_implemented_once(tmp_path):
     numbers = {pid: TABLE.part(pid).number for pid in parts}
     assert f"conv2d_forward ({numbers['conv_forward']}, {numbers['conv_backward']})" in line, line
     assert f"im2col ({numbers['im2col']})" in line and text.count("not implemented yet") == len(parts) + 1
+
+
+def test_a_fact_the_evidence_states_names_the_mistake_in_the_cases_own_numbers():
+    """A structural finding says what the value is in the case's numbers (the evidence's "said": "out is the
+    expected value times 0.5"): the verdict names the mistake with the lead's fact, then its paragraph; a folded
+    case whose fact differs says its own; a hidden case never gets one from here."""
+    part = TABLE.part("conv_forward")
+    name = part.mistakes[0]
+    facts = ["out is the expected value times 0.5 (= 1/N)", "out is the expected value times 0.25 (= 1/N)"]
+    cases = [fabricated_case(i + 1, f"x ({i + 1}, 1, 5, 5)", lines=[facts[i]], mistakes=[name],
+                             evidence={"value": "out", "said": {name: facts[i]}}) for i in range(2)]
+    hidden = CaseResult(index=3, hidden=True, passed=False, label="x (3, 1, 5, 5)", kind="wrong", mistakes=[name],
+                        evidence={"value": "out", "said": {name: "out is the expected value times 0.125"}})
+    md = PartResult(part, cases + [hidden], 0.0).feedback(fmt="md")
+    verdict = verdict_lines(md)
+    assert verdict[0] == f"cases 1-3 (all 3): likely mistake: {MISTAKES[name].title} [{name}]: {facts[0]}", verdict
+    assert verdict[1] == MISTAKES[name].text_for(part)
+    assert reads(case_blocks(md)[2]).endswith(f"FAILED; {facts[1]}")
+    assert "0.125" not in md
+
+
+def test_a_memory_error_is_a_crash_said_once_per_place():
+    part = TABLE.part("conv_forward")
+    where = "conv2d_forward ran out of memory (MemoryError) at conv.py, line 7, in conv2d_forward"
+    cases = [CaseResult(index=i, hidden=False, passed=False, label=f"x ({i}, 1, 5, 5)", kind="error",
+                        lines=["your code ran out of memory (MemoryError, at conv.py, line 7, in conv2d_forward)"],
+                        located=[where]) for i in (1, 2)]
+    verdict = verdict_lines(PartResult(part, cases, 0.0).feedback(fmt="md"))
+    assert verdict == [f"cases 1-2 (all 2): {where}"]

@@ -184,6 +184,9 @@ def part_items(result, reveal=False):
                 _, label, status, _ = head(part, c, reveal)
                 if g.kind == "wrong" and shows(part, c, reveal) in ("all", "where"):
                     status += "".join(f"; {line}" for line in verdict.where(c))  # where, never a value
+                elif g.kind == "mistake" and shows(part, c, reveal) == "all":  # its own fact, where it differs
+                    own, lead = verdict.facts_of(c, "all"), verdict.facts_of(g.lead, "all")
+                    status += "".join(f"; {own[m]}" for m in c.mistakes if own.get(m) and own[m] != lead.get(m))
                 items.append(("fold", label, status, c))
                 unprinted += bool(c.printed) and shows(part, c, reveal) == "all"
     for c in result.cases:

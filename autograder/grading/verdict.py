@@ -44,7 +44,7 @@ HIDDEN_KIND = {"error": " (the code raised an exception)", "timeout": " (a call 
                "import": " (the module could not be imported)", "missing": " (the file could not be used)",
                "skipped": " (not run)", "deadline": " (not run)"}
 UNIMPLEMENTED = re.compile(r"^(\w+) is not implemented yet")
-RAISED = re.compile(r"^\S+ raised ")
+RAISED = re.compile(r"^\S+ (raised |ran out of memory)")
 NOT_IMPORTED = re.compile(r"^\S+ raised (ModuleNotFoundError|ImportError|SyntaxError) at .* in <module>$")
 
 
@@ -196,23 +196,36 @@ def which(indices, total):
 
 
 # ----------------------------------------------------------------- the words of a group
-def paragraph(part, name, label, said):
-    """A mistake's paragraph, the first time in the part; then its title only."""
+def paragraph(part, name, label, said, facts):
+    """[lines] of a mistake: its paragraph the first time in the part, then its title only. Where the case says
+    what its value is in its own numbers (``facts``: the evidence's "said", a structural finding such as "dx is
+    the expected value times 0.5 = 1/N"), that line names it and the paragraph, which speaks of it, follows."""
     m = MISTAKES[name]
+    fact = facts.get(name)
     if name in said:
-        return f"{label}: {m.title} [{name}] (as above)"
+        return [f"{label}: {m.title} [{name}]" + (f": {fact}" if fact else "") + " (as above)"]
     said.add(name)
-    return m.line(part, label)
+    if fact:
+        return [f"{label}: {m.title} [{name}]: {fact}", m.text_for(part)]
+    return [m.line(part, label)]
 
 
-def mistake_words(part, mistakes, candidates, said):
-    out = [paragraph(part, n, "likely mistake", said) for n in mistakes if n in MISTAKES]
+def mistake_words(part, mistakes, candidates, said, facts=None):
+    facts = facts or {}
+    out = [line for n in mistakes if n in MISTAKES for line in paragraph(part, n, "likely mistake", said, facts)]
     known = [n for n in candidates if n in MISTAKES]
     if known:
         out.append(f"these values fit {len(known)} known mistakes and no case tells them apart; one of them is "
                    "likely:")
-        out += [paragraph(part, n, "possible mistake", said) for n in known]
+        out += [line for n in known for line in paragraph(part, n, "possible mistake", said, facts)]
     return out
+
+
+def facts_of(case, level):
+    """What a visible case's evidence says its value is, by mistake (structural findings carry it); a hidden case
+    says its own where it may (its located lines), never here."""
+    said = case.evidence.get("said") if level == "all" and isinstance(case.evidence, dict) else None
+    return {k: v for k, v in (said or {}).items() if isinstance(k, str) and isinstance(v, str)}
 
 
 def decided(group, part, reveal):
@@ -244,9 +257,9 @@ def words(group, part, reveal, said):
         own = [line for line in c.lines if "not implemented yet" in line] if level == "all" else []
         return [own[0] if own else next(line for line in c.located if UNIMPLEMENTED.match(line))]
     if kind == "cause":
-        return list(c.causes) + mistake_words(part, c.mistakes, c.candidates, said)
+        return list(c.causes) + mistake_words(part, c.mistakes, c.candidates, said, facts_of(c, level))
     if kind in ("mistake", "candidates"):
-        return mistake_words(part, c.mistakes, c.candidates, said)
+        return mistake_words(part, c.mistakes, c.candidates, said, facts_of(c, level))
     if kind == "raised":
         return [group.key[0]]
     if kind == "stopped":

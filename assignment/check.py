@@ -157,37 +157,50 @@ def run_checks(table, ids):
     return outcome, bool(reduced)
 
 
-def closing_lines(got, total, warnings):
-    """What follows the feedback: the score on the visible cases, what Gradescope adds, what to upload."""
+HIDDEN_CASES = ("for those it shows their shapes and options, the mistakes it recognises and where your code fails, "
+                "never their values")
+
+
+def closing_lines(got, total, banners=True):
+    """What follows the feedback: the score on the visible cases, what Gradescope adds, what to upload (with
+    ``banners``, the first time in a kernel: what a hidden case shows, and how to upload)."""
     from autograder.checking.table import MODULES
     from autograder.intake.locate import UPLOAD_ADVICE
 
-    lines = [f"{got:g} / {total:g} points on the visible cases. Gradescope also runs hidden cases (for those it "
-             "shows their shapes and options, any mistake it recognises and where your code fails: the type and "
-             "line of an exception, which value is wrong and where; never their values), so your score there can "
-             "be lower."]
-    if warnings:
-        lines.append("warning: this is not the environment Gradescope grades with (see the warning"
-                     + ("s" if len(warnings) > 1 else "") + " at the top: what to install)")
-    lines.append("Upload to Gradescope: " + " ".join(f"{m}.py" for m in MODULES) + ". " + UPLOAD_ADVICE)
-    return lines
+    hidden = f" ({HIDDEN_CASES})" if banners else ""
+    return [f"{got:g} / {total:g} points on the visible cases. Gradescope also runs hidden cases{hidden}, so your "
+            "score there can be lower.",
+            "Upload to Gradescope: " + " ".join(f"{m}.py" for m in MODULES) + "." + (f" {UPLOAD_ADVICE}" if banners
+                                                                                   else "")]
 
 
-def print_report(console, outcome, table, verbose, reduced, warnings):
-    """The score table, the feedback of the failing parts (``verbose``: every part), then the closing lines."""
+def print_report(console, outcome, table, verbose, reduced, banners=True):
+    """The score table, the feedback of the failing parts (``verbose``: every part), then the closing lines;
+    ``banners``: the notes said once per kernel (reduced isolation, what hidden cases show)."""
     from autograder.grading.scoretable import print_table
 
     print_table(outcome, console, verbose="all" if verbose else True, table=table)
-    if reduced:
-        console.print("note: isolation reduced (normal on your own machine; the checks are the same)",
-                      highlight=False)
+    if reduced and banners:
+        console.print(ISOLATION, highlight=False)
     from rich.text import Text
 
-    first, *rest = closing_lines(outcome.data["score"], table.total, warnings)
+    first, *rest = closing_lines(outcome.data["score"], table.total, banners)
     got, _, after = first.partition(" points")
-    console.print(Text.assemble("\n", (got, "bold"), " points" + after))
+    console.print(Text.assemble((got, "bold"), " points" + after))
     for line in rest:
         console.print(line, highlight=False, markup=False)
+
+
+ISOLATION = "note: isolation reduced (normal on your own machine; the checks are the same)"
+_SHOWN = []  # the kernel (or the run of check.py) has shown its banners once: [True]
+
+
+def banners_once():
+    """True the first time in this process (a notebook's kernel), then False: the banners (the environment's
+    warnings, the isolation note, what hidden cases show) are said once, not on every check()."""
+    first = not _SHOWN
+    _SHOWN[:] = [True]
+    return first
 
 
 class Check:
@@ -195,9 +208,10 @@ class Check:
     as ``python check.py``). ``score`` and ``total``: the points on the visible cases."""
 
     def __init__(self, problem=None, outcome=None, table=None, verbose=False, reduced=False, warnings=(),
-                 html=None):
+                 html=None, banners=True):
         self.problem, self.outcome, self.table = problem, outcome, table
         self.verbose, self.reduced, self.warnings, self._html = verbose, reduced, list(warnings), html
+        self.banners = banners  # the first check() of the kernel: the banners too (banners_once)
         self.score = outcome.data["score"] if outcome is not None else 0.0
         self.total = table.total if table is not None else 0.0
 
@@ -209,9 +223,9 @@ class Check:
         width = min(shutil.get_terminal_size((120, 24)).columns, 160)
         console = Console(file=io.StringIO(), width=width, force_terminal=False, force_jupyter=False,
                           color_system=None, soft_wrap=False)
-        for w in self.warnings:
+        for w in self.warnings if self.banners else ():
             console.print(f"warning: {w}", highlight=False, markup=False)
-        print_report(console, self.outcome, self.table, self.verbose, self.reduced, self.warnings)
+        print_report(console, self.outcome, self.table, self.verbose, self.reduced, self.banners)
         return console.file.getvalue()
 
     __repr__ = __str__
@@ -222,9 +236,9 @@ class Check:
 
             return f'<pre style="color:#b00020">check.py: {html.escape(self.problem)}</pre>'
         return self._html(self.outcome.data, self.outcome.parts, self.table, verbose=self.verbose,
-                          header=[f"warning: {w}" for w in self.warnings], notes=self.outcome.notes,
-                          reduced=self.reduced,
-                          footer=closing_lines(self.score, self.total, self.warnings))
+                          header=[f"warning: {w}" for w in self.warnings] if self.banners else [],
+                          notes=self.outcome.notes, reduced=self.reduced and self.banners,
+                          footer=closing_lines(self.score, self.total, self.banners))
 
 
 def check(*parts, verbose=False):
@@ -247,7 +261,7 @@ def check(*parts, verbose=False):
         warnings = environment_warnings()
         outcome, reduced = run_checks(table, ids)
     return Check(outcome=outcome, table=table.select(ids), verbose=verbose, reduced=reduced, warnings=warnings,
-                 html=render)
+                 html=render, banners=banners_once())
 
 
 def main(argv=None):
@@ -278,7 +292,7 @@ def main(argv=None):
         for w in warnings:
             say(f"warning: {w}")
         outcome, reduced = run_checks(table, ids)
-        print_report(console, outcome, table.select(ids), args.verbose, reduced, warnings)
+        print_report(console, outcome, table.select(ids), args.verbose, reduced)
     return 0
 
 

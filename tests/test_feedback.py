@@ -38,16 +38,39 @@ def output(outcome, pid):
 
 
 def case_blocks(md):
-    """{case number: the Markdown of that case} of one part's output."""
+    """{case number: the Markdown of that case} of one part's output: a case shown in full (its heading and the
+    blocks up to the next case or group), or the line of a case folded into one line ("* case 3: ...")."""
     blocks, current = {}, None
-    for block in md.split("\n\n"):
+    for block in md.strip("\n").split("\n\n"):
+        if block.startswith("**") and current is not None and not re.match(r"\*\*case", block):
+            current = None  # a group's heading ends the case before it
         m = re.match(r"case (\d+)", block)
         if m:
             current = int(m.group(1))
             blocks[current] = block
+            continue
+        folded = [re.match(r"^[*+] (case (\d+).*)$", line) for line in block.split("\n")]
+        if folded and all(folded):
+            current = None
+            blocks.update({int(f.group(2)): f.group(1) for f in folded})
         elif current is not None:
             blocks[current] += "\n\n" + block
     return blocks
+
+
+def verdict_lines(md):
+    """The verdict's lines (escapes and bold undone): the list after the summary line."""
+    return [reads(line[2:]) for line in md.split("\n\n")[1].split("\n")]
+
+
+def listed(line):
+    """The case numbers a verdict line speaks of ("cases 1-5, 7 (6 of 22): ...")."""
+    m = re.match(r"^cases? ([\d, -]+) \(", line)
+    out = []
+    for run in m.group(1).split(", "):
+        a, _, b = run.partition("-")
+        out += range(int(a), int(b or a) + 1)
+    return out
 
 
 # ----------------------------------------------------------------- hidden cases
@@ -64,40 +87,52 @@ def conv2d_forward(x, w, b=None, stride=1, padding=0, dilation=1):
 def test_hidden_cases_show_configuration_mistake_and_where_never_values_prints_or_messages(tmp_path):
     outcome = grade(submission(tmp_path, patches={"conv": LEAKY_FLIPPED}), parts=["conv_forward"], user=None)
     md = output(outcome, "conv_forward")["output"]
-    part = TABLE.part("conv_forward")
+    part, result = TABLE.part("conv_forward"), outcome.parts["conv_forward"]
     blocks = case_blocks(md)
     source = (tmp_path / "sub" / "conv.py").read_text().splitlines()
     boom = next(n for n, line in enumerate(source, 1) if "BOOM" in line)
-    crashed = 0
+    crashed = [i for i, case in enumerate(part.cases, 1) if case.get("hidden") and case["x"][1:3] == [3, 7]]
+    flipped = [c.index for c in result.cases if "kernel_flipped" in c.mistakes]
+    assert crashed and any(part.cases[i - 1].get("hidden") for i in flipped)
+    verdict = verdict_lines(md)
+    # the verdict: the mistake with every case it explains, hidden ones included; the crash by type and place
+    assert listed(verdict[0]) == flipped and "[kernel_flipped]" in verdict[0]
+    crash = next(line for line in verdict if "raised" in line)
+    assert listed(crash) == crashed and crash.endswith(
+        f"conv2d_forward raised ValueError at conv.py, line {boom}, in conv2d_forward"), crash
+    passed = [c.index for c in result.cases if c.passed]
+    assert not passed or listed(next(line for line in verdict if line.startswith("passed: "))[8:]) == passed
     for i, case in enumerate(part.cases, 1):
-        text = plain(blocks[i])
-        shape = str(tuple(case["x"]))
-        if not case.get("hidden"):
-            assert f"PRINTED{shape}" in text  # a visible case shows what the code printed, passed or not
+        if not case.get("hidden") or i in passed:
             continue
-        assert text.startswith(f"case {i} (hidden): x {shape}, w {tuple(case['w'])}")  # its configuration
+        text = plain(blocks[i])
+        assert text.startswith(f"case {i} (hidden): x {tuple(case['x'])}, w {tuple(case['w'])}")  # configuration
         assert "PRINTED" not in text and "sum=" not in text and "BOOM" not in text  # nothing the code wrote
         assert "|" not in blocks[i]  # no comparison table: no got/expected numbers
         assert not re.search(r"\d\.\d", text), text  # no value of any kind
-        lines = [line[2:] for line in text.split("\n")[1:] if line.strip()]
-        if case["x"][1:3] == [3, 7]:  # the crash: its type and where, never its message
-            crashed += 1
-            assert lines == [f"conv2d_forward raised ValueError at conv.py, line {boom}, in conv2d_forward"], lines
-        elif not outcome.parts["conv_forward"].cases[i - 1].passed:
-            assert lines[0] == "out: wrong in every value", lines  # which value, and where
-            assert "[kernel_flipped]" in lines[1], text  # the mistake is named on a hidden case too
-    assert crashed and "BOOM" not in md and "sum=" not in plain(md).split("(hidden)")[-1]
+    lead = next(c for c in result.cases if not c.hidden and not c.passed)
+    assert f"PRINTED{tuple(part.cases[lead.index - 1]['x'])}" in plain(blocks[lead.index])  # the case in full
+    folded = [c for c in result.cases if not c.hidden and not c.passed and c is not lead]
+    assert folded and all("PRINTED" not in blocks[c.index] for c in folded)
+    assert f"what your code printed on the {len(folded)} cases shown in one line is left out" in plain(md)
+    assert "BOOM" not in md and "sum=" not in plain(md).split("(hidden)")[-1]
 
 
 def test_a_stricter_hidden_feedback_shows_configuration_status_and_mistake_only(tmp_path):
     table = table_with(tmp_path, "conv_forward", hidden_feedback="config")
     outcome = grade(submission(tmp_path, patches={"conv": LEAKY_FLIPPED}), table=table, parts=["conv_forward"],
                     user=None)
-    blocks = case_blocks(output(outcome, "conv_forward")["output"])
-    for i, case in enumerate(table.part("conv_forward").cases, 1):
-        if case.get("hidden"):
-            lines = [line for line in reads(blocks[i]).split("\n")[1:] if line.strip()]
-            assert all(line.startswith("- likely mistake: kernel flipped") for line in lines), lines
+    md = output(outcome, "conv_forward")["output"]
+    blocks, result = case_blocks(md), outcome.parts["conv_forward"]
+    for c in result.cases:
+        if c.hidden and not c.passed:  # one line: configuration and status (the kind of failure, never where)
+            assert reads(blocks[c.index]) in (f"case {c.index} (hidden): {c.label}: passed",
+                                              f"case {c.index} (hidden): {c.label}: FAILED",
+                                              f"case {c.index} (hidden): {c.label}: FAILED (the code raised an "
+                                              "exception)"), blocks[c.index]
+    verdict = verdict_lines(md)
+    assert listed(verdict[0]) == [c.index for c in result.cases if "kernel_flipped" in c.mistakes]  # the mistake
+    assert "conv.py, line" not in md and "ValueError" not in md  # where a hidden case raised: not at "config"
 
 
 def table_with(tmp_path, pid, **changes):
@@ -114,14 +149,24 @@ def test_a_table_switch_turns_hidden_configuration_off(tmp_path):
     table = table_with(tmp_path, "conv_forward", hidden_feedback="none")
     outcome = grade(submission(tmp_path, patches={"conv": FLIPPED}), table=table, parts=["conv_forward"], user=None)
     md = output(outcome, "conv_forward")["output"]
-    blocks = case_blocks(md)
-    for i, case in enumerate(table.part("conv_forward").cases, 1):
-        if case.get("hidden"):
-            shown = blocks[i].strip().replace("**", "")
-            assert shown in (f"case {i} (hidden): FAILED", f"case {i} (hidden): passed"), blocks[i]
-    visible = [c for c in outcome.parts["conv_forward"].cases if not c.hidden]
+    blocks, result = case_blocks(md), outcome.parts["conv_forward"]
+    hidden = [c for c in result.cases if c.hidden]
+    for c in hidden:
+        if not c.passed:
+            assert reads(blocks[c.index]) == f"case {c.index} (hidden): FAILED"
+    visible = [c for c in result.cases if not c.hidden]
     assert all("kernel_flipped" in c.mistakes for c in visible if not c.passed)
-    assert outcome.parts["conv_forward"].named() == ["kernel_flipped"]  # named on visible cases only
+    assert any("kernel_flipped" in c.mistakes for c in hidden)  # found, and never told: not even by grouping
+    verdict = verdict_lines(md)
+    assert listed(verdict[0]) == [c.index for c in visible if not c.passed]
+    assert f"{verdict_case_list([c for c in hidden if not c.passed], len(result.cases))} (hidden): FAILED" in verdict
+    assert result.named() == ["kernel_flipped"]  # named on visible cases only
+
+
+def verdict_case_list(cases, total):
+    from autograder.grading.verdict import which
+
+    return which([c.index for c in cases], total)
 
 
 # ----------------------------------------------------------------- partial credit
@@ -140,7 +185,10 @@ def test_a_correct_forward_with_a_missing_backward_scores_the_forward_share(tmp_
         assert test["status"] == "failed"
         result = outcome.parts[p.id]
         assert all(c.stages == [("forward", True), ("backward", False)] for c in result.cases)
-        assert "not implemented yet" in test["output"] and "forward passed" in test["output"]
+        text = reads(test["output"])
+        assert text.count("not implemented yet") == 1 and "case 2:" not in text  # once for the part, no case
+        n = len(result.cases)
+        assert f"the forward is right on cases 1-{n} (all {n}), which earns its share" in text
 
 
 def test_stubs_earn_nothing_even_in_part():
@@ -172,16 +220,21 @@ def test_a_shape_error_shows_the_expected_shapes_and_the_size_formula(tmp_path):
     assert f"should return out {tuple(case['x'][:2]) + (ho, wo)}" in first.replace("(2, 3) + ", "")
     assert f"({h} + 2*0 - {k}) // {s} + 1 = {ho}" in first
     for c in result.cases:
-        if c.hidden:
+        if c.hidden and not c.passed:
             assert "could not broadcast" not in plain(case_blocks(output(outcome, "max_pool")["output"])[c.index])
 
 
 def test_an_import_that_fails_because_of_another_file_names_that_file(tmp_path):
     folder = submission(tmp_path, replace={"pooling": "import numpy as np\ndef max_pool2d_forward(x, k:\n"})
-    outcome = grade(folder, parts=["fcn"], user=None)
+    outcome = grade(folder, parts=["fcn", "max_pool", "avg_pool"], user=None)
     text = plain(output(outcome, "fcn")["output"])
     assert "No module named 'pooling'" in text
     assert "because pooling.py could not be used" in text and "syntax error on line 2" in text
+    for pid in ("fcn", "max_pool", "avg_pool"):  # once per part, no case listed
+        text = reads(output(outcome, pid)["output"])
+        n = len(TABLE.part(pid).cases)
+        assert text.count("syntax error on line 2") == 1 and "case 1:" not in text, text
+        assert verdict_lines(output(outcome, pid)["output"])[0].startswith(f"cases 1-{n} (all {n}): ")
 
 
 # ----------------------------------------------------------------- printed output
@@ -199,12 +252,11 @@ def test_printed_output_is_shown_for_visible_cases_passed_or_not_fenced_and_sani
     assert test["score"] == TABLE.part("nearest").weight  # the prints change nothing
     blocks = case_blocks(test["output"])
     visible = next(i for i, c in enumerate(TABLE.part("nearest").cases, 1) if not c.get("hidden"))
-    hidden = next(i for i, c in enumerate(TABLE.part("nearest").cases, 1) if c.get("hidden"))
     shown = blocks[visible]
     assert "your code printed (nearest_upsample_forward):" in plain(shown)
     assert "`````text\ndebug ```` fence ?red" in shown  # a fence longer than the text's backticks
     assert "\x1b" not in test["output"]
-    assert "debug" not in blocks[hidden]
+    assert test["output"].count("debug") == sum(1 for c in TABLE.part("nearest").cases if not c.get("hidden"))
     text = outcome.parts["nearest"].feedback(fmt="text")
     assert "        | debug ```` fence ?red" in text
 
@@ -239,16 +291,54 @@ def test_gradescope_output_is_markdown_with_a_comparison_table_and_a_summary_of_
     assert f"{TABLE.part('conv_forward').number} conv2d_forward: kernel flipped [kernel_flipped]" in summary
 
 
+def fabricated_case(index, label, **fields):
+    """A failing visible case as the grader keeps it, its values judged wrong."""
+    return CaseResult(index=index, hidden=False, passed=False, label=label, kind="wrong", **fields)
+
+
 def test_general_advice_never_sits_beside_a_named_mistake():
     part = TABLE.part("conv_backward")
-    case = CaseResult(index=1, hidden=False, passed=False, label="x (1, 1, 3, 3)", lines=["dx: wrong"],
-                      mistakes=["backward_ignores_stride"], advice=["strided_backward"])
-    alone = CaseResult(index=2, hidden=False, passed=False, label="x (1, 1, 3, 3)", lines=["dx: wrong"],
-                       advice=["strided_backward"])
+    case = fabricated_case(1, "x (1, 1, 3, 3), stride=2", lines=["dx: wrong"], mistakes=["backward_ignores_stride"],
+                           advice=["strided_backward"])
+    alone = fabricated_case(2, "x (1, 1, 5, 5), stride=2", lines=["dx: wrong"], advice=["strided_backward"])
     text = PartResult(part, [case, alone], 0.0).feedback(fmt="text")
-    first, second = text.split("case 2")
+    first, second = text.split("\ncase 2")
     assert "[backward_ignores_stride]" in first and "general advice" not in first
     assert "hint (general advice, not a diagnosis)" in second
+
+
+def test_general_advice_only_where_every_failing_case_agrees_with_it():
+    """"a stride or dilation > 1" is a hint on a stride-2 case only where no case without it fails too: the
+    advice's own condition held on every failing case whose values were judged (layer.py records it)."""
+    part = TABLE.part("conv_backward")
+    hint = MISTAKES["strided_backward"].line(part)
+    strided = fabricated_case(1, "x (1, 1, 5, 5), stride=2", lines=["dx: wrong"], advice=["strided_backward"])
+    plain_ = fabricated_case(2, "x (1, 1, 5, 5)", lines=["dx: wrong"])
+    assert hint in PartResult(part, [strided], 0.0).feedback()
+    assert "general advice" not in PartResult(part, [strided, plain_], 0.0).feedback()
+    crashed = CaseResult(index=2, hidden=False, passed=False, label="x (1, 1, 5, 5)", kind="error",
+                         lines=["your code raised ValueError: ..."])
+    assert hint in PartResult(part, [strided, crashed], 0.0).feedback()  # a crash judged no value: no say
+
+
+def test_the_forwards_diagnosis_comes_before_the_backwards_exception(tmp_path):
+    """A part graded forward and backward whose forward is wrong (a known mistake) and whose backward raises:
+    the verdict names the forward's mistake first, and the case in full says the forward's problem first."""
+    import mutants
+
+    forward = mutants.load(mutants.HERE / "maxpool_zero_padding.py")
+    backward = "\ndef max_pool2d_backward(dout, cache):\n    raise ValueError('the backward broke')\n"
+    outcome = grade(submission(tmp_path, patches={"pooling": forward.code + backward}), parts=["max_pool"],
+                    user=None)
+    result, md = outcome.parts["max_pool"], output(outcome, "max_pool")["output"]
+    named = [c for c in result.cases if "pool_zero_padding" in c.mistakes]
+    assert named and all(c.kind == "error" for c in named)  # the backward raised on these too
+    text = reads(md)
+    assert text.index("[pool_zero_padding]") < text.index("raised ValueError")
+    verdict = verdict_lines(md)
+    assert listed(verdict[0]) == [c.index for c in named]
+    lead = reads(case_blocks(md)[next(c.index for c in named if not c.hidden)])
+    assert lead.index("out: ") < lead.index("your code raised ValueError")
 
 
 def test_values_right_but_float32_name_no_mistake(tmp_path):
@@ -275,8 +365,8 @@ def test_terminal_table_is_compact_and_the_feedback_follows_uncut(tmp_path, caps
     assert len(rows) == 2 and all(len(line) <= 100 for line in rows)
     assert "kernel flipped" in rows[0]
     assert "more characters cut" not in out
-    line = MISTAKES["kernel_flipped"].line()
-    assert any(row.strip() == line for row in details.splitlines()), details  # one line, never wrapped
+    line = MISTAKES["kernel_flipped"].line(TABLE.part("conv_forward"))
+    assert any(row.strip().endswith(": " + line) for row in details.splitlines()), details  # one line, unwrapped
     assert np.all([len(r) <= 100 for r in table.splitlines()])
 
 
@@ -299,7 +389,7 @@ def markdown_lines(md):
             continue  # a table's rule
         if line.startswith("| "):
             line = " ".join(cell.strip() for cell in re.split(r"(?<!\\)\|", line)[1:-1])
-        line = plain((line[2:] if line.startswith("- ") else line).replace("**", ""))
+        line = plain((line[2:] if line.startswith(("- ", "* ", "+ ")) else line).replace("**", ""))
         out.append(line)
     return [" ".join(t.split()) for t in out if t.strip()]
 
@@ -331,14 +421,19 @@ def test_visible_feedback_reads_the_same_in_the_terminal_and_on_gradescope(tmp_p
 
 
 # ----------------------------------------------------------------- a paragraph once, in the part's words
-def test_a_mistakes_paragraph_is_shown_once_per_part_then_referred_to(tmp_path):
+def test_a_mistakes_paragraph_is_shown_once_per_part_with_the_cases_it_explains(tmp_path):
     outcome = grade(submission(tmp_path, patches={"conv": FLIPPED}), parts=["conv_forward"], user=None)
-    text = reads(output(outcome, "conv_forward")["output"])
+    md = output(outcome, "conv_forward")["output"]
+    text = reads(md)
     paragraph = MISTAKES["kernel_flipped"].text_for(TABLE.part("conv_forward"))
     failing = [c for c in outcome.parts["conv_forward"].cases if not c.passed]
-    assert len(failing) > 2 and text.count(paragraph) == 1
-    first = failing[0].index
-    assert text.count(f"kernel flipped [kernel_flipped]: the same mistake as case {first}") == len(failing) - 1
+    assert len(failing) > 2 and text.count(paragraph) == 1 and text.count("[kernel_flipped]") == 1
+    assert listed(verdict_lines(md)[0]) == [c.index for c in failing]
+    blocks = case_blocks(md)
+    assert all(len(re.findall(rf"^(?:[*+] )?case {c.index}\b", text, re.M)) == 1 for c in failing)  # each once
+    full = [c.index for c in failing if "|" in blocks[c.index]]
+    assert full == [failing[0].index]  # one comparison table: the first case; the others one line each
+    assert all(blocks[c.index].count("\n") == 0 for c in failing[1:])
 
 
 OPTION_WORDS = {  # words that speak of an option: a mistake's text in a part without that option must not use them
@@ -428,7 +523,7 @@ def test_two_mistakes_that_fit_a_case_are_both_named_until_another_case_tells_th
     first, second = both.parts["max_pool"].cases
     assert first.mistakes == ["size_not_floor"] and second.mistakes == ["size_not_floor"] and not first.candidates
     text = reads(output(both, "max_pool")["output"])
-    assert "(this case's values also fit 'a height used for a width'; case 2 fits only the one above)" in text
+    assert "(case 1's values also fit 'a height used for a width'; case 2 fits only the one above)" in text
 
 
 # ----------------------------------------------------------------- the record of graded functions a call ran
@@ -483,24 +578,118 @@ def conv2d_forward(x, w, b=None, stride=1, padding=0, dilation=1):
 
 
 def test_a_failing_case_that_meets_one_difficulty_alone_names_it(tmp_path):
-    """A visible case that differs from the part's plain case in one difficulty says which (the table's
-    own words), so the student knows what is special about the case their code fails."""
+    """A visible case shown in full that differs from the part's plain case in one difficulty says which (the
+    table's own words), so the student knows what is special about the case their code fails; only where the
+    plain case passed."""
     from autograder.checking.coverage import part_cells
+    from autograder.checking.difficulties import plain_case
 
     table = load()
     part = table.part("conv_forward")
     isolating = {i: c.difficulty for c in part_cells(part, table.difficulties) if c.status == "isolated"
                  for i in c.cases}
     outcome = grade(submission(tmp_path, patches={"conv": ROW_BOUND}), parts=["conv_forward"], user=None)
-    blocks = case_blocks(output(outcome, "conv_forward")["output"])
-    failed = [c for c in outcome.parts["conv_forward"].cases if not c.passed and not c.hidden]
+    md = output(outcome, "conv_forward")["output"]
+    blocks, result = case_blocks(md), outcome.parts["conv_forward"]
+    assert result.cases[plain_case(part)[0] - 1].passed  # the plain case passes: the line may be said
+    failed = [c for c in result.cases if not c.passed and not c.hidden]
     assert failed, "the patch must fail some visible case of conv_forward (see cases.yaml's conv_forward)"
+    shown = [c for c in failed if "\n" in blocks[c.index]]  # in full: its heading, then its lines
+    assert shown and any(c.index in isolating for c in shown), "a case in full meets a difficulty alone"
     for c in failed:
         text = reads(blocks[c.index])
-        if c.index in isolating:
+        if c.index in isolating and c in shown:
             assert table.difficulties[isolating[c.index]].text.split(":")[0] in text, text
             assert "what sets this case apart from case" in text
         else:
             assert "what sets this case apart" not in text
-    passed = [c for c in outcome.parts["conv_forward"].cases if c.passed]
-    assert all("what sets this case apart" not in reads(blocks[c.index]) for c in passed)
+    assert reads(md).count("what sets this case apart") == len([c for c in shown if c.index in isolating])
+
+
+def test_no_difficulty_is_named_where_the_plain_case_fails_too(tmp_path):
+    """dw is one sample's gradient: the plain case fails like every other, so no case is set apart from it by a
+    difficulty that has nothing to do with the bug."""
+    import mutants
+    from autograder.checking.difficulties import plain_case
+
+    outcome = grade(mutants.build("conv_dw_not_summed_over_batch", tmp_path / "sub"), parts=["conv_backward"],
+                    user=None)
+    result = outcome.parts["conv_backward"]
+    assert not result.cases[plain_case(result.part)[0] - 1].passed
+    assert all(not c.alone for c in result.cases) and "what sets this case apart" not in result.feedback()
+
+
+# ----------------------------------------------------------------- the verdict first
+def test_one_mistake_reads_in_one_screen_named_first(tmp_path):
+    """The issue's example: dw is one sample's gradient. The part's Gradescope output names the mistake in its
+    third line with the cases it explains, says which passed, shows one case in full and the others one line
+    each, within the budget of tests/mutants (every mutant is measured in test_mutants.py)."""
+    import mutants
+
+    outcome = grade(mutants.build("conv_dw_not_summed_over_batch", tmp_path / "sub"), parts=["conv_backward"],
+                    user=None)
+    result, md = outcome.parts["conv_backward"], output(outcome, "conv_backward")["output"]
+    lines = reads(md).split("\n")
+    explained = [c.index for c in result.cases if "grad_last_sample" in c.mistakes]
+    total = len(result.cases)
+    assert len(explained) > total // 2
+    assert lines[2].startswith(f"- {verdict_case_list([c for c in result.cases if c.index in explained], total)}: "
+                               "likely mistake: one sample's gradient"), lines[:3]
+    assert mutants.first_naming_line(md, ["grad_last_sample"]) <= mutants.BUDGET_NAMED_BY
+    assert len(md.split("\n")) <= mutants.BUDGET_LINES
+    passed = [c for c in result.cases if c.passed]
+    assert f"- passed: {verdict_case_list(passed, total)}" in lines
+    assert md.count("| dw |") == 1  # one comparison table
+    assert all(sum(line.startswith((f"case {c.index}:", f"* case {c.index}:", f"+ case {c.index}:"))
+                   or line.startswith(f"case {c.index} (hidden)") or line.startswith(f"* case {c.index} (hidden)")
+                   for line in lines) == 1 for c in result.cases if not c.passed)
+
+
+def test_check_on_the_stubs_says_each_function_not_implemented_once(tmp_path):
+    """The untouched stubs: every part fails because its function raises NotImplementedError. The terminal
+    (check.py, grade -v) says so in one line for the whole grading, each function once with its parts."""
+    from rich.console import Console
+
+    from autograder.grading.scoretable import print_table
+
+    parts = ["conv_forward", "conv_backward", "max_pool", "im2col"]
+    outcome = grade(SOLUTIONS.parent / "assignment", table=TABLE.visible_only(), parts=parts, user=None)
+    for pid in parts:
+        md = reads(output(outcome, pid)["output"])
+        assert md.count("not implemented yet") == 1 and "case 1:" not in md, md
+    console = Console(width=200, record=True, file=open("/dev/null", "w"))
+    print_table(outcome, console, verbose=True, table=TABLE.select(parts))
+    text = console.export_text()
+    line = next(row for row in text.splitlines() if row.startswith("not implemented yet: "))
+    numbers = {pid: TABLE.part(pid).number for pid in parts}
+    assert f"conv2d_forward ({numbers['conv_forward']}, {numbers['conv_backward']})" in line, line
+    assert f"im2col ({numbers['im2col']})" in line and text.count("not implemented yet") == len(parts) + 1
+
+
+def test_a_fact_the_evidence_states_names_the_mistake_in_the_cases_own_numbers():
+    """A structural finding says what the value is in the case's numbers (the evidence's "said": "out is the
+    expected value times 0.5"): the verdict names the mistake with the lead's fact, then its paragraph; a folded
+    case whose fact differs says its own; a hidden case never gets one from here."""
+    part = TABLE.part("conv_forward")
+    name = part.mistakes[0]
+    facts = ["out is the expected value times 0.5 (= 1/N)", "out is the expected value times 0.25 (= 1/N)"]
+    cases = [fabricated_case(i + 1, f"x ({i + 1}, 1, 5, 5)", lines=[facts[i]], mistakes=[name],
+                             evidence={"value": "out", "said": {name: facts[i]}}) for i in range(2)]
+    hidden = CaseResult(index=3, hidden=True, passed=False, label="x (3, 1, 5, 5)", kind="wrong", mistakes=[name],
+                        evidence={"value": "out", "said": {name: "out is the expected value times 0.125"}})
+    md = PartResult(part, cases + [hidden], 0.0).feedback(fmt="md")
+    verdict = verdict_lines(md)
+    assert verdict[0] == f"cases 1-3 (all 3): likely mistake: {MISTAKES[name].title} [{name}]: {facts[0]}", verdict
+    assert verdict[1] == MISTAKES[name].text_for(part)
+    assert reads(case_blocks(md)[2]).endswith(f"FAILED; {facts[1]}")
+    assert "0.125" not in md
+
+
+def test_a_memory_error_is_a_crash_said_once_per_place():
+    part = TABLE.part("conv_forward")
+    where = "conv2d_forward ran out of memory (MemoryError) at conv.py, line 7, in conv2d_forward"
+    cases = [CaseResult(index=i, hidden=False, passed=False, label=f"x ({i}, 1, 5, 5)", kind="error",
+                        lines=["your code ran out of memory (MemoryError, at conv.py, line 7, in conv2d_forward)"],
+                        located=[where]) for i in (1, 2)]
+    verdict = verdict_lines(PartResult(part, cases, 0.0).feedback(fmt="md"))
+    assert verdict == [f"cases 1-2 (all 2): {where}"]

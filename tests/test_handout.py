@@ -48,9 +48,9 @@ def unpack(zpath, dest, solved=False):
     return folder
 
 
-def run(folder, *args, timeout=300, prefix=()):
+def run(folder, *args, timeout=300, prefix=(), columns=160):
     env = {k: v for k, v in os.environ.items() if not k.startswith("CONVGRADE_")}
-    env["COLUMNS"] = "160"
+    env["COLUMNS"] = str(columns)
     proc = subprocess.run([*prefix, sys.executable, *args], cwd=folder, env=env, capture_output=True, text=True,
                           timeout=timeout)
     assert "Traceback" not in proc.stdout + proc.stderr, proc.stdout + proc.stderr
@@ -153,9 +153,28 @@ def test_check_on_stubs(stubs_folder):
     for m in MODULES:
         assert f"{m}.py" in out.split("Upload to Gradescope:")[1]
     assert UPLOAD_ADVICE in " ".join(out.split())  # the same advice as both READMEs
-    if sys.version_info[:2] != (3, 10):  # not Gradescope's Python: a warning that says what to do
+    if sys.version_info[:2] != (3, 10):  # not Gradescope's Python: a warning that says what to do, once
         assert "warning: this is Python" in proc.stderr and "python3.10 -m venv .venv" in proc.stderr, proc.stderr
-        assert "this is not the environment Gradescope grades with" in out
+        assert "warning" not in out
+
+
+SCREEN = 40  # check() on the untouched stubs fits in this many rows (issue 27)
+
+
+def test_check_on_the_stubs_fits_one_screen(stubs_folder):
+    """``print(check())`` in a kernel on the untouched stubs, at the 120 columns a notebook's print gets: every
+    part's line in the table, each function not implemented said once, within one screen, the banners (Python's
+    warning, what hidden cases show) included the first time, left out the next."""
+    code = "from check import check\nprint(check())\nprint('=' * 20)\nprint(check('conv_forward'))"
+    proc = run(stubs_folder, "-c", code, prefix=as_non_root() or (), columns=120)
+    first, again = proc.stdout.split("=" * 20 + "\n")
+    rows = sum(max(1, -(-len(line) // 120)) for line in first.rstrip("\n").split("\n"))
+    assert rows <= SCREEN, f"{rows} rows:\n{first}"
+    assert first.count("not implemented yet: ") == 1 and "conv2d_forward (" in first
+    for p in load().parts:
+        assert re.search(rf"{re.escape(p.number)} .*0/{p.weight:g} .*FAIL", first), p.id
+    assert "for those it shows their shapes" in first and "for those it shows" not in again
+    assert "warning" not in again and "isolation" not in again
 
 
 def test_check_list(stubs_folder):

@@ -8,6 +8,8 @@ points on every expected part and keep full marks on every other part. A mutant'
 NAMED says which known mistake (autograder/checking/mistakes/) the student must be told
 about: a VISIBLE case of that part must recognise it, and the feedback the student
 reads (results.json) must name it. Every mistake of the catalogue has such a mutant.
+Each part a mutant breaks reads in one screen: its Gradescope output fits in ``mutants.BUDGET_LINES`` (40)
+lines, and names the mutant's NAMED mistake within its first ``mutants.BUDGET_NAMED_BY`` (3).
 A mutant's DIFFICULTY names the difficulty (cases.yaml `difficulties:`) its bug lives
 in: the visible case that meets that difficulty alone (the coverage matrix,
 autograder/checking/coverage.py) must fail, so the bug costs points on its own. A mutant's SAYS
@@ -106,6 +108,14 @@ def test_mutant_loses_points_exactly_where_expected(mutant, tmp_path):
         student_view = plain(tests[TABLE.part(pid).number]["output"])
         for text in texts:
             assert text in student_view, f"{mutant.name}: the feedback of {pid} does not say {text!r}:\n{student_view}"
+    for pid, (lines, _, at) in mutants.feedback_budget(outcome, mutant).items():  # what a student reads first
+        student_view = tests[TABLE.part(pid).number]["output"]
+        assert lines <= mutants.BUDGET_LINES, (f"{mutant.name}: {pid}'s Gradescope output is {lines} lines, over "
+                                               f"{mutants.BUDGET_LINES}:\n{student_view}")
+        if pid in mutant.named:
+            assert at is not None and at <= mutants.BUDGET_NAMED_BY, (
+                f"{mutant.name}: {pid}'s output names {mutant.named[pid]} at line {at}, after line "
+                f"{mutants.BUDGET_NAMED_BY}:\n{student_view}")
     for pid, name in mutant.difficulty.items():
         cell = COVERAGE[pid][name]
         by_index = {c.index: c for c in outcome.parts[pid].cases}
@@ -167,3 +177,8 @@ def test_mutation_report_command_prints_matrix_and_summary():
     assert "conv_db_mean" in proc.stdout and "bed_of_nails_centre" in proc.stdout
     named = proc.stdout.split("mistakes named to the student")[1]
     assert "conv_backward: grad_mean_not_sum*" in named and "bed_of_nails: nails_not_top_left*" in named
+    reads = " ".join(proc.stdout.split("what the student reads")[1].split())  # cells fold within 100 columns
+    for pid in ("conv_backward", "bed_of_nails"):  # each broken part: its lines, and where the mistake is named
+        m = re.search(rf"{pid}: (\d+) \(\d+\), line (\d+)\*", reads)
+        assert m and int(m.group(1)) <= mutants.BUDGET_LINES and int(m.group(2)) <= mutants.BUDGET_NAMED_BY, reads
+    assert "lines per broken part: median" in proc.stdout

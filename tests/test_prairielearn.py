@@ -63,7 +63,7 @@ def test_same_points_and_feedback_as_gradescope(mutant_grading):
         assert ours["description"] == f"{part.module}.py"
     by_name = {t["name"].split(" ", 1)[1]: t for t in pl["tests"]}
     assert by_name["conv2d_forward"]["message"].startswith("passed: ")
-    assert by_name["conv2d_backward"]["message"] == "case 1: the border of dx left at zero"
+    assert re.match(r"^cases? [\d, -]+: the border of dx left at zero$", by_name["conv2d_backward"]["message"])
     assert any("(hidden)" in t["output"] for t in pl["tests"])
     # the summary: the same lines as Gradescope's (bullets aside), the mistakes recognised listed
     assert markdown_lines(gradescope["output"]) == [line.removeprefix("- ") for line in text_lines(pl["output"])]
@@ -176,8 +176,8 @@ def test_entrypoint_grades_the_stubs_with_the_course_grader(tmp_path, built):
     assert data["gradable"] is True and data["score"] == 0
     assert [t["name"].split(" ", 1)[1] for t in data["tests"]] == ["conv2d_forward", "receptive_field"]
     assert "not implemented yet" in data["tests"][0]["output"]
-    hidden = sum(1 for c in TABLE.part("conv_forward").cases if c.get("hidden"))
-    assert data["tests"][0]["output"].count("(hidden)") == hidden  # the course's grader: the hidden cases
+    cases = len(TABLE.part("conv_forward").cases)
+    assert f"cases 1-{cases} (all {cases})" in data["tests"][0]["output"]  # the course's grader: hidden cases too
     if os.geteuid() == 0:  # nothing of the job is for other users while student code runs
         assert all(oct(p.stat().st_mode)[-2:] == "00" for p in root.iterdir())
 

@@ -14,7 +14,9 @@ Python loop may be too slow for the GEMM speed part, and that is by design).
 One row per mutant or style: the points it lost, part by part (within 100 columns), then per mutant: the
 mistakes its feedback names to the student
 (autograder/checking/mistakes/; visible cases and hidden cases' configuration lines),
-or "none".
+or "none"; then what the student reads of each part the mutant breaks: the lines of its Gradescope output
+and the line that first names the mistake (the mutant's NAMED, else any known mistake or located crash),
+against the budget (tests/mutants: at most 40 lines, named within the first 3).
 
 Exit status 1 when a mutant survives, breaks an unexpected part, or a style
 falls short. tests/test_mutants.py asserts the same thing under pytest.
@@ -43,7 +45,8 @@ WIDTH = 100  # the report fits this many columns (details below the table)
 
 
 def grade_one(kind, name):
-    """(kind, name, {part id: points lost}, seconds, {part id: [mistakes named to the student]}) of one
+    """(kind, name, {part id: points lost}, seconds, {part id: [mistakes named to the student]},
+    {part id: (lines, characters, line naming the mistake)} of a mutant's broken parts) of one
     submission, graded as tests/test_mutants.py does (mutants.grade_lost: no shared sandbox uid between
     parallel grades; a speed part lost unexpectedly is measured again before it counts)."""
     start = time.perf_counter()
@@ -51,11 +54,13 @@ def grade_one(kind, name):
         if kind == "mutant":
             m = mutants.load(mutants.HERE / f"{name}.py")
             outcome, lost = mutants.grade_lost(mutants.build(m, Path(tmp) / "submission"), allowed=m.expected)
+            budget = mutants.feedback_budget(outcome, m)
         else:
+            budget = {}
             folder = mutants.build_style(mutants.styles()[name], Path(tmp) / "submission")
             outcome, lost = mutants.grade_lost(folder, allowed=SPEED_PARTS if name == "loops" else ())
     named = {pid: r.named() for pid, r in outcome.parts.items() if r.named()}
-    return kind, name, lost, time.perf_counter() - start, named
+    return kind, name, lost, time.perf_counter() - start, named, budget
 
 
 def main(argv=None):
@@ -115,7 +120,7 @@ def render(console, results, table, catalogue, elapsed):
     killed = styled_ok = 0
     problems = []
     first_style = True
-    for kind, name, lost, _, _ in results:
+    for kind, name, lost, _, _, _ in results:
         if kind == "mutant":
             m = catalogue[name]
             survived, collateral = m.expected - set(lost), set(lost) - m.expected
@@ -148,7 +153,7 @@ def render(console, results, table, catalogue, elapsed):
                  title_justify="left")
     told.add_column("mutant", no_wrap=True)
     told.add_column("mistakes named, by part", overflow="fold")
-    for kind, name, _, _, named in results:
+    for kind, name, _, _, named, _ in results:
         if kind != "mutant":
             continue
         expected = catalogue[name].named
@@ -159,6 +164,7 @@ def render(console, results, table, catalogue, elapsed):
             problems.append(f"{name}: the feedback does not name {expected}")
         told.add_row(name, "; ".join(cells + missing) or "[dim]none[/]")
     console.print(told)
+    problems += render_budget(console, results, catalogue)
     console.print("parts: " + ", ".join(f"{p.number} {p.id}" for p in parts), style="dim", highlight=False)
     console.print("points lost: [green]expected[/], [red]unexpected ![/]; [red]0?[/] = an expected part that kept "
                   "full marks", highlight=False)
@@ -178,6 +184,37 @@ def render(console, results, table, catalogue, elapsed):
                   f"{len(results)} grades in {elapsed:.0f} s", style="dim", highlight=False)
     for line in problems:
         console.print(f"[red]problem:[/] {line}", highlight=False)
+    return problems
+
+
+def render_budget(console, results, catalogue):
+    """Print what a student reads of each part a mutant breaks: lines (characters) of its Gradescope output and
+    the line that first names the mistake; return the problems (a NAMED part over the budget)."""
+    budget = Table(title=f"what the student reads: lines of each broken part's Gradescope output, and the line "
+                         f"naming the mistake (budget: {mutants.BUDGET_LINES} lines, named by line "
+                         f"{mutants.BUDGET_NAMED_BY}; * = the mutant's NAMED)", title_justify="left")
+    budget.add_column("mutant", no_wrap=True)
+    budget.add_column("part: lines (characters), named at line", overflow="fold")
+    problems, counts = [], []
+    for kind, name, _, _, _, measured in results:
+        if kind != "mutant":
+            continue
+        cells = []
+        for pid, (lines, chars, at) in measured.items():
+            named = pid in catalogue[name].named
+            over = lines > mutants.BUDGET_LINES or (named and (at is None or at > mutants.BUDGET_NAMED_BY))
+            cell = f"{pid}: {lines} ({chars}), " + (f"line {at}" if at else "not named") + ("*" if named else "")
+            cells.append(f"[red]{cell}![/]" if over and named else cell)
+            counts.append(lines)
+            if over and named:
+                problems.append(f"{name}: {pid}'s feedback is {lines} lines, naming its mistake at line {at}")
+        budget.add_row(name, "; ".join(cells) or "[dim]none[/]")
+    console.print(budget)
+    if counts:
+        counts.sort()
+        console.print(f"lines per broken part: median {counts[len(counts) // 2]}, max {counts[-1]}, "
+                      f"{sum(c <= mutants.BUDGET_LINES for c in counts)} of {len(counts)} within "
+                      f"{mutants.BUDGET_LINES}", highlight=False)
     return problems
 
 

@@ -43,6 +43,7 @@ class Report:
     candidates: list = field(default_factory=list)  # mistakes that all fit and that this case cannot tell apart
     evidence: dict = field(default_factory=dict)  # {"value": name, "held": {mistake: bool}} of the diagnosis
     wrong: dict = field(default_factory=dict)  # {value: boolean mask of its wrong elements}: visible cases only
+    arrays: dict = field(default_factory=dict)  # {value: (got, expected)} of small wrong values: visible cases only
 
     @property
     def earned(self):

@@ -37,6 +37,7 @@ class _Oracle:
 
 
 oracle = _Oracle()
+PICTURED = 4096  # a visible case keeps the values it got and expected up to this size (the notebook draws them)
 MEMO = None  # grade-all: an oracle_cache.Memo, keeping the cases' deterministic values for the whole batch
 
 
@@ -75,6 +76,7 @@ class CaseRun:
         self.mistakes, self.advice, self.rows, self.info = [], [], [], []
         self.located, self.candidates, self.evidence, self.used = [], [], {}, {}
         self.wrong = {}  # {value: mask of its wrong elements} of a visible case (the notebook's pictures)
+        self.arrays = {}  # {value: (got, expected)} of a visible case's small wrong values (the same pictures)
         self.pinpointed = False  # a wrong value's region says where it is wrong (regions.py)
 
     @once_per_batch
@@ -147,6 +149,8 @@ class CaseRun:
             region = describe(mask, got, layout_of(name, got.ndim))
             if not self.case.get("hidden") and mask.ndim >= 2 and mask.any():
                 self.wrong[name] = mask
+                if got.size <= PICTURED:
+                    self.arrays[name] = (got, expected)
             if region is not None and region.specific:
                 problems.append(region.line(name))
         self.located.append(verdict(name, got, expected, region))
@@ -215,7 +219,8 @@ class CaseRun:
         return Report(lines=list(lines), credit=credit, kind=kind, mistakes=list(self.mistakes),
                       advice=list(self.advice), rows=list(self.rows), info=list(self.info), stages=list(stages),
                       located=list(self.located), used={k: list(v) for k, v in self.used.items()},
-                      candidates=list(self.candidates), evidence=dict(self.evidence), wrong=dict(self.wrong))
+                      candidates=list(self.candidates), evidence=dict(self.evidence), wrong=dict(self.wrong),
+                      arrays=dict(self.arrays))
 
 
 def student_files(sb):

@@ -1,21 +1,29 @@
-"""What a student reads about one part: the evidence of each case, rendered as Markdown (Gradescope)
-or plain text (the terminal and check.py), line for line the same text.
+"""What a student reads about one part, rendered as Markdown (Gradescope) or plain text (the terminal, check.py,
+PrairieLearn), line for line the same text; notebook.py renders the same items as HTML.
 
 A checker returns the evidence of each case (checking/evidence.py: the problems, the credit earned, the
 mistake recognised, general advice, a comparison row per wrong value, where the wrong values are,
 explanations such as the output-size formula, and what the student's code printed); the grader keeps it
 in a CaseResult and adds what only all parts together tell (diagnosis.py: a cause in another part, a
-mistake decided by another case). ``render`` turns the cases of a part into items (a heading, lines, the
-comparison table, printed output), then formats them; the two formats differ only in markup.
+mistake decided by another case). ``part_items`` turns a part into items, then ``render`` formats them:
 
-- A visible case shows everything, its printed output included (capped, fenced, sanitised), passed or not.
+- the summary line (cases passed, points);
+- the verdict (verdict.py): each diagnosis once, with the cases it explains ("cases 1-5, 7-22 (21 of 22):
+  likely mistake: ..."), a crash once per place, the forward right where it is, what passed;
+- the cases, grouped by diagnosis: the first case of a group in full (its configuration and status, the
+  difficulty it meets alone where the part's plain case passed, its problems, the comparison table,
+  explanations, a hint every failing case agrees with, what it printed), the others one line each
+  (configuration and status; with no mistake named, where each is wrong). A file that could not be used and
+  a function not implemented are said once in the verdict, no case listed.
+
+- A visible case shows everything, its printed output included (capped, fenced, sanitised), passed or not
+  (a case folded into one line leaves its printed output out, and the part says so).
 - A hidden case shows what its part's ``hidden_feedback`` allows (``reveal``: course staff only, all):
   ``where`` (the default): its configuration (shapes and options), its status, the mistake recognised, a
   cause in another part, and where it fails: the exception's type and the student's file, function and
   line, which output or gradient is wrong, in shape or in values, and where in the array (evidence.py's
   ``located``); ``config``: configuration, status and the mistake; ``none``: only its status. Never a
-  value, the exception's message or what the code printed.
-- A mistake's paragraph is shown once per part; a later case names it and refers to the first.
+  value, the exception's message or what the code printed. Grouping never shows it more (verdict.py).
 
 Text that came out of student code is sanitised (compare.sanitize), and in Markdown put inside a
 fence it cannot close (``fence``); every other line is escaped, so nothing a student writes becomes
@@ -27,6 +35,8 @@ import re
 from ..checking.compare import sanitize
 from ..checking.text import one_line
 from ..checking.mistakes import MISTAKES
+from . import verdict
+from .verdict import HIDDEN_KIND, hidden_level, shows  # noqa: F401 (hidden_level: part of this module's interface)
 
 PRINTED_PER_PART = 6000  # characters of printed output shown per part (each call is capped by the sandbox too)
 TABLE_HEAD = ("value", "got", "expected", "max abs error", "max rel error", "first wrong index")
@@ -82,21 +92,12 @@ def summary_line(result):
     return f"{result.passed} of {n} cases passed{extra} ({result.score:g} / {result.part.weight:g} points)"
 
 
-def hidden_level(part):
-    """What the part's hidden cases show: "where", "config" or "none" (the table's ``hidden_feedback``)."""
-    return getattr(part, "hidden_feedback", "where")
-
-
-def shows_config(part):
-    return hidden_level(part) != "none"
-
-
 def named(result, reveal=False):
     """The mistakes the student is told about in this part, candidates included (in order of first
     appearance)."""
     seen = []
     for c in result.cases:
-        if c.hidden and not reveal and not shows_config(result.part):
+        if shows(result.part, c, reveal) == "status":
             continue
         for m in [*c.mistakes, *c.candidates]:
             if m not in seen:
@@ -104,106 +105,144 @@ def named(result, reveal=False):
     return seen
 
 
-def mistake_lines(part, case, said):
-    """The lines naming the case's mistake (or its candidates, or else its general advice). ``said``: {name:
-    case index} of the paragraphs shown already in this part: a later case refers to the first."""
-    def paragraph(name, label):
-        m = MISTAKES[name]
-        if name in said:
-            return f"{label}: {m.title} [{name}]: the same mistake as case {said[name]}"
-        said[name] = case.index
-        return m.line(part, label)
+def head(part, c, reveal):
+    """("head", text, status, case) of a case: its configuration (where it may show it) and its status."""
+    level = shows(part, c, reveal)
+    status = status_of(c)
+    if level not in ("all", "status") and not c.passed:
+        status += HIDDEN_KIND.get(c.kind, "")  # what kind of failure, never its text
+    label = "" if level == "status" else f"{c.label}: "
+    return "head", f"case {c.index}{' (hidden)' if c.hidden else ''}: {label}", status, c
 
-    out = [paragraph(n, "likely mistake") for n in case.mistakes if n in MISTAKES]
-    for _, others, where in (n for n in getattr(case, "notes", []) if n[0] == "decided"):
-        titles = " or ".join(f"'{MISTAKES[o].title}'" for o in others if o in MISTAKES)
-        out.append(f"(this case's values also fit {titles}; {where} fits only the one above)")
-    candidates = [n for n in case.candidates if n in MISTAKES]
-    if candidates:
-        out.append(f"these values fit {len(candidates)} known mistakes and no case tells them apart; "
-                   "one of them is likely:")
-        out += [paragraph(n, "possible mistake") for n in candidates]
-    if not out:
-        for a in case.advice:
-            m = MISTAKES.get(a)
-            if m is None:
-                out.append(a)
-            elif a in said:
-                out.append(f"hint (general advice, not a diagnosis): the same hint as case {said[a]}")
-            else:
-                said[a] = case.index
-                out.append(m.line(part))
+
+def hints(part, c, agreed, said):
+    """The general advice of a case in full that names no mistake: only advice every failing case agrees with
+    (verdict.agreed_advice), each once per part."""
+    if c.mistakes or c.candidates:
+        return []
+    out = []
+    for a in c.advice:
+        m = MISTAKES.get(a)
+        if m is None:
+            out.append(a)
+        elif a in agreed and a not in said:
+            said.add(a)
+            out.append(m.line(part))
     return out
 
 
-def said_before(case, said):
-    """A case's lines, or a reference to an earlier case of the part with the same problem of its file (a
-    file that could not be used or imported says the same on every case)."""
-    if case.kind not in ("missing", "import") or not case.lines:
-        return list(case.lines)
-    key = ("file",) + tuple(case.lines)
-    if key in said:
-        return [f"the same problem as case {said[key]}{HIDDEN_KIND[case.kind]}"]
-    said[key] = case.index
-    return list(case.lines)
-
-
-HIDDEN_KIND = {"error": " (the code raised an exception)", "timeout": " (a call timed out)",
-               "crash": " (the worker process died)", "memory": " (the code ran out of memory)",
-               "import": " (the module could not be imported)", "missing": " (the file could not be used)",
-               "skipped": " (not run)"}
-
-
-def case_items(part, c, reveal, said, budget):
-    """The items of one case: ("head", text, status), ("line", text), ("table", rows), ("printed", func, text)."""
-    status = status_of(c)
-    full = reveal or not c.hidden
-    level = hidden_level(part)
-    if not full and level == "none":
-        return [("head", f"case {c.index} (hidden): ", status)]
-    if not full and not c.passed:
-        status += HIDDEN_KIND.get(c.kind, "")  # what kind of failure, never its text
-    items = [("head", f"case {c.index}{' (hidden)' if c.hidden else ''}: {c.label}: ", status)]
-    if not full:  # configuration, status, the mistake recognised; with "where", where it fails (no values)
-        if c.passed:
-            return items
-        lines = [*c.causes, *c.located] if level == "where" else []
-        return items + [("line", t) for t in lines + mistake_lines(part, c, said)]
+def case_items(part, c, reveal, said, budget, agreed=frozenset(), causes=True):
+    """The items of one case shown in full: ("head", text, status, case), ("line", text), ("table", rows),
+    ("printed", func, text). A hidden case shows what its level allows (module docstring). ``causes``: False
+    where the verdict just said them (the case leads a group of a cause in another part)."""
+    items = [head(part, c, reveal)]
+    level = shows(part, c, reveal)
+    cause = list(c.causes) if causes else []
+    if level != "all":  # configuration and status; with "where", where it fails (no values)
+        lines = [*cause, *c.located] if level == "where" and not c.passed else []
+        return items + [("line", t) for t in lines]
     if not c.passed:
-        items += [("line", t) for t in [*c.causes, *c.alone, *said_before(c, said)]]
+        items += [("line", t) for t in [*cause, *c.alone, *c.lines]]
         if c.rows:
             items.append(("table", c.rows))
-        items += [("line", t) for t in [*c.info, *mistake_lines(part, c, said)]]
+        items += [("line", t) for t in [*c.info, *hints(part, c, agreed, said)]]
     else:
         items += [("line", t) for t in c.info]
-    for func, text in c.printed:
+    for func, text_ in c.printed:
         if budget[0] <= 0:
             items.append(("line", "(more printed output not shown)"))
             break
-        shown = sanitize(text.rstrip("\n"), min(budget[0], 2000))
+        shown = sanitize(text_.rstrip("\n"), min(budget[0], 2000))
         budget[0] -= len(shown)
         items.append(("printed", func, shown))
     return items
 
 
+def part_items(result, reveal=False):
+    """The items of a part: ("summary", text), the verdict's ("verdict", text) lines, then each group of cases
+    listed (verdict.py): a heading ("group", text) where several groups are listed, its lead case in full
+    (case_items), the others one line each ("fold", text, status, case); then passed cases with printed output or
+    notes, and a ("note", text) where printed output was left out."""
+    part, total = result.part, len(result.cases)
+    found = verdict.groups(result, reveal)
+    items = [("summary", summary_line(result))] + [("verdict", t) for t in verdict.verdict(result, found, reveal)]
+    listed = [g for g in found if not g.once and g.kind != "passed"]
+    agreed, said, budget, unprinted = verdict.agreed_advice(result, reveal), set(), [PRINTED_PER_PART], 0
+    headed = sum(len(g.cases) > 1 for g in listed) > 1  # several groups of several cases: each says which
+    for g in listed:
+        items.append(("break",))  # the folded cases of the next group are a list of their own
+        if headed and len(g.cases) > 1:
+            items.append(("group", f"{verdict.which(g.indices, total)}: {verdict.title(g, part, reveal)}"))
+        full = case_items(part, g.lead, reveal, said, budget, agreed, causes=g.kind != "cause")
+        # a case with nothing to show but its heading, or hidden and alone in its group (the verdict said all it
+        # may show), is one line too
+        alone = len(full) == 1 or (len(g.cases) == 1 and shows(part, g.lead, reveal) != "all")
+        if not alone:
+            items += full
+        for c in g.cases:
+            if c is not g.lead or alone:
+                _, label, status, _ = head(part, c, reveal)
+                if g.kind == "wrong" and shows(part, c, reveal) in ("all", "where"):
+                    status += "".join(f"; {line}" for line in verdict.where(c))  # where, never a value
+                elif g.kind == "mistake" and shows(part, c, reveal) == "all":  # its own fact, where it differs
+                    own, lead = verdict.facts_of(c, "all"), verdict.facts_of(g.lead, "all")
+                    status += "".join(f"; {own[m]}" for m in c.mistakes if own.get(m) and own[m] != lead.get(m))
+                items.append(("fold", label, status, c))
+                unprinted += bool(c.printed) and shows(part, c, reveal) == "all"
+    for c in result.cases:
+        if c.passed and shows(part, c, reveal) == "all" and (c.printed or c.info):
+            items += case_items(part, c, reveal, said, budget, agreed)
+    if unprinted:
+        items.append(("note", f"(what your code printed on the {unprinted} case{'s' if unprinted > 1 else ''} "
+                              "shown in one line is left out: the first case of each group shows its own)"))
+    return items
+
+
+def reported_once(result, reveal=False):
+    """[(what, detail)] of a part whose every failing case is said once for the part (a file that could not be
+    used, a function not implemented: ("not implemented yet", function) or ("could not be used", the file's
+    problem)), else None: the score table folds such parts into one line."""
+    found = [g for g in verdict.groups(result, reveal) if g.kind != "passed"]
+    if not found or not all(g.once for g in found):
+        return None
+    return [("not implemented yet", verdict.unimplemented(g.lead)) if g.kind == "unimplemented"
+            else ("could not be used", verdict.words(g, result.part, reveal, set())[0].split("\n")[0])
+            for g in found]
+
+
+def once_lines(once):
+    """The parts said once (reported_once) of a grading, {what: {detail: [part numbers]}}, in a line per kind:
+    "not implemented yet: conv2d_forward (1.1, 1.2, 3.1), im2col (4.2)"; "could not be used: ... (1.1, 1.2)"."""
+    out = []
+    for what, details in once.items():
+        listed = [f"{detail} ({', '.join(numbers)})" for detail, numbers in details.items()]
+        out.append(f"{what}: " + ("; " if what == "could not be used" else ", ").join(listed))
+    return out
+
+
 # ----------------------------------------------------------------- rendering
 def render(result, reveal=False, fmt="text"):
     """The feedback of a PartResult (see the module docstring); fmt: "md" or "text"."""
-    md = fmt == "md"
-    said, budget = {}, [PRINTED_PER_PART]
-    out = [f"**{md_escape(summary_line(result))}**" if md else summary_line(result)]
-    for c in result.cases:
-        items = case_items(result.part, c, reveal, said, budget)
-        out += markdown(items, c.passed) if md else text(items)
-    return ("\n\n" if md else "\n").join(out)
+    items = part_items(result, reveal)
+    return "\n\n".join(markdown(items)) if fmt == "md" else "\n".join(text(items))
 
 
 def text(items):
-    """Plain text: a case's heading, then its lines indented, printed output behind bars."""
+    """Plain text: the summary, the verdict indented, each case's heading, its lines indented, printed output
+    behind bars, a case of one line as its heading."""
     out = []
     for item in items:
-        if item[0] == "head":
+        if item[0] == "break":  # a blank line before each group of cases
+            out.append("")
+            continue
+        if item[0] in ("summary", "group", "note"):
+            out.append(sanitize(item[1], 3000))
+        elif item[0] == "verdict":
+            out.append("  " + sanitize(item[1], 3000).replace("\n", "\n  "))
+        elif item[0] == "head":
             out.append(item[1] + item[2])
+        elif item[0] == "fold":
+            out.append("  " + item[1] + item[2])
         elif item[0] == "line":
             out.append("    " + sanitize(item[1], 3000).replace("\n", "\n    "))
         elif item[0] == "table":
@@ -213,10 +252,15 @@ def text(items):
     return out
 
 
-def markdown(items, passed):
-    """Markdown blocks: the heading (status in bold when it failed), one-line lines as a list, a line of several
-    lines in a fence, the comparison table, printed output fenced."""
-    blocks, bullets = [], []
+BULLET = {"verdict": "- ", "line": "- ", "fold": "* "}  # a new marker starts a new list (CommonMark)
+FOLDS = ("* ", "+ ")  # the folded cases of one group and of the next: two lists, not one
+
+
+def markdown(items):
+    """Markdown blocks: the summary in bold, the verdict and each case's one-line lines as lists, a case's
+    heading with its status in bold when it failed, a line of several lines in a fence, the comparison table,
+    printed output fenced, the cases of one line as a list of their own."""
+    blocks, bullets, kind, folds = [], [], None, 0
 
     def flush():
         if bullets:
@@ -224,14 +268,29 @@ def markdown(items, passed):
             bullets.clear()
 
     for item in items:
-        if item[0] == "line" and "\n" not in item[1]:
-            bullets.append("- " + emphasis(sanitize(item[1], 3000)))
+        if item[0] == "break":
+            folds += kind == "fold"
+            continue
+        if item[0] in BULLET and (item[0] == "fold" or "\n" not in item[1]):
+            if kind != item[0]:
+                flush()
+            kind = item[0]
+            text_ = md_escape(item[1] + item[2]) if item[0] == "fold" else emphasis(sanitize(item[1], 3000))
+            bullets.append((FOLDS[folds % 2] if item[0] == "fold" else BULLET[item[0]]) + text_)
             continue
         flush()
-        if item[0] == "head":
-            blocks.append(md_escape(item[1]) + (md_escape(item[2]) if passed else f"**{md_escape(item[2])}**"))
-        elif item[0] == "line":
-            blocks.append(fence(sanitize(item[1], 3000)))
+        kind = None
+        if item[0] == "verdict":  # its first line in the list, the rest (source code, say) fenced
+            first, rest = item[1].split("\n", 1)
+            blocks += [BULLET["verdict"] + emphasis(sanitize(first, 3000)), fence(sanitize(rest, 3000))]
+        elif item[0] == "summary":
+            blocks.append(f"**{md_escape(item[1])}**")
+        elif item[0] == "group":
+            blocks.append(f"**{md_escape(sanitize(item[1], 3000))}**")
+        elif item[0] == "head":
+            blocks.append(md_escape(item[1]) + (md_escape(item[2]) if item[2] == "passed" else strong(item[2])))
+        elif item[0] in ("line", "note"):
+            blocks.append(fence(sanitize(item[1], 3000)) if "\n" in item[1] else md_escape(item[1]))
         elif item[0] == "table":
             blocks.append(md_table(item[1]))
         else:
@@ -240,22 +299,30 @@ def markdown(items, passed):
     return blocks
 
 
+def strong(status):
+    return md_escape(status) if status == "passed" else f"**{md_escape(status)}**"
+
+
 LABELS = ("likely mistake: ", "possible mistake: ")
+TAG = re.compile(r" \[\w+\]")  # a mistake's name after its title, left out where room is short
+WHICH = re.compile(r"^(cases? [\d, -]+ \((?:\d+ of \d+|all \d+)\)(?: \(hidden\))?:) ")
 
 
 def emphasis(line):
-    """A mistake's label and title in bold; the rest escaped."""
+    """The cases a verdict line speaks of in bold, and a mistake's label and title; the rest escaped."""
+    m = WHICH.match(line)
+    lead, line = (f"**{md_escape(m.group(1))}** ", line[m.end():]) if m else ("", line)
     if line.startswith(LABELS) and " [" in line:
-        head, rest = line.split(" [", 1)
-        return f"**{md_escape(head)}** {md_escape('[' + rest)}"
-    return md_escape(line)
+        head_, rest = line.split(" [", 1)
+        return f"{lead}**{md_escape(head_)}** {md_escape('[' + rest)}"
+    return lead + md_escape(line)
 
 
 def md_table(rows):
-    head = "| " + " | ".join(TABLE_HEAD) + " |\n| --- | --- | --- | ---: | ---: | --- |"
+    head_ = "| " + " | ".join(TABLE_HEAD) + " |\n| --- | --- | --- | ---: | ---: | --- |"
     body = ["| " + " | ".join(md_escape(one_line(r[k], 200), inline=True) for k in TABLE_KEYS) + " |"
             for r in rows]
-    return "\n".join([head, *body])
+    return "\n".join([head_, *body])
 
 
 def text_table(rows):
@@ -266,28 +333,16 @@ def text_table(rows):
 
 
 def first_problem(result, width=60):
-    """One short line for the score table: the first failing case and what is wrong with it."""
-    for c in result.cases:
-        if c.passed:
-            continue
-        names = [MISTAKES[m].title for m in [*c.mistakes, *c.candidates] if m in MISTAKES]
-        level = hidden_level(result.part)
-        if c.hidden:
-            what = ""
-            if c.causes and level == "where":
-                what = f": {c.causes[0]}"
-            elif names and level != "none":
-                what = f": {' or '.join(names)}" if c.candidates else f": {names[0]}"
-            elif c.located and level == "where":
-                what = f": {c.located[0]}"
-            return shorten(f"case {c.index} (hidden) failed{what}", width)
-        if c.causes:
-            return shorten(f"case {c.index}: {c.causes[0]}", width)
-        if names:
-            return shorten(f"case {c.index}: {' or '.join(names) if c.candidates else names[0]}", width)
-        text_ = c.lines[0] if c.lines else "failed"
-        return shorten(f"case {c.index}: {sanitize(text_, 500)}", width)
-    return ""
+    """One short line for the score table: the part's first failing group, the cases it explains and what is
+    wrong with them (verdict.title, as far as its cases may show)."""
+    found = [g for g in verdict.groups(result) if g.kind != "passed"]
+    if not found:
+        return ""
+    g = found[0]
+    where = f"{'case' if len(g.cases) == 1 else 'cases'} {verdict.span(g.indices)}"
+    where = "every case" if len(g.cases) == len(result.cases) > 1 else where
+    where += " (hidden)" if all(c.hidden for c in g.cases) else ""
+    return shorten(f"{where}: " + TAG.sub("", verdict.title(g, result.part)), width)
 
 
 def shorten(text_, width):

@@ -62,6 +62,7 @@ class CaseResult:
     notes: list = field(default_factory=list)  # how the diagnosis was decided (diagnosis.py)
     alone: list = field(default_factory=list)  # the line naming the difficulties it meets alone (coverage.py)
     wrong: dict = field(default_factory=dict)  # {value: mask of its wrong elements}, visible cases (notebook.py)
+    arrays: dict = field(default_factory=dict)  # {value: (got, expected)}, small values of visible cases (pictures)
 
     def __post_init__(self):
         if self.credit is None:
@@ -205,12 +206,16 @@ class Grader:
 
     def _name_difficulties(self, result):
         """A visible case that meets one difficulty alone says which, so a student whose code fails only
-        there knows what to look at (the difficulty's own text, from the table)."""
-        if all(c.passed for c in result.cases):
+        there knows what to look at (the difficulty's own text, from the table); only where the part's plain
+        case passed: where it fails too, the difficulty has nothing to do with the bug."""
+        plain = plain_case(result.part)
+        if plain is None or all(c.passed for c in result.cases):
             return  # only a failing case's feedback says it
-        by_case, plain = self._isolated(result.part), plain_case(result.part)
+        if not any(c.passed and c.index == plain[0] for c in result.cases):
+            return
+        by_case = self._isolated(result.part)
         for c in result.cases:
-            if c.index in by_case and plain is not None:
+            if c.index in by_case:
                 c.alone = [f"what sets this case apart from case {plain[0]} (the part's plain case): "
                            + "; ".join(by_case[c.index])]
 
@@ -301,5 +306,6 @@ def take_report(res, report):
     res.info, res.printed, res.stages = list(report.info), list(report.printed), list(report.stages)
     res.located, res.used = list(report.located), {k: list(v) for k, v in report.used.items()}
     res.candidates, res.evidence, res.wrong = list(report.candidates), dict(report.evidence), dict(report.wrong)
+    res.arrays = dict(report.arrays)
 
 

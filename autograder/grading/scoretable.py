@@ -4,6 +4,7 @@ environment record for staff."""
 from rich.table import Table as RichTable
 
 from ..checking.text import clean, markup
+from . import feedback
 
 PLACES = 2  # decimals of every score in the table, part rows and the total alike
 
@@ -17,7 +18,7 @@ def print_table(outcome, console, verbose=False, table=None, reveal=False):
     """The score table, one short line per part, then (``verbose``: the failing parts; "all": every part)
     the full feedback of each part as plain text, neither wrapped nor cut."""
     data = outcome.data
-    rt = RichTable(title="convgrade", show_lines=False)
+    rt = RichTable(show_lines=False)
     # Number, score and status always show in full; the part's title and the first problem give way
     # (ellipsis) on a narrow terminal, and the full feedback follows the table anyway.
     # (rich shrinks every no_wrap column alike once a row is too wide: the two long ones get a max_width
@@ -45,12 +46,20 @@ def print_table(outcome, console, verbose=False, table=None, reveal=False):
     for note in outcome.notes:
         console.print(f"[yellow]note:[/yellow] {markup(note, 1000)}", markup=True, highlight=False)
     if verbose:
+        once = {}  # parts whose every failing case is said once (a function not implemented, a file): one line
         for test in data["tests"]:
             if verbose == "all" or test["status"] != "passed":
-                console.rule(markup(test["name"]))
                 result = outcome.parts.get(by_number.get(test.get("number")))
+                said = feedback.reported_once(result, reveal) if result is not None else None
+                if said is not None:
+                    for what, detail in said:
+                        once.setdefault(what, {}).setdefault(detail, []).append(test.get("number", ""))
+                    continue
+                console.rule(markup(test["name"]))
                 text = result.feedback(reveal=reveal, fmt="text") if result is not None else test.get("output", "")
                 console.print(clean(text, 1_000_000), markup=False, highlight=False, soft_wrap=True)
+        for line in feedback.once_lines(once):
+            console.print(clean(line, 10_000), markup=False, highlight=False)
 
 
 def print_environment(record, console):

@@ -190,3 +190,40 @@ def grade_lost(folder, allowed=frozenset(), retries=2):
                 del lost[pid]
                 break
     return outcome, lost
+
+
+# ----------------------------------------------------------------- what a student reads
+BUDGET_LINES = 40  # a part's Gradescope output for one mistake: at most this many lines ...
+BUDGET_NAMED_BY = 3  # ... naming the mistake within its first this many lines (issue 27)
+
+
+def first_naming_line(text, names=()):
+    """The 1-based line of ``text`` (a part's Gradescope Markdown, escapes undone) that first names one of
+    ``names`` (catalogue names, as "[name]"), or, without ``names``, any known mistake, a problem located by file
+    and line (a crash, a syntax error) or a cause in another part; None when none does."""
+    import re
+
+    from autograder.checking.mistakes import MISTAKES
+
+    wanted = [f"[{n}]" for n in (names or MISTAKES)]
+    located = re.compile(r"\w\.py,? line \d+|which fails \d+\.\d+|which is wrong on this case")
+    for i, line in enumerate(re.sub(r"\\(.)", r"\1", text).split("\n"), 1):
+        if any(w in line for w in wanted) or (not names and located.search(line)):
+            return i
+    return None
+
+
+def feedback_budget(outcome, mutant):
+    """{part id: (lines, characters, the line naming the mistake or None)} of each part ``mutant`` must break:
+    its Gradescope output (Markdown) as results.json holds it; the mistake is the mutant's NAMED for that part,
+    else any known mistake or located crash."""
+    from autograder.checking.table import load
+
+    table = load()
+    tests = {t["number"]: t for t in outcome.data["tests"]}
+    out = {}
+    for pid in sorted(mutant.expected):
+        text = tests[table.part(pid).number]["output"]
+        names = [mutant.named[pid]] if pid in mutant.named else []
+        out[pid] = (len(text.split("\n")), len(text), first_naming_line(text, names))
+    return out

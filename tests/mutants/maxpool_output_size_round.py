@@ -10,7 +10,7 @@ EXPECTED_PARTS = {"max_pool", "fcn"}
 NAMED = {"max_pool": "size_not_floor"}
 # On a hidden case (7 x 5, 3 x 2 windows, stride (2, 3)) a height computed from a width predicts the same
 # wrong shape: a case where only the rounding fits decides.
-SAYS = {"max_pool": ["(this case's values also fit 'a height used for a width'; case ", " fits only the one above)"]}
+SAYS = {"max_pool": [" also fit 'a height used for a width'; case ", " fits only the one above)"]}
 
 import numpy as np
 from common import pair

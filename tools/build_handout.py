@@ -93,6 +93,10 @@ def contents():
         if inside.parts[0] in GRADER_EXCLUDE or "__pycache__" in inside.parts:
             continue
         files[f"{TOP}/_grader/autograder/{inside.as_posix()}"] = src.read_bytes()
+    for src in sorted(GRADER.rglob("*.yaml")):  # the data the engine reads (the sandbox's system calls, ...)
+        inside = src.relative_to(GRADER)
+        if inside.parts[0] not in GRADER_EXCLUDE and inside.as_posix() != "cases.yaml":
+            files[f"{TOP}/_grader/autograder/{inside.as_posix()}"] = src.read_bytes()
     files[f"{TOP}/_grader/autograder/common.py"] = (ASSIGNMENT / "common.py").read_bytes()
     files[f"{TOP}/_grader/autograder/cases.yaml"] = visible_cases_yaml(table).encode("utf-8")
     return files

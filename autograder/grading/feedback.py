@@ -17,7 +17,7 @@ mistake decided by another case). ``part_items`` turns a part into items, then `
   a function not implemented are said once in the verdict, no case listed.
 
 - A visible case shows everything, its printed output included (capped, fenced, sanitised), passed or not
-  (a case folded into one line leaves its printed output out, and the part says so).
+  (a case folded into one line shows it under that line).
 - A hidden case shows what its part's ``hidden_feedback`` allows (``reveal``: course staff only, all):
   ``where`` (the default): its configuration (shapes and options), its status, the mistake recognised, a
   cause in another part, and where it fails: the exception's type and the student's file, function and
@@ -148,6 +148,13 @@ def case_items(part, c, reveal, said, budget, agreed=frozenset(), causes=True):
         items += [("line", t) for t in [*c.info, *hints(part, c, agreed, said)]]
     else:
         items += [("line", t) for t in c.info]
+    return items + printed_items(c, budget)
+
+
+def printed_items(c, budget):
+    """("printed", func, text) of what a visible case's calls printed, within what is left of the part's
+    ``budget`` (a one-element list)."""
+    items = []
     for func, text_ in c.printed:
         if budget[0] <= 0:
             items.append(("line", "(more printed output not shown)"))
@@ -161,13 +168,13 @@ def case_items(part, c, reveal, said, budget, agreed=frozenset(), causes=True):
 def part_items(result, reveal=False):
     """The items of a part: ("summary", text), the verdict's ("verdict", text) lines, then each group of cases
     listed (verdict.py): a heading ("group", text) where several groups are listed, its lead case in full
-    (case_items), the others one line each ("fold", text, status, case); then passed cases with printed output or
-    notes, and a ("note", text) where printed output was left out."""
+    (case_items), the others one line each ("fold", text, status, case) with what a visible one printed; then passed
+    cases with printed output or notes."""
     part, total = result.part, len(result.cases)
     found = verdict.groups(result, reveal)
     items = [("summary", summary_line(result))] + [("verdict", t) for t in verdict.verdict(result, found, reveal)]
     listed = [g for g in found if not g.once and g.kind != "passed"]
-    agreed, said, budget, unprinted = verdict.agreed_advice(result, reveal), set(), [PRINTED_PER_PART], 0
+    agreed, said, budget = verdict.agreed_advice(result, reveal), set(), [PRINTED_PER_PART]
     headed = sum(len(g.cases) > 1 for g in listed) > 1  # several groups of several cases: each says which
     for g in listed:
         items.append(("break",))  # the folded cases of the next group are a list of their own
@@ -188,13 +195,11 @@ def part_items(result, reveal=False):
                     own, lead = verdict.facts_of(c, "all"), verdict.facts_of(g.lead, "all")
                     status += "".join(f"; {own[m]}" for m in c.mistakes if own.get(m) and own[m] != lead.get(m))
                 items.append(("fold", label, status, c))
-                unprinted += bool(c.printed) and shows(part, c, reveal) == "all"
+                if shows(part, c, reveal) == "all":  # what it printed, under its one line (a visible case shows it)
+                    items += printed_items(c, budget)
     for c in result.cases:
         if c.passed and shows(part, c, reveal) == "all" and (c.printed or c.info):
             items += case_items(part, c, reveal, said, budget, agreed)
-    if unprinted:
-        items.append(("note", f"(what your code printed on the {unprinted} case{'s' if unprinted > 1 else ''} "
-                              "shown in one line is left out: the first case of each group shows its own)"))
     return items
 
 

@@ -8,6 +8,8 @@ points on every expected part and keep full marks on every other part. A mutant'
 NAMED says which known mistake (autograder/checking/mistakes/) the student must be told
 about: a VISIBLE case of that part must recognise it, and the feedback the student
 reads (results.json) must name it. Every mistake of the catalogue has such a mutant.
+Every mistake the feedback of a part names (candidates included, hidden cases too) must be the mutant's
+NAMED or one its ALSO_NAMED declares: nothing points at a wrong cause.
 A mutant's DIFFICULTY names the difficulty (cases.yaml `difficulties:`) its bug lives
 in: the visible case that meets that difficulty alone (the coverage matrix,
 autograder/checking/coverage.py) must fail, so the bug costs points on its own. A mutant's SAYS
@@ -102,6 +104,12 @@ def test_mutant_loses_points_exactly_where_expected(mutant, tmp_path):
         student_view = plain(tests[TABLE.part(pid).number]["output"])
         assert f"[{name}]" in student_view and f"[{name}]" in plain(outcome.data["output"]), student_view
         assert f"case {on_visible[0]}: " in student_view
+    for pid in sorted(mutant.expected):
+        told = outcome.parts[pid].named(reveal=True)
+        wrong = [m for m in told if m not in mutants.allowed_names(mutant, pid)]
+        assert not wrong, (f"{mutant.name}: the feedback of {pid} names {wrong}, which NAMED and ALSO_NAMED do not "
+                           "declare for this bug: a wrong cause, or a true one to declare in ALSO_NAMED\n"
+                           + feedback(outcome, {pid}))
     for pid, texts in mutant.says.items():
         student_view = plain(tests[TABLE.part(pid).number]["output"])
         for text in texts:

@@ -34,6 +34,7 @@ from .oom import oom_killed, oom_kills
 from .output import OutputLog
 from .procs import kill_uid, pids_of_uid, usage
 from .scratch import EXCEEDED, ScratchGuard
+from .stack import StackLog, alarm_for, ended
 
 # What the worker runs: its wire format and lockdown inlined ahead of its own code (it sees no grader file).
 WORKER_SOURCE = "\n\n".join(Path(m.__file__).read_text(encoding="utf-8")
@@ -123,10 +124,12 @@ class Sandbox:
     def _start(self):
         req_r, req_w = os.pipe()
         rep_r, rep_w = os.pipe()
+        self.stack = StackLog(self.workdir / "stack.log")  # where a stopped call was (stack.py)
+        stack_fd = self.stack.open_for_worker()
         env = {
             "PATH": "/usr/bin:/bin", "LANG": "C.UTF-8", "HOME": str(self.rundir), "TMPDIR": "/tmp",
-            "OMP_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1", "MKL_NUM_THREADS": "1",
-            "PYTHONHASHSEED": "0", "CONVGRADE_WORKER_CONFIG": json.dumps(self._config(req_r, rep_w)),
+            "OMP_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1", "MKL_NUM_THREADS": "1", "PYTHONHASHSEED": "0",
+            "CONVGRADE_WORKER_CONFIG": json.dumps({**self._config(req_r, rep_w), "stack_fd": stack_fd}),
         }
         self.log = OutputLog(self.workdir / "output.log", self.limits.output_chars)
         fd = self.log.open_for_worker()
@@ -137,10 +140,11 @@ class Sandbox:
             self.proc = subprocess.Popen(
                 command,
                 stdin=subprocess.DEVNULL, stdout=fd, stderr=fd, cwd=self.rundir, env=env,
-                pass_fds=(req_r, rep_w), start_new_session=True, close_fds=True,
+                pass_fds=(req_r, rep_w, stack_fd), start_new_session=True, close_fds=True,
             )
         finally:
             os.close(fd)
+            os.close(stack_fd)
             os.close(req_r)
             os.close(rep_w)
         self.channel = Channel(req_w, rep_r, self._crash_message)
@@ -287,13 +291,16 @@ class Sandbox:
         cut = allowed < timeout  # the grading's deadline, not the per-call limit, ends this call
         deadline = start + allowed
         self.log.reset()
+        self.stack.reset()
         self._oom_before = oom_kills()
         try:
-            self.channel.send(codec.pack(header, arrays), deadline, what)
+            self.channel.send(codec.pack({**header, "alarm": alarm_for(allowed)}, arrays), deadline, what)
             reply = self.channel.receive(deadline - time.perf_counter(), what, header.get("op"),
                                          self.reply_cap(0) if max_bytes is None else max_bytes)
         except CallError as err:
             err.output = self.log.read()
+            if err.kind == "timeout":
+                err.where = self.stopped_at()
             self.kill()
             if err.kind == "timeout" and cut:
                 err.kind = "deadline"
@@ -329,9 +336,14 @@ class Sandbox:
                     "(an infinite loop at module level?)"
                 )
 
+    def stopped_at(self):
+        """Where the worker's stack dump (stack.py) says the student's code was: "conv.py, line 12, in f", or ""."""
+        return self.stack.where(self.rundir, {*self.files, "common"})
+
     def _crash_message(self, what):
-        """The CallError of a worker whose pipe closed: how it ended (bubblewrap passes a signal on as
-        128 + its number), and a SIGKILL the kernel's OOM killer sent (oom.py) as running out of memory."""
+        """The CallError of a worker whose pipe closed: how it ended (bubblewrap passes a signal on as 128 + its
+        number), a SIGKILL the kernel's OOM killer sent (oom.py) or a MemoryError the worker could not report as
+        running out of memory, never a guess of sys.exit; where the stack dump says it was, when it says so."""
         code = None
         exceeded = self._stop_guard()
         if self.proc is not None:
@@ -341,22 +353,8 @@ class Sandbox:
             code = 128 - code
         if exceeded:
             return CallError(EXCEEDED.format(mb=self.limits.scratch_bytes >> 20, what=what), kind="crash")
-        if code == -signal.SIGKILL and oom_killed(self._oom_before):
-            return CallError(f"your code ran out of memory during {what}: the machine's memory was used up and "
-                             "the kernel ended the worker (hint: large temporary arrays, or a copy per loop "
-                             "iteration?)", kind="memory")
-        if code is not None and code < 0:
-            try:
-                sig = signal.Signals(-code).name
-            except ValueError:
-                sig = str(-code)
-            hint = {"SIGKILL": " (memory or CPU limit?)", "SIGXCPU": " (CPU time limit)",
-                    "SIGXFSZ": " (file size limit: too much output?)", "SIGSEGV": ""}.get(sig, "")
-            return CallError(f"the worker process died during {what}: killed by {sig}{hint}", kind="crash")
-        if code is not None:
-            return CallError(f"the worker process exited during {what} (exit code {code}: sys.exit or os._exit in "
-                             "student code?)", kind="crash")
-        return CallError(f"the worker process closed its channel during {what}", kind="crash")
+        where = self.stopped_at() if code is not None and code < 0 else ""
+        return ended(what, code, code == -signal.SIGKILL and oom_killed(self._oom_before), where, self.limits)
 
     # ------------------------------------------------------------- control
     def pause(self):

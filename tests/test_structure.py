@@ -181,6 +181,23 @@ def test_an_option_left_out_is_named_whole_or_on_its_first_windows():
     assert {"conv_forward", "max_pool"} <= said
 
 
+def test_an_optional_input_left_out_is_named():
+    """On every case where leaving an optional input out (b=None) changes a graded value."""
+    tried = set()
+    for run in (r for p in LAYERS for r in ALL_RUNS[p.id]):
+        for k, spec in run.part.inputs.items():
+            if not (spec or {}).get("optional") or run.inputs.get(k) is None:
+                continue
+            for name, e, rtol in values(run):
+                got = run.variant(inputs={k: None}, backward=name not in run.part.outputs).get(name)
+                if isinstance(got, np.ndarray) and telling(got) and not np.allclose(got, e):
+                    found = named(run, name, got, rtol)
+                    assert found and found[0].text == f"{name} is what {k}=None gives: {k} is left out", found
+                    tried.add(run.part.id)
+                    break
+    assert {"conv_forward", "transposed_forward", "gemm"} <= tried
+
+
 @pytest.mark.parametrize("pid", [p.id for p in LAYERS if p.backward])
 def test_a_backward_loop_that_stops_early_is_named(pid):
     """dout's columns from one of the bounds a loop may stop at (one short, or one of the case's sizes) left out."""

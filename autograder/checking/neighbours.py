@@ -8,12 +8,16 @@ changed, compared with the student's wrong value. Driven by the part's table ent
   several of these (a 2 written into the code, or the 2 of (2, 3) used for both axes), each is a candidate;
 - each optional input left out (b=None);
 - a loop that stops early: the value of the same case with an input's (a forward) or dout's (a backward) last
-  row or column, or its rows or columns from one of the case's sizes on, left out (zero).
+  row or column, or its rows or columns from one of the case's sizes on, left out (zero);
+- another layer on the same inputs: an oracle function that takes the same arguments (max_pool2d for
+  avg_pool2d, bed_of_nails for nearest_upsample), the same value of its result.
 
 The variants are computed on the grader's side from the evidence only (``run.variant`` and ``run.memo``: once per
 batch in grade-all), never from what the student returned.
 """
 
+import functools
+import inspect
 import math
 
 import numpy as np
@@ -205,3 +209,58 @@ def variant_cut(run, label, a, axis, k, backward):
     except Exception:  # noqa: BLE001
         return {}
 
+
+
+# ----------------------------------------------------------------- another layer on the same inputs
+@functools.cache
+def parameters(name):
+    """The named parameters of an oracle function, or None (a generic wrapper, *args)."""
+    from . import oracle
+
+    fn = getattr(oracle, name, None)
+    try:
+        params = inspect.signature(fn).parameters.values()
+    except (TypeError, ValueError):
+        return None
+    if fn is None or any(p.kind == p.VAR_POSITIONAL for p in params):
+        return None
+    return tuple(p.name for p in params if p.kind != p.VAR_KEYWORD), any(p.kind == p.VAR_KEYWORD for p in params)
+
+
+def other_layers(run):
+    """[name] of the oracle's other functions that take exactly the arrays this case passes (then dout) and its
+    options."""
+    from . import oracle
+
+    own = parameters(run.part.oracle)
+    if not own:
+        return []
+    out = []
+    for name in sorted(vars(oracle)):
+        theirs = parameters(name) if name != run.part.oracle and not name.startswith("_") else None
+        if not theirs or "dout" not in theirs[0]:
+            continue
+        arrays = list(theirs[0][:theirs[0].index("dout")])  # what it takes before the upstream gradient
+        if arrays == [k for k, _ in run.args] and (theirs[1] or set(run.options) <= set(theirs[0])):
+            out.append(name)
+    return out
+
+
+def other_layer(run, name, got, e, fit):
+    from . import oracle
+
+    backward = name not in run.part.outputs
+    for other in other_layers(run):
+        def compute(other=other):
+            fn = getattr(oracle, other)
+            upstream = run.dout if backward else None
+            outs, grads = fn(*[v for _, v in run.args], dout=upstream, **run.options)
+            return run._named(outs, grads)
+        try:
+            value = run.memo(("structure", "layer", other, backward), compute).get(name)
+        except Exception:  # noqa: BLE001 - that layer refuses these inputs or options
+            continue
+        if isinstance(value, np.ndarray) and telling(value) and fit.same(value):
+            line = f"{name} is what {other} gives on this case's inputs (another layer's {name})"
+            return Finding("other_layer", line, line)
+    return None

@@ -2,7 +2,8 @@
 entry. Tried before the catalogue (layer.CaseRun.judge) on the first wrong value of a case, in this order:
 
 - the right values to a lower precision only (about float32's: computed in float32 somewhere);
-- another value of the case: an input unchanged, dout, another output's or gradient's expected value;
+- another value of the case: an input unchanged, dout, another output's or gradient's expected value; or another
+  layer's on the same inputs (max_pool2d's value where avg_pool2d's belongs: neighbours.py);
 - an optional input left out (b=None), then a neighbouring configuration: a pair option swapped or one of its
   values used for both axes, an option left at its default (padding 0, dilation 1, stride 1, output_padding 0)
   or a 2 in its place (the lecture's value, written into the code),
@@ -26,11 +27,12 @@ the catalogue (mistakes/structural.py: its title and paragraph) and carries the 
 import numpy as np
 
 from .fits import Finding, Fit
-from .neighbours import inputs_check, options_check, stops_early
+from .neighbours import inputs_check, options_check, other_layer, stops_early
 from .transforms import axis_order, factor, low_precision, offset, other_value
 
 # (check, the structural entries it can name), in the order above
-CHECKS = ((low_precision, ("low_precision",)), (other_value, ("other_value",)), (inputs_check, ("input_ignored",)),
+CHECKS = ((low_precision, ("low_precision",)), (other_value, ("other_value",)), (other_layer, ("other_layer",)),
+          (inputs_check, ("input_ignored",)),
           (options_check, ("option_ignored", "option_swapped", "option_one_value", "option_fixed")),
           (axis_order, ("axes_swapped", "reshape_order")), (factor, ("scaled",)), (offset, ("offset",)),
           (stops_early, ("stops_early",)))

@@ -141,13 +141,17 @@ def order_finding(name, got, e, shape, labels, perm, read, split):
         else:
             line = f"{name} holds the expected values with its axes in the order ({ordered}) instead of ({natural})"
         return Finding("axes_swapped", line, line)
+    if perm == tuple(reversed(range(len(shape)))) and not split:
+        ordered += ": Fortran order, order='F'"
+    elif len(shape) == 4 and perm == (0, 2, 3, 1) and not split:
+        ordered += ": channels last"
     if read:
         line = (f"{name} holds the expected data read as if laid out ({ordered}) and then put back in the order "
                 f"({natural}): it is laid out ({natural})")
     else:
         line = (f"{name} holds the expected values in the order ({ordered}) where ({natural}) is expected, reshaped "
                 f"to {tuple(got.shape)}")
-    return Finding("reshape_order", line, line)
+    return Finding("reshape_order", line, line.split(", reshaped to")[0])  # a hidden case: not the shape returned
 
 
 # ----------------------------------------------------------------- a constant factor or offset

@@ -8,8 +8,8 @@ only reads the cache, so conv2d_backward is right.
 MODULE = "conv"
 EXPECTED_PARTS = {"conv_forward", "dilated_conv", "fcn"}
 NAMED = {"conv_forward": "reshape_order", "dilated_conv": "reshape_order"}
-SAYS = {"conv_forward": ["out holds the expected values in the order (samples, rows, columns, channels) where "
-                         "(samples, channels, rows, columns) is expected"]}
+SAYS = {"conv_forward": ["out holds the expected values in the order (samples, rows, columns, channels: channels last) "
+                         "where (samples, channels, rows, columns) is expected"]}
 
 import numpy as np
 from common import conv_output_size, pair

@@ -31,6 +31,11 @@ other_value = structural(
     "other_value", "another value returned in its place",
     "the value returned here is another value of the case (the line above says which): check the order of the "
     "returned tuple, which variable each name holds, and that the function computes this value at all")
+other_layer = structural(
+    "other_layer", "another layer's value",
+    "the result is what another layer computes on the same inputs (the line above names it by torch.nn.functional's "
+    "name): its code, or a call of its function, where this one's belongs (a maximum for an average, a copy into "
+    "every pixel of a block for one value at its corner, ...)")
 input_ignored = structural(
     "input_ignored", "an input left out",
     "the result is what the function gives without that input (the line above names it): use it where the "

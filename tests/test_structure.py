@@ -109,6 +109,34 @@ def test_axes_in_another_order_are_named(pid):
     assert tried or all(v[1].ndim != 4 for r in ALL_RUNS[pid] for v in values(r))
 
 
+@pytest.mark.parametrize("pid", [p.id for p in LAYERS])
+def test_a_border_too_many_or_rows_missing_are_named(pid):
+    for run in ALL_RUNS[pid]:
+        for name, e, rtol in values(run):
+            if e.ndim < 2 or min(e.shape[-2:]) < 3:
+                continue
+            pad = [(0, 0)] * (e.ndim - 2) + [(1, 1), (0, 2)]
+            found = named(run, name, np.pad(e, pad), rtol)
+            assert found and found[0].name == "extra_border", (pid, name, found)
+            assert "1 row at the top, 1 row at the bottom, 2 columns at the right of zeros too many" in found[0].text
+            found = named(run, name, np.ascontiguousarray(e[..., :-1, 1:]), rtol)
+            assert found and found[0].name == "cropped" and "1 row at the bottom, 1 column at the left missing" \
+                in found[0].text, (pid, name, found)
+
+
+@pytest.mark.parametrize("pid", [p.id for p in LAYERS if p.backward])
+def test_a_gradient_not_summed_over_an_axis_is_named(pid):
+    rng = np.random.default_rng(1)
+    for run in ALL_RUNS[pid]:
+        for name, e, rtol in values(run):
+            if e.dtype.kind != "f" or name in run.part.outputs:
+                continue
+            parts = rng.standard_normal((3,) + e.shape)
+            parts[-1] = e - parts[:-1].sum(axis=0)  # three terms that add up to the expected gradient
+            found = named(run, name, parts, rtol)
+            assert found and found[0].name == "unsummed" and "a sum over axis 0 (of size 3" in found[0].text, found
+
+
 def test_a_flattened_axis_is_split_into_the_sizes_it_is_made_of():
     """im2col's rows are (C, KH, KW): the same rows in (KH, KW, C) order are said in those symbols."""
     for run in ALL_RUNS["im2col"]:

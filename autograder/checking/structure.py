@@ -10,6 +10,8 @@ entry. Tried before the catalogue (layer.CaseRun.judge) on the first wrong value
   the whole value or its first Ho x Wo positions (neighbours.py);
 - the expected values with their axes in another order: transposed (which axes), or laid out in another order
   and reshaped (C vs F order, channels-last vs channels-first, im2col's (C, KH, KW) rows as (KH, KW, C));
+- the expected value inside a border too many (zeros, or other values), or a block of it (rows or columns
+  missing); the expected value before a sum over one or two of the returned value's axes;
 - the expected value times a constant (its value and the sizes it equals: 1/N, KH*KW, ...), or plus a constant
   (or one constant per channel, or an input such as b along the channels) (transforms.py);
 - a loop that stops early: the value of the same case with an input's or dout's last row or column, or its rows
@@ -28,12 +30,13 @@ import numpy as np
 
 from .fits import Finding, Fit
 from .neighbours import inputs_check, options_check, other_layer, stops_early
-from .transforms import axis_order, factor, low_precision, offset, other_value
+from .transforms import axis_order, block, factor, low_precision, offset, other_value, unsummed
 
 # (check, the structural entries it can name), in the order above
 CHECKS = ((low_precision, ("low_precision",)), (other_value, ("other_value",)), (other_layer, ("other_layer",)),
           (inputs_check, ("input_ignored",)),
           (options_check, ("option_ignored", "option_swapped", "option_one_value", "option_fixed")),
+          (block, ("extra_border", "cropped")), (unsummed, ("unsummed",)),
           (axis_order, ("axes_swapped", "reshape_order")), (factor, ("scaled",)), (offset, ("offset",)),
           (stops_early, ("stops_early",)))
 

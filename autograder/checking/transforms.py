@@ -201,3 +201,59 @@ def offset(run, name, got, e, fit):
                            "the same at every pixel of a channel",
                            f"{name} is the expected {name} off by one constant per channel")
     return None
+
+
+# ----------------------------------------------------------------- a sum left out, a border kept or cropped
+def unsummed(run, name, got, e, fit):
+    """``got`` has more axes than the expected value and sums to it over some of them: a sum left out."""
+    extra = got.ndim - e.ndim
+    if extra < 1 or extra > 2 or not telling(got) or not e.any() or fit.integer:
+        return None
+    for axes in itertools.combinations(range(got.ndim), extra):
+        kept = tuple(n for a, n in enumerate(got.shape) if a not in axes)
+        if kept == e.shape and fit.same_values(got.sum(axis=axes), e):
+            table = sizes(run)
+            what = ", ".join(f"axis {a} (of size {got.shape[a]}{named_as(got.shape[a], table)})" for a in axes)
+            line = f"{name} has the expected values before a sum over {what}: sum over it as well"
+            return Finding("unsummed", line, line)
+    return None
+
+
+def named_as(n, table):
+    """" = Wo" for a size the case names (its first plain symbol), else ""."""
+    hits = [s.symbol for s in table if s.value == n and n > 1 and "*" not in s.symbol and "+" not in s.symbol]
+    return f" = {hits[0]}" if hits else ""
+
+
+def block(run, name, got, e, fit):
+    """The expected value is a block of ``got`` (a border too many: zeros or other values around it), or ``got`` a
+    block of the expected value (rows or columns missing), along the last two axes."""
+    if got.ndim != e.ndim or got.ndim < 2 or got.shape[:-2] != e.shape[:-2] or got.shape == e.shape:
+        return None
+    (gh, gw), (eh, ew) = got.shape[-2:], e.shape[-2:]
+    if gh >= eh and gw >= ew and telling(e):
+        for a in range(gh - eh + 1):
+            for b in range(gw - ew + 1):
+                if fit.same_values(got[..., a:a + eh, b:b + ew], e):
+                    rest = got.astype(np.float64).copy()
+                    rest[..., a:a + eh, b:b + ew] = 0
+                    zeros = "of zeros" if not rest.any() else "holding other values"
+                    line = (f"{name} holds the expected {name} in rows {a}-{a + eh - 1} and columns {b}-{b + ew - 1} "
+                            f"of its {gh} x {gw}: {border(a, gh - eh - a, b, gw - ew - b)} {zeros} too many")
+                    return Finding("extra_border", line, line)
+    if gh <= eh and gw <= ew and telling(got):
+        for a in range(eh - gh + 1):
+            for b in range(ew - gw + 1):
+                if fit.same_values(got, e[..., a:a + gh, b:b + gw]):
+                    line = (f"{name} is rows {a}-{a + gh - 1} and columns {b}-{b + gw - 1} of the expected {eh} x {ew} "
+                            f"{name}: {border(a, eh - gh - a, b, ew - gw - b)} missing")
+                    return Finding("cropped", line, line)
+    return None
+
+
+def border(top, bottom, left, right):
+    """"1 row at the bottom, 2 columns at the left": the rows and columns of a border, side by side."""
+    if top == bottom == left == right:
+        return f"a {top}-pixel border"
+    sides = ((top, "row", "top"), (bottom, "row", "bottom"), (left, "column", "left"), (right, "column", "right"))
+    return ", ".join(f"{n} {word}{'s' if n > 1 else ''} at the {side}" for n, word, side in sides if n)

@@ -71,6 +71,16 @@ def _col2im_fancy_add(run, value, got):
     return single_contributions(got, run.expected[value], targets, values)
 
 
+@mistake("col2im_mean_overlaps", ["x"], "overlapping patches averaged",
+         "where patches overlap your image holds the MEAN of their values; col2im, like F.fold, adds them up: "
+         "accumulate with += and never divide by the number of patches that cover a pixel")
+def _col2im_mean_overlaps(run, value, got):
+    if not overlapping(geometry(run)):
+        return False
+    count = run.variant(inputs={"cols": run.memo("ones", lambda: np.ones_like(run.inputs["cols"]))})[value]
+    return close(got, run.expected[value] / np.maximum(count, 1))
+
+
 def packed_blocks(run):
     """col2im's x with the patches put side by side (as if the stride were the kernel size), from the top-left."""
     g = geometry(run)

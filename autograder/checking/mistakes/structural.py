@@ -56,6 +56,18 @@ option_fixed = structural(
     "option_fixed", "a 2 in place of an option",
     "the result is what the option set to 2 gives (the value of the lecture's examples), whatever the case passes: "
     "a 2 written into the code where the argument (or its pair's value along that axis) belongs")
+extra_border = structural(
+    "extra_border", "a border too many",
+    "the expected values are all there, as a block of a larger array (the line above says where): the rows and "
+    "columns around them are too many: a buffer that still holds its padding (crop it), or a size one too large")
+cropped = structural(
+    "cropped", "rows or columns missing",
+    "the value is a block of the expected one (the line above says which rows and columns are missing): a crop too "
+    "many, a slice that stops early, or a size one too small")
+unsummed = structural(
+    "unsummed", "a sum left out",
+    "the value has an axis too many, and summed over it gives the expected one: a gradient that adds up over the "
+    "batch or over positions must be summed over them (np.sum(..., axis=...)), not returned per sample or position")
 axes_swapped = structural(
     "axes_swapped", "axes in the wrong order",
     "the values are right but lie along other axes (the line above says which): a transpose, swapaxes, moveaxis "

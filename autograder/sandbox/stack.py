@@ -11,10 +11,10 @@ gives up on the call, reads where the student's code was. A fatal signal writes 
 
 What the file says is student-controlled (code can write to the descriptor, or take SIGALRM for itself): at
 worst it names another line of the student's own files, since only frames in the run folder's modules are kept
-and checked against those files (evidence.raised_at). The worker makes these system calls for it after
-start-up: setitimer (twice per round trip), and on a dump write and rt_sigreturn (a fatal signal: also
-rt_sigaction, rt_sigprocmask, gettid and tgkill, to die of the signal afterwards); before lockdown
-rt_sigaction and sigaltstack.
+and checked against those files (evidence.raised_at). The system calls this makes in the worker (strace): before
+the lockdown sigaltstack and rt_sigaction (SIGALRM and the five fatal signals); after it setitimer, twice per
+round trip (armed, disarmed); on a dump write (a few dozen) and rt_sigreturn; on a fatal signal write, then
+rt_sigaction, getpid, gettid and tgkill to die of the signal after the dump.
 """
 
 import os

@@ -220,9 +220,10 @@ def unsummed(run, name, got, e, fit):
 
 
 def named_as(n, table):
-    """" = Wo" for a size the case names (its first plain symbol), else ""."""
+    """" = Ho = Wo" for a size the case names (every plain symbol of that value, the output's first), else ""."""
     hits = [s.symbol for s in table if s.value == n and n > 1 and "*" not in s.symbol and "+" not in s.symbol]
-    return f" = {hits[0]}" if hits else ""
+    hits.sort(key=lambda h: ("Ho", "Wo", "N").index(h) if h in ("Ho", "Wo", "N") else 3)
+    return "".join(f" = {h}" for h in hits[:4])
 
 
 def block(run, name, got, e, fit):

@@ -4,7 +4,7 @@ MODULE = "conv"
 EXPECTED_PARTS = {"conv_backward", "dilated_conv", "fcn"}
 NAMED = {"conv_backward": "unsummed", "dilated_conv": "unsummed"}
 ALSO_NAMED = {"fcn": ["unsummed"]}
-SAYS = {"conv_backward": ["db has the expected values before a sum over axis 1 (of size 5 = Wo): sum over it as well"]}
+SAYS = {"conv_backward": ["db has the expected values before a sum over axis 1 (of size 5 = Ho = Wo = H = W): sum over it as well"]}
 
 import numpy as np
 

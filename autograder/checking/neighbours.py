@@ -204,10 +204,12 @@ def variant_cut(run, label, a, axis, k, backward):
             return run.variant(inputs={label: truncated(a, axis, k)}, backward=False)
         except Exception:  # noqa: BLE001
             return {}
-    try:
-        return run.memo(("structure", "dout", axis, k), lambda: run.with_upstream(truncated(run.dout, axis, k)))
-    except Exception:  # noqa: BLE001
-        return {}
+    def compute():
+        try:
+            return run.with_upstream(truncated(run.dout, axis, k))
+        except Exception:  # noqa: BLE001 - the oracle refuses (kept as such: computed once per batch)
+            return {}
+    return run.memo(("structure", "dout", axis, k), compute)
 
 
 
@@ -252,14 +254,13 @@ def other_layer(run, name, got, e, fit):
     backward = name not in run.part.outputs
     for other in other_layers(run):
         def compute(other=other):
-            fn = getattr(oracle, other)
-            upstream = run.dout if backward else None
-            outs, grads = fn(*[v for _, v in run.args], dout=upstream, **run.options)
-            return run._named(outs, grads)
-        try:
-            value = run.memo(("structure", "layer", other, backward), compute).get(name)
-        except Exception:  # noqa: BLE001 - that layer refuses these inputs or options
-            continue
+            try:
+                fn = getattr(oracle, other)
+                outs, grads = fn(*[v for _, v in run.args], dout=run.dout if backward else None, **run.options)
+                return run._named(outs, grads)
+            except Exception:  # noqa: BLE001 - that layer refuses these inputs (kept as such: once per batch)
+                return {}
+        value = run.memo(("structure", "layer", other, backward), compute).get(name)
         if isinstance(value, np.ndarray) and telling(value) and fit.same(value):
             line = f"{name} is what {other} gives on this case's inputs (another layer's {name})"
             return Finding("other_layer", line, line)

@@ -144,7 +144,7 @@ def raised_at(err, files):
 
 
 STOPPED = {"timeout": "did not finish in time: it was stopped", "memory": "ran out of memory",
-           "crash": "made the worker die"}
+           "deadline": "was stopped when the grading's time ran out", "crash": "made the worker die"}
 
 
 def located_error(err, func, files):
@@ -181,6 +181,8 @@ def call_error_text(err, limits):
     if err.kind == "timeout":
         stopped = f"; it was running {where} when it was stopped" if where else ""
         return f"{msg} ({limits.call_timeout:g} s per call{stopped}: an infinite loop, or a very slow implementation?)"
+    if err.kind == "deadline" and where:
+        return f"{msg} (it was running {where} when it was stopped)"
     if err.kind == "error":
         if msg.startswith("NotImplementedError"):
             return msg.split(":", 1)[-1].strip() or "not implemented yet (NotImplementedError)"

@@ -26,7 +26,7 @@ OWNER   := $(shell stat -c %u:%g . 2>/dev/null)
 GIVE_BACK = if [ "$$(id -u)" = 0 ] && [ -n "$(OWNER)" ] && [ "$(OWNER)" != "0:0" ]; then chown -R $(OWNER) $(1); fi
 SUBMISSION ?= solutions
 
-.PHONY: help sysdeps container-deps test test-py310 gradescope-test stubs docs lint grade demo-batch autograder handout prairielearn bench mutation-report clean
+.PHONY: help sysdeps container-deps test test-py310 gradescope-test stubs docs lint grade demo-batch autograder handout prairielearn bench mutation-report diagnosis-report clean
 
 help:
 	@grep -E '^[a-z-]+:.*## ' Makefile | sed 's/:.*## /\t/'
@@ -118,6 +118,9 @@ demo-batch: $(STAMP) $(WSTAMP) ## a small sample Gradescope export (dist/demo-ex
 
 mutation-report: $(STAMP) $(WSTAMP) ## grade every mutant (tests/mutants) and correct style (tests/styles): the kill matrix
 	$(PY) tools/mutation_report.py
+
+diagnosis-report: $(STAMP) $(WSTAMP) ## how each mutant's feedback names its bug: named, only pointed near, misleading
+	$(PY) tools/diagnosis_report.py
 
 autograder: $(STAMP) ## build dist/autograder.zip for Gradescope
 	$(PY) tools/build_autograder.py

@@ -10,6 +10,8 @@ about: a VISIBLE case of that part must recognise it, and the feedback the stude
 reads (results.json) must name it. Every mistake of the catalogue has such a mutant.
 Each part a mutant breaks reads in one screen: its Gradescope output fits in ``mutants.BUDGET_LINES`` (40)
 lines, and names the mutant's NAMED mistake within its first ``mutants.BUDGET_NAMED_BY`` (3).
+Every mistake the feedback of a part names (candidates included, hidden cases too) must be the mutant's
+NAMED or one its ALSO_NAMED declares: nothing points at a wrong cause.
 A mutant's DIFFICULTY names the difficulty (cases.yaml `difficulties:`) its bug lives
 in: the visible case that meets that difficulty alone (the coverage matrix,
 autograder/checking/coverage.py) must fail, so the bug costs points on its own. A mutant's SAYS
@@ -104,6 +106,12 @@ def test_mutant_loses_points_exactly_where_expected(mutant, tmp_path):
         student_view = plain(tests[TABLE.part(pid).number]["output"])
         assert f"[{name}]" in student_view and f"[{name}]" in plain(outcome.data["output"]), student_view
         assert f"case {on_visible[0]}: " in student_view
+    for pid in sorted(mutant.expected):
+        told = outcome.parts[pid].named(reveal=True)
+        wrong = [m for m in told if m not in mutants.allowed_names(mutant, pid)]
+        assert not wrong, (f"{mutant.name}: the feedback of {pid} names {wrong}, which NAMED and ALSO_NAMED do not "
+                           "declare for this bug: a wrong cause, or a true one to declare in ALSO_NAMED\n"
+                           + feedback(outcome, {pid}))
     for pid, texts in mutant.says.items():
         student_view = plain(tests[TABLE.part(pid).number]["output"])
         for text in texts:
@@ -143,9 +151,24 @@ def test_every_catalogued_mistake_is_named_to_a_student_by_a_mutant():
     catalogued = {(p.id, m) for p in TABLE.parts for m in p.mistakes if not MISTAKES[m].general}
     proven = {(pid, name) for m in CATALOGUE for pid, name in m.named.items()}
     for pid, name in proven:
-        assert name in TABLE.part(pid).mistakes, f"{pid} does not list the mistake {name!r} a mutant names"
+        assert name in TABLE.part(pid).mistakes or MISTAKES[name].structural, \
+            f"{pid} does not list the mistake {name!r} a mutant names"
+    for m in CATALOGUE:
+        for pid, names in m.also.items():
+            assert all(n in MISTAKES and not MISTAKES[n].general for n in names), (m.name, pid, names)
     missing = sorted({name for _, name in catalogued} - {name for _, name in proven})
     assert not missing, f"no mutant of tests/mutants/ proves that a student is told about {missing}"
+
+
+def test_structural_evidence_names_realistic_bugs():
+    """Structural entries need no part to list them; each is proven by a mutant here but an optional input left out
+    (no realistic bug of this assignment's parts makes one that the catalogue's bias_missing does not name first),
+    which tests/test_structure.py proves."""
+    from autograder.checking.mistakes import MISTAKES
+
+    structural = {n for n, m in MISTAKES.items() if m.structural}
+    proven = {name for m in CATALOGUE for name in m.named.values()} & structural
+    assert structural - proven <= {"input_ignored"}, sorted(structural - proven)
 
 
 def test_there_are_two_styles():

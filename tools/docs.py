@@ -230,8 +230,8 @@ def catalogue(table):
             if isinstance(entry, Mistake):
                 parts = [p.id for p in table.parts if entry.name in p.mistakes]
                 title = "(general advice)" if entry.general else entry.title
-                rows.append(f"| `{topic.__name__.rpartition('.')[2]}` | `{entry.name}` | {title} | "
-                            f"{', '.join(parts) or '-'} |")
+                listed = "every part (structural evidence)" if entry.structural and not parts else ", ".join(parts)
+                rows.append(f"| `{topic.__name__.rpartition('.')[2]}` | `{entry.name}` | {title} | {listed or '-'} |")
     return "\n".join(rows)
 
 

@@ -45,6 +45,7 @@ class Call:
         self.used = list(reply.used)  # the graded functions it ran (the worker's record, student-controlled)
         self.cache = reply.cache
         self.echo = [decode(d, reply.arrays) for d in reply.result.get("echo", [])]
+        self.views = views(reply)
         self.origin_echo = {int(h): [decode(d, reply.arrays) for d in ds]
                             for h, ds in reply.result.get("origin_echo", {}).items()}
 
@@ -65,9 +66,31 @@ class Call:
             raise Failed([f"{self.func} must return a tuple ({', '.join(self.returns)}), got {type_name(v)}"])
         return {n: x for n, x in zip(self.returns, v) if n != "cache"}
 
+    def shared(self, name, value, names):
+        """A problem when the returned ``value`` shares memory with an input array (the worker's record:
+        ``names`` are the call's input arrays in order, a backward's followed by its forward's), else []."""
+        j = self.views.get(id(value)) if isinstance(value, np.ndarray) else None
+        if j is None:
+            return []
+        src = names[j] if j < len(names) else "one of the inputs"
+        return [f"{name} shares memory with the input {src} ({src} itself, or a view of it: a reshape, a slice or a "
+                "transpose without a copy): the contract promises a new array, and a caller who changes "
+                f"{src} afterwards would see {name} change; return a copy (.copy() or np.array(...))"]
+
     def unchanged(self, when):
         """Problems if the call modified any of its input arrays in place."""
         return modified(self.names, self.originals, self.echo, self.func, when)
+
+
+def views(reply):
+    """{id of a returned array: index of the input it shares memory with}, from the worker's record (student-
+    controlled, like everything it sends: at worst it fails the student's own value); malformed entries are dropped."""
+    out = {}
+    for item in list(reply.result.get("views") or [])[:64]:
+        if (isinstance(item, list) and len(item) == 2 and all(type(v) is int for v in item)
+                and 0 <= item[0] < len(reply.arrays) and item[1] >= 0):
+            out[id(reply.arrays[item[0]])] = item[1]
+    return out
 
 
 def modified(names, originals, echoed, func, when):

@@ -149,13 +149,22 @@ def raised_at(err, files):
     return kind, where
 
 
+STOPPED = {"timeout": "did not finish in time: it was stopped", "memory": "ran out of memory",
+           "deadline": "was stopped when the grading's time ran out", "crash": "made the worker die"}
+
+
 def located_error(err, func, files):
-    """The located line of a call that raised: the exception's type and where, never its message."""
+    """The located line of a call that raised: the exception's type and where, never its message; of a call that
+    was stopped (a time-out, out of memory, a fatal signal): where the worker's stack dump says it was."""
+    kind, where = raised_at(err, files)
+    if err.kind in STOPPED:
+        return f"{func} {STOPPED[err.kind]} at {where}" if where else ""
     if err.kind != "error":
         return ""
-    kind, where = raised_at(err, files)
     if kind == "NotImplementedError":
         return f"{func} is not implemented yet (it raised NotImplementedError)"
+    if kind == "MemoryError":
+        return f"{func} ran out of memory (MemoryError)" + (f" at {where}" if where else "")
     what = kind or "an exception"
     return f"{func} raised {what}" + (f" at {where}" if where else "")
 
@@ -174,13 +183,21 @@ def is_shape_error(message):
 def call_error_text(err, limits):
     """The line of a failed call (CallError): the exception and where, a timeout, a crash."""
     msg = one_line(str(err), 1500)  # exception text of student code: one line, it cannot forge grader lines
+    where = one_line(err.where, 200) if err.where else ""
     if err.kind == "timeout":
-        return f"{msg} ({limits.call_timeout:g} s per call; an infinite loop, or a very slow implementation?)"
+        stopped = f"; it was running {where} when it was stopped" if where else ""
+        return f"{msg} ({limits.call_timeout:g} s per call{stopped}: an infinite loop, or a very slow implementation?)"
+    if err.kind == "deadline" and where:
+        return f"{msg} (it was running {where} when it was stopped)"
     if err.kind == "error":
-        where = f" (at {one_line(err.where, 200)})" if err.where else ""
         if msg.startswith("NotImplementedError"):
             return msg.split(":", 1)[-1].strip() or "not implemented yet (NotImplementedError)"
-        return f"your code raised {msg}{where}"
+        if msg.startswith("MemoryError"):
+            msg = msg.rstrip(": ")
+            return (f"your code ran out of memory ({msg}{f', at {where}' if where else ''}): the worker may use "
+                    f"{limits.memory_bytes >> 20} MB; hint: large temporary arrays, a copy per loop iteration, or a "
+                    "list that keeps growing?")
+        return f"your code raised {msg}" + (f" (at {where})" if where else "")
     return msg
 
 

@@ -24,6 +24,7 @@ from .mistakes import close as close_enough
 from .mistakes import diagnose
 from .regions import describe, layout_of
 from .sizes import formula_lines
+from . import structure
 
 
 class _Oracle:
@@ -121,6 +122,13 @@ class CaseRun:
             self._variants[key] = (inputs, self._named(outs, grads))  # inputs kept alive: their ids are the key
         return self._variants[key][1]
 
+    def with_upstream(self, dout):
+        """The oracle's values for the case's inputs and options with another upstream gradient ``dout`` (of the
+        output's shape): what a backward that leaves part of dout out computes. Not cached (callers use memo)."""
+        fn = getattr(oracle, self.part.oracle)
+        outs, grads = fn(*[v for _, v in self.args], dout=dout, **self.options)
+        return self._named(outs, grads)
+
     @once_per_batch
     def memo(self, key, compute):
         """A value a mistake computes from the evidence (numpy or torch, grader side), computed once; in
@@ -156,23 +164,46 @@ class CaseRun:
         self.located.append(verdict(name, got, expected, region))
         if name in self.part.outputs and isinstance(got, np.ndarray) and got.shape != expected.shape:
             self.formula()
-        # values right but of another type (float32, say): that message says it all, no mistake to name
-        if not self.mistakes and not self.candidates and not close_enough(got, expected):
-            found = diagnose(self.part.mistakes, self, name, got)
-            if len(found.found) == 1:
-                self.mistakes.append(found.found[0].name)
-            else:
-                self.candidates = [m.name for m in found.found]
-            if found.found or not self.evidence:
-                self.evidence = {"value": name, "held": dict(found.held)}
-            for a in found.advised:
-                if a.name not in self.advice:
-                    self.advice.append(a.name)
+        if not self.mistakes and not self.candidates:
+            self.diagnose(name, got, expected, rtol, problems)
         if region is not None and region.specific:
             self.pinpointed = True
         if self.pinpointed:  # where the wrong values are says more than vague general advice
             self.advice = [a for a in self.advice if not MISTAKES[a].vague]
         return problems
+
+    def diagnose(self, name, got, expected, rtol, problems):
+        """Name what the first wrong value of the case is: a known mistake of the part (the catalogue), else what
+        structural evidence finds (structure.py, any part: its line joins the problems); or the candidates, or
+        general advice. Values right but of another type (float32, say) name nothing: that message says it all."""
+        near = close_enough(got, expected)  # right to the catalogue's tolerance: no variant can tell
+        if near and not (isinstance(got, np.ndarray) and got.dtype == expected.dtype):
+            return
+        shaped, tested = structure.findings(self, name, got, rtol)
+        found = diagnose([] if near else self.part.mistakes, self, name, got)
+        named = found.found or shaped  # no known mistake of the part: what the value is, said as a fact
+        if len(named) == 1:
+            self.mistakes.append(named[0].name)
+        else:
+            self.candidates = [m.name for m in named]
+        if not found.found:
+            problems += unique_lines(f.text for f in shaped)
+            self.located += unique_lines(f.hidden for f in shaped)
+        if named or not self.evidence:
+            self.evidence = {"value": name, "held": {**tested, **dict(found.held)},
+                             "said": {f.name: f.text for f in shaped}}
+        for a in found.advised:
+            if a.name not in self.advice:
+                self.advice.append(a.name)
+
+    def aliased(self, call, name, value, inputs):
+        """The problem of a returned value the docstring promises as a new array (the part's ``new_arrays``) that
+        shares memory with an input, also as a hidden case's located line (it holds names only)."""
+        if name not in self.part.new_arrays:
+            return []
+        lines = call.shared(name, value, inputs)
+        self.located += [line.split(" (")[0] for line in lines]
+        return lines
 
     def several(self, names, wrong, at):
         """A line naming the right values beside the wrong ones, where a stage returns several (put first among
@@ -223,6 +254,10 @@ class CaseRun:
                       arrays=dict(self.arrays))
 
 
+def unique_lines(lines):
+    return list(dict.fromkeys(lines))
+
+
 def student_files(sb):
     """{module: path} of the files in the worker's run folder (the student's and the provided common.py)."""
     from ..sandbox.confine import provided_common
@@ -256,7 +291,7 @@ def check_layer(sb, part, case):
     run.solve()
     forward, wrong, at = [], set(), len(run.located)
     for name in part.outputs if part.grade_forward else ():
-        found = run.judge(name, got[name], RTOL_OUT)
+        found = run.judge(name, got[name], RTOL_OUT) + run.aliased(fwd, name, got[name], fwd.names)
         wrong |= {name} if found else set()
         forward += found
     forward[:0] = run.several(part.outputs if part.grade_forward else [], wrong, at)
@@ -288,7 +323,7 @@ def check_layer(sb, part, case):
             try:
                 changed = check_backward_inputs(bwd, fwd)
                 run.located += [line.split(";")[0] for line in changed]
-                backward = judge_gradients(run, part, bwd) + changed
+                backward = judge_gradients(run, part, bwd, fwd.names) + changed
             except Failed as f:
                 returns = part.backward_returns
                 run.located.append(f"{bwd.func} did not return "
@@ -303,7 +338,7 @@ def check_layer(sb, part, case):
     return with_printed(run.report(forward + backward, credit=credit, kind=kind, stages=stages), printed)
 
 
-def judge_gradients(run, part, bwd):
+def judge_gradients(run, part, bwd, forward_inputs=()):
     if isinstance(part.grads, str):  # one dict of gradients, keyed like that input dict
         value, keys = bwd.value, set(run.inputs[part.grads])
         if not isinstance(value, dict) or set(value) != keys:
@@ -316,7 +351,8 @@ def judge_gradients(run, part, bwd):
     problems, wrong, names = [], set(), [name for name, _ in part.gradient_names(run.inputs)]
     at = len(run.located)
     for name in names:
-        found = run.judge(name, grads[name], RTOL_GRAD)
+        found = run.judge(name, grads[name], RTOL_GRAD) + run.aliased(bwd, name, grads[name],
+                                                                       [*bwd.names, *forward_inputs])
         wrong |= {name} if found else set()
         problems += found
     return run.several(names, wrong, at) + problems

@@ -48,6 +48,8 @@ class Part:
     visibility: str = "visible"
     leaderboard: str = ""  # a Gradescope leaderboard column fed by the checker's metric (parts.METRICS); "": none
     difficulties: list = field(default_factory=list)  # names in the table's difficulties map (difficulties.py)
+    new_arrays: list = field(default_factory=list)  # returned values the docstring promises as new arrays: one that
+    #                                                 shares memory with an input (a view of it) fails the case
 
     @property
     def module(self):
@@ -317,6 +319,9 @@ def part_problems(part, checkers, oracles, mistakes, makers):
     elif isinstance(part.grads, list) and set(part.grads) - set(part.inputs):
         problems.append(f"grads {sorted(set(part.grads) - set(part.inputs))} are not inputs")
     problems += [f"unknown mistake {m!r} (not in mistakes.py)" for m in part.mistakes if m not in mistakes]
+    values = set(part.outputs) | ({f"d{g}" for g in part.grads} if isinstance(part.grads, list) else set())
+    if not isinstance(part.new_arrays, list) or set(part.new_arrays) - values:
+        problems.append(f"new_arrays must list returned values (of {sorted(values)}), got {part.new_arrays!r}")
     if part.size and part.size not in KINDS:
         problems.append(f"size must be one of {KINDS}, got {part.size!r}")
     if part.hidden_feedback not in HIDDEN_FEEDBACK:

@@ -24,10 +24,9 @@ from contextlib import suppress
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from . import codec, landlock, lockdown, policy, seccomp, worker
+from . import codec, landlock, lockdown, seccomp, worker
 from .channel import CallError, Channel, Reply  # noqa: F401  (Reply: callers read its fields)
-from .confine import (SCRATCH, bwrap_command, bwrap_works, landlock_read, private_paths, provided_common, secret_files,
-                      worker_python)
+from .confine import bwrap_command, bwrap_works, private_paths, worker_python
 from .isolation import SandboxUser, reduced_notes
 from .limits import Limits
 from .ending import how_it_ended
@@ -35,6 +34,8 @@ from .oom import oom_kills
 from .output import OutputLog
 from .procs import kill_uid, pids_of_uid, usage
 from .scratch import ScratchGuard
+from .stack import StackLog, alarm_for
+from .workdir import populate, worker_config
 
 # What the worker runs: its wire format and lockdown inlined ahead of its own code (it sees no grader file).
 WORKER_SOURCE = "\n\n".join(Path(m.__file__).read_text(encoding="utf-8")
@@ -80,56 +81,20 @@ class Sandbox:
 
     # ------------------------------------------------------------- set-up
     def _populate(self):
-        """run/ holds copies of the files. With a sandbox user: root-owned, readable by that
-        user's group only (not by other slots' users), writable by nobody but root. scratch/ is the
-        worker's own temp folder where it has no private /tmp (no mount namespace): its user's only."""
-        sub = self.workdir / "run"
-        sub.mkdir(parents=True, exist_ok=True)
-        self.scratch = self.workdir / "scratch"
-        self.scratch.mkdir(mode=0o700, exist_ok=True)
-        for name, src in self.files.items():
-            shutil.copyfile(src, sub / f"{name}.py")
-        shutil.copyfile(provided_common(), sub / "common.py")
-        self.rundir = sub
-        if self.user is not None:
-            os.chmod(self.workdir, 0o711)
-            for p in sub.iterdir():
-                os.chown(p, 0, self.user.gid)
-                os.chmod(p, 0o640)
-            os.chown(sub, 0, self.user.gid)
-            os.chmod(sub, 0o750)
-            os.chown(self.scratch, self.user.uid, self.user.gid)
+        self.rundir, self.scratch = populate(self.workdir, self.files, self.user)
 
     def _config(self, req_r, rep_w):
-        private = private_paths(self.files.values(), self.private)
-        probe_read, probe_write = [], []
-        if self.user is not None:  # without one, the output says "isolation reduced" already
-            probe_read = [str(p) for p in secret_files()] + [str(p) for p in self.private]
-            probe_write = [str(p) for p in self.private] + [str(p.parent) for p in map(Path, self.files.values())]
-        return {
-            "req_fd": req_r, "reply_fd": rep_w, "rundir": str(self.rundir), "memory_bytes": self.limits.memory_bytes,
-            "cpu_seconds": self.limits.cpu_seconds, "processes": self.limits.processes,
-            "file_bytes": self.limits.file_bytes, "open_files": self.limits.open_files,
-            "uid": self.user.uid if self.user else None, "gid": self.user.gid if self.user else None,
-            "seccomp": bool(self.limits.seccomp),
-            "seccomp_policy": policy.for_machine() if self.limits.seccomp else None,
-            "mount_isolation": bool(self.limits.mount_isolation),
-            "isolate_network": bool(self.limits.network_namespace), "isolate_ipc": bool(self.limits.ipc_namespace),
-            "wrapped": self.wrapped, "hide": [str(p) for p in private], "scratch": SCRATCH,
-            "scratch_bytes": self.limits.scratch_bytes,
-            "scratch_dir": str(self.scratch), "landlock": bool(self.limits.landlock),
-            "landlock_read": landlock_read(self.python, private) if self.limits.landlock else [],
-            "probe_read": probe_read, "probe_write": probe_write,
-            "graded": {m: list(fs) for m, fs in self.graded.items() if m in self.files},
-        }
+        return worker_config(self, req_r, rep_w)
 
     def _start(self):
         req_r, req_w = os.pipe()
         rep_r, rep_w = os.pipe()
+        self.stack = StackLog(self.workdir / "stack.log")  # where a stopped call was (stack.py)
+        stack_fd = self.stack.open_for_worker()
         env = {
             "PATH": "/usr/bin:/bin", "LANG": "C.UTF-8", "HOME": str(self.rundir), "TMPDIR": "/tmp",
-            "OMP_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1", "MKL_NUM_THREADS": "1",
-            "PYTHONHASHSEED": "0", "CONVGRADE_WORKER_CONFIG": json.dumps(self._config(req_r, rep_w)),
+            "OMP_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1", "MKL_NUM_THREADS": "1", "PYTHONHASHSEED": "0",
+            "CONVGRADE_WORKER_CONFIG": json.dumps({**self._config(req_r, rep_w), "stack_fd": stack_fd}),
         }
         self.log = OutputLog(self.workdir / "output.log", self.limits.output_chars)
         fd = self.log.open_for_worker()
@@ -140,10 +105,11 @@ class Sandbox:
             self.proc = subprocess.Popen(
                 command,
                 stdin=subprocess.DEVNULL, stdout=fd, stderr=fd, cwd=self.rundir, env=env,
-                pass_fds=(req_r, rep_w), start_new_session=True, close_fds=True,
+                pass_fds=(req_r, rep_w, stack_fd), start_new_session=True, close_fds=True,
             )
         finally:
             os.close(fd)
+            os.close(stack_fd)
             os.close(req_r)
             os.close(rep_w)
         self.channel = Channel(req_w, rep_r, self._crash_message)
@@ -293,13 +259,16 @@ class Sandbox:
         cut = allowed < timeout  # the grading's deadline, not the per-call limit, ends this call
         deadline = start + allowed
         self.log.reset()
+        self.stack.reset()
         self._oom_before = oom_kills()
         try:
-            self.channel.send(codec.pack(header, arrays), deadline, what)
+            self.channel.send(codec.pack({**header, "alarm": alarm_for(allowed)}, arrays), deadline, what)
             reply = self.channel.receive(deadline - time.perf_counter(), what, header.get("op"),
                                          self.reply_cap(0) if max_bytes is None else max_bytes)
         except CallError as err:
             err.output = self.log.read()
+            if err.kind == "timeout":
+                err.where = self.stopped_at()
             self.kill()
             if err.kind == "timeout" and cut:
                 err.kind = "deadline"
@@ -335,14 +304,22 @@ class Sandbox:
                     "(an infinite loop at module level?)"
                 )
 
+    def stopped_at(self):
+        """Where the worker's stack dump (stack.py) says the student's code was: "conv.py, line 12, in f", or ""."""
+        return self.stack.where(self.rundir, {*self.files, "common"})
+
     def _crash_message(self, what):
-        """The CallError of a worker whose pipe closed (ending.py says how it ended)."""
+        """The CallError of a worker whose pipe closed (ending.py says how it ended, its stack dump where it was;
+        bubblewrap passes a signal on as 128 + its number)."""
         exceeded, why = self._stop_guard()
         code = None
         if self.proc is not None:
             with suppress(subprocess.TimeoutExpired):
                 code = self.proc.wait(timeout=0.5)
-        return how_it_ended(what, code, self.wrapped, exceeded, why, self._oom_before, self.limits)
+        if code is not None and self.wrapped and code > 128:
+            code = 128 - code
+        where = self.stopped_at() if code is not None and code < 0 else ""
+        return how_it_ended(what, code, exceeded, why, self._oom_before, where, self.limits)
 
     # ------------------------------------------------------------- control
     def pause(self):

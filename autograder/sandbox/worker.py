@@ -13,11 +13,13 @@ to a capped log file.
 """
 
 
+import faulthandler
 import functools
 import importlib
 import importlib.machinery
 import json
 import os
+import signal
 import sys
 import traceback
 
@@ -28,6 +30,10 @@ try:  # the grader imports this file as a module; in the worker the sandbox inli
     from .lockdown import lock_down  # noqa: F401
 except ImportError:
     pass
+
+EXIT_FAILED, EXIT_MEMORY = 70, 71  # the worker's own exit codes: an error it could not report, out of memory
+RESERVE_BYTES = 8 << 20  # freed on a MemoryError: room to report it (where it happened) before the frames go
+_RESERVE = []
 
 FORBIDDEN = (
     "torch", "torchvision", "scipy", "tensorflow", "jax", "jaxlib", "numba", "cupy",
@@ -160,6 +166,39 @@ class _Recorder:
         return recorded
 
 
+# ----------------------------------------------------------------- where a stopped call was (sandbox/stack.py)
+def install_stack_dump(cfg):
+    """Point faulthandler at the grader's stack file, before the lockdown: SIGALRM (the timer ``alarm`` arms
+    around each request) and the fatal signals write the stack there. The descriptor, or None."""
+    try:
+        fd = int(cfg["stack_fd"])
+        faulthandler.enable(file=fd, all_threads=True)
+        faulthandler.register(signal.SIGALRM, file=fd, all_threads=True, chain=False)
+        return fd
+    except Exception:  # noqa: BLE001 - no descriptor, or no faulthandler: a stopped call is not located
+        return None
+
+
+def alarm(seconds):
+    """Arm (seconds > 0) or disarm (0) the real-time timer whose SIGALRM dumps the stack."""
+    try:
+        signal.setitimer(signal.ITIMER_REAL, max(float(seconds or 0), 0.0))
+    except (TypeError, ValueError, OverflowError, OSError):
+        pass
+
+
+def where_of(tb, rundir):
+    """"conv.py, line 12, in f" of the innermost frame of a traceback in the run folder; read from the frames
+    alone (no source file is opened: it works after a MemoryError too)."""
+    where = ""
+    while tb is not None:
+        code = tb.tb_frame.f_code
+        if os.path.dirname(os.path.join(rundir, code.co_filename)) == rundir:
+            where = f"{os.path.basename(code.co_filename)}, line {tb.tb_lineno}, in {code.co_name}"
+        tb = tb.tb_next
+    return where
+
+
 # ----------------------------------------------------------------- serving calls
 
 
@@ -171,7 +210,31 @@ def safe_text(exc):
     return text[:4000]
 
 
-def serve(req_fd, reply_fd, cfg, recorder=None, receive=receive, send=send, pack=pack, encode_value=encode_value):
+def views_of(value, desc, inputs, may_share=np.may_share_memory):
+    """[[reply array index, input index]] of the returned arrays (``value``, described by ``desc``) whose memory lies
+    within an input array's (``inputs``): the input itself or a view of it, which the contract forbids (a caller
+    who changes the input afterwards would see the result change). The grader fails the value on it."""
+    out = []
+
+    def walk(v, d):
+        kind = d.get("kind")
+        if kind == "array" and type(v) is np.ndarray:
+            hit = next((j for j, a in enumerate(inputs) if may_share(v, a)), None)
+            if hit is not None:
+                out.append([d["index"], hit])
+        elif kind in ("tuple", "list") and type(v) in (tuple, list):
+            for x, dx in zip(v, d["items"]):
+                walk(x, dx)
+        elif kind == "dict" and type(v) is dict:
+            for k, dx in d["items"].items():
+                walk(v.get(k), dx)
+
+    walk(value, desc)
+    return out[:64]
+
+
+def serve(req_fd, reply_fd, cfg, recorder=None, receive=receive, send=send, pack=pack, encode_value=encode_value,
+          views_of=views_of):
     """Serve the grader's requests until it closes the channel. The transport is bound here, as default
     arguments evaluated before any student module is imported: student code that replaces the worker's
     globals (``import __main__; __main__.pack = ...``) does not change how replies are framed."""
@@ -188,6 +251,7 @@ def serve(req_fd, reply_fd, cfg, recorder=None, receive=receive, send=send, pack
         op = header.get("op")
         reply_arrays = []
         ran.clear()
+        alarm(header.get("alarm"))
         try:
             if op == "ping":  # the traffic of a call: zeros of the given shapes back (with echo, the inputs too)
                 reply = {"ok": True, "echo": len(arrays)}
@@ -230,10 +294,12 @@ def serve(req_fd, reply_fd, cfg, recorder=None, receive=receive, send=send, pack
                     reply["cache"] = handle
                     result = tuple(None if i == keep else v for i, v in enumerate(result))
                 reply["result"] = encode_value(result, reply_arrays, max_elements)
+                used = [s["cache"] for s in list(header.get("args", [])) + list(header.get("kwargs", {}).values())
+                        if "cache" in s and s["cache"] in origins]
+                # the call's own input arrays, then the forward's (through the cache), in order
+                reply["views"] = views_of(result, reply["result"], [*arrays, *(a for h in used for a in origins[h])])
                 if header.get("echo", True):  # the inputs as they are after the call, to detect in-place changes
                     reply["echo"] = [encode_value(a, reply_arrays, max_elements) for a in arrays]
-                    used = [s["cache"] for s in list(header.get("args", [])) + list(header.get("kwargs", {}).values())
-                            if "cache" in s and s["cache"] in origins]
                     reply["origin_echo"] = {str(h): [encode_value(a, reply_arrays, max_elements) for a in origins[h]]
                                             for h in used}
             elif op == "drop":
@@ -243,17 +309,19 @@ def serve(req_fd, reply_fd, cfg, recorder=None, receive=receive, send=send, pack
             else:
                 reply = {"ok": False, "error": f"unknown op {op!r}"}
         except BaseException as exc:  # noqa: BLE001 - report every student failure
+            alarm(0)
             if isinstance(exc, KeyboardInterrupt):
                 raise
-            tb = traceback.extract_tb(exc.__traceback__)
-            where = ""
-            for frame in reversed(tb):
-                base = os.path.basename(frame.filename)
-                if os.path.dirname(os.path.join(rundir, frame.filename)) == rundir:
-                    where = f"{base}, line {frame.lineno}, in {frame.name}"
-                    break
-            reply = {"ok": False, "error": safe_text(exc), "where": where}
+            if isinstance(exc, MemoryError):
+                _RESERVE.clear()  # the student's arrays live on in the traceback's frames until this block ends
+            reply = {"ok": False, "error": safe_text(exc), "where": where_of(exc.__traceback__, rundir)}
             reply_arrays = []
+        alarm(0)
+        if not _RESERVE:
+            try:
+                _RESERVE.append(bytearray(RESERVE_BYTES))
+            except MemoryError:
+                pass
         try:
             sys.stdout.flush()
             sys.stderr.flush()
@@ -278,6 +346,8 @@ def fingerprint():
 def main():
     cfg = json.loads(os.environ.pop("CONVGRADE_WORKER_CONFIG", "{}"))
     req_fd, reply_fd = int(cfg["req_fd"]), int(cfg["reply_fd"])
+    install_stack_dump(cfg)
+    _RESERVE.append(bytearray(RESERVE_BYTES))
     state = lock_down(cfg)
     sys.meta_path.insert(0, _Blocker())
     recorder = _Recorder(cfg.get("graded"))
@@ -299,10 +369,13 @@ def main():
 if __name__ == "__main__":
     try:
         main()
-    except BaseException:  # noqa: BLE001 - never a normal interpreter exit (atexit hooks of student code)
+    except BaseException as exc:  # noqa: BLE001 - never a normal interpreter exit (atexit hooks of student code)
+        code = EXIT_MEMORY if isinstance(exc, MemoryError) else EXIT_FAILED
         try:
+            _RESERVE.clear()
+            del exc
             traceback.print_exc()
             sys.stderr.flush()
         finally:
-            os._exit(1)
+            os._exit(code)
     os._exit(0)

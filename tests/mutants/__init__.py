@@ -13,6 +13,10 @@ override of ONE graded module, never a copy of a whole file. It holds
                                                       # (`python -m autograder coverage`) must fail
     SAYS = {"conv_backward": ["dx: wrong in the last"]}  # optional: text the student's feedback of that
                                                       # part must hold (visible or hidden cases)
+    ALSO_NAMED = {"fcn": ["stops_early"]}             # optional: other mistakes the feedback of a part may
+                                                      # name for this bug (each one true of some case); any
+                                                      # name outside NAMED and ALSO_NAMED fails the test:
+                                                      # nothing may point at a wrong cause
     import numpy as np                                # whatever the functions need
     def conv2d_backward(dout, cache): ...             # only the replaced function(s)
 
@@ -37,7 +41,7 @@ ROOT = HERE.parent.parent
 SOLUTIONS = ROOT / "solutions"
 STYLES = ROOT / "tests" / "styles"
 META = ("MODULE", "EXPECTED_PARTS")
-OPTIONAL = ("NAMED", "DIFFICULTY", "SAYS")
+OPTIONAL = ("NAMED", "DIFFICULTY", "SAYS", "ALSO_NAMED")
 
 
 @dataclass(frozen=True)
@@ -48,6 +52,7 @@ class Mutant:
     named: dict  # part id -> the mistake a visible case of that part names (NAMED; may be empty)
     difficulty: dict  # part id -> the difficulty whose isolating visible case must fail (DIFFICULTY; may be empty)
     says: dict  # part id -> [text the student's feedback of that part holds] (SAYS; may be empty)
+    also: dict  # part id -> [other mistakes its feedback may name] (ALSO_NAMED; may be empty)
     doc: str
     path: Path
     code: str  # the override, without docstring and metadata
@@ -101,15 +106,23 @@ def load(path):
     named = dict(meta.get("NAMED") or {})
     says = {pid: list(texts) for pid, texts in dict(meta.get("SAYS") or {}).items()}
     difficulty = dict(meta.get("DIFFICULTY") or {})
-    for key, parts in (("NAMED", named), ("SAYS", says), ("DIFFICULTY", difficulty)):
+    also = {pid: list(names) for pid, names in dict(meta.get("ALSO_NAMED") or {}).items()}
+    for key, parts in (("NAMED", named), ("SAYS", says), ("DIFFICULTY", difficulty), ("ALSO_NAMED", also)):
         if set(parts) - set(meta["EXPECTED_PARTS"]):
             raise ValueError(f"{path.name}: {key} names parts outside EXPECTED_PARTS: "
                              f"{sorted(set(parts) - set(meta['EXPECTED_PARTS']))}")
     if not all(isinstance(t, str) and t for texts in says.values() for t in texts):
         raise ValueError(f"{path.name}: SAYS maps each part to a list of texts")
+    if not all(isinstance(n, str) and n for names in also.values() for n in names):
+        raise ValueError(f"{path.name}: ALSO_NAMED maps each part to a list of mistake names")
     return Mutant(name=path.stem, module=module, expected=frozenset(meta["EXPECTED_PARTS"]), named=named,
-                  difficulty=difficulty, says=says, doc=doc, path=path, code="\n\n".join(kept),
+                  difficulty=difficulty, says=says, also=also, doc=doc, path=path, code="\n\n".join(kept),
                   functions=tuple(functions))
+
+
+def allowed_names(mutant, pid):
+    """Every mistake the feedback of part ``pid`` may name for ``mutant``'s bug: its NAMED and ALSO_NAMED."""
+    return ({mutant.named[pid]} if pid in mutant.named else set()) | set(mutant.also.get(pid, ()))
 
 
 def catalogue():

@@ -6,6 +6,7 @@ the kernel there are gaps between the blocks, and the shortcut packs them togeth
 
 MODULE = "toeplitz"
 EXPECTED_PARTS = {"col2im"}
+NAMED = {"col2im": "col2im_packed_blocks"}
 DIFFICULTY = {"col2im": "stride_gt_kernel"}
 
 import numpy as np

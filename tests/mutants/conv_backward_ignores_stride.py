@@ -7,6 +7,7 @@ between windows, so dx is wrong whenever the stride is > 1.
 MODULE = "conv"
 EXPECTED_PARTS = {"conv_backward", "dilated_conv"}
 NAMED = {"conv_backward": "backward_ignores_stride"}
+ALSO_NAMED = {"dilated_conv": ["backward_ignores_stride"]}
 
 import numpy as np
 

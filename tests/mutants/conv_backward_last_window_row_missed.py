@@ -9,6 +9,7 @@ say where dx is wrong (its last rows) instead of general advice about strides.
 
 MODULE = "conv"
 EXPECTED_PARTS = {"conv_backward", "dilated_conv", "fcn"}
+NAMED = {"conv_backward": "stops_early", "dilated_conv": "stops_early", "fcn": "stops_early"}
 SAYS = {"conv_backward": ["right: db; wrong: dx, dw", "dx: wrong in the last"]}
 
 import numpy as np

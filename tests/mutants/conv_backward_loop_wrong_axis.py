@@ -6,6 +6,7 @@ output loses its last columns of dx, a taller one raises an IndexError.
 
 MODULE = "conv"
 EXPECTED_PARTS = {"conv_backward", "dilated_conv", "fcn"}
+NAMED = {"conv_backward": "stops_early", "dilated_conv": "stops_early"}
 DIFFICULTY = {"conv_backward": "nonsquare_input", "dilated_conv": "nonsquare_input"}
 
 import numpy as np

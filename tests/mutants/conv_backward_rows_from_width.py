@@ -10,6 +10,8 @@ say which line).
 
 MODULE = "conv"
 EXPECTED_PARTS = {"conv_backward", "dilated_conv", "fcn"}
+NAMED = {"conv_backward": "stops_early"}
+ALSO_NAMED = {"dilated_conv": ["stops_early"]}
 SAYS = {"conv_backward": ["right: dw, db; wrong: dx", "dx: wrong in every pixel that is in rows 3, 4, 6, 7 and in the "
                           "first 3 columns of every channel, where it is 0",
                           "conv2d_backward raised IndexError at conv.py, line"]}

@@ -7,6 +7,7 @@ j * sw >= Hp: break`. Harmless while the windows along the width start inside th
 
 MODULE = "conv"
 EXPECTED_PARTS = {"conv_backward", "fcn"}
+NAMED = {"conv_backward": "stops_early"}
 DIFFICULTY = {"conv_backward": "past_height"}
 
 import numpy as np

@@ -2,7 +2,7 @@
 
 MODULE = "conv"
 EXPECTED_PARTS = {"conv_backward", "dilated_conv", "fcn"}
-NAMED = {"conv_backward": "grad_mean_not_sum", "dilated_conv": "grad_mean_not_sum"}
+NAMED = {"conv_backward": "grad_mean_not_sum", "dilated_conv": "grad_mean_not_sum", "fcn": "scaled"}
 
 import numpy as np
 

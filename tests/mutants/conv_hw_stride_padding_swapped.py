@@ -7,6 +7,7 @@ The backward uses the same (swapped) values from the cache.
 MODULE = "conv"
 EXPECTED_PARTS = {"conv_forward", "conv_backward", "dilated_conv"}
 NAMED = {"conv_forward": "hw_swapped"}
+ALSO_NAMED = {"dilated_conv": ["hw_swapped", "option_swapped"]}
 
 import numpy as np
 from common import conv_output_size, pair

@@ -6,7 +6,7 @@ extra row or column of windows that do not fit.
 
 MODULE = "conv"
 EXPECTED_PARTS = {"conv_forward", "conv_backward", "dilated_conv"}
-NAMED = {"conv_forward": "size_not_floor"}
+NAMED = {"conv_forward": "size_not_floor", "dilated_conv": "size_not_floor"}
 
 import math
 

@@ -5,7 +5,7 @@ Right for every padding > 0; a (N, C, 0, W) gradient for padding 0.
 
 MODULE = "conv"
 EXPECTED_PARTS = {"conv_backward", "dilated_conv", "fcn"}
-NAMED = {"conv_backward": "crop_p_minus_p"}
+NAMED = {"conv_backward": "crop_p_minus_p", "dilated_conv": "crop_p_minus_p"}
 
 import numpy as np
 

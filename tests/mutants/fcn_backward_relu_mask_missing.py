@@ -8,6 +8,7 @@ the backward goes wrong.
 
 MODULE = "fcn"
 EXPECTED_PARTS = {"fcn"}
+NAMED = {"fcn": "relu_mask_missing"}
 SAYS = {"fcn": ["right: grads['w4'], grads['b4']; wrong: grads['w1'], grads['b1'], grads['w2'], grads['b2'], "
                 "grads['w3'], grads['b3']"]}
 

@@ -2,6 +2,7 @@
 
 MODULE = "fcn"
 EXPECTED_PARTS = {"fcn"}
+NAMED = {"fcn": "cropped"}
 
 import numpy as np
 

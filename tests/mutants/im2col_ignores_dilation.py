@@ -7,6 +7,7 @@ the worker records that conv2d_gemm called im2col.
 
 MODULE = "toeplitz"
 EXPECTED_PARTS = {"im2col", "gemm"}
+NAMED = {"gemm": "option_ignored", "im2col": "option_ignored"}
 SAYS = {"gemm": ["conv2d_gemm used your im2col, which fails 4.2 im2col: fix that first"]}
 
 import numpy as np

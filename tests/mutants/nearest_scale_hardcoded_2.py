@@ -5,6 +5,7 @@ Right for scale_factor 2 (and (2, 2)); any other factor gets an output of the wr
 
 MODULE = "upsample"
 EXPECTED_PARTS = {"nearest"}
+NAMED = {"nearest": "option_fixed"}
 DIFFICULTY = {"nearest": "scale_gt_2"}
 
 import numpy as np

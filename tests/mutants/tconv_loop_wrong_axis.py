@@ -6,6 +6,7 @@ its last columns, a taller one raises an IndexError.
 
 MODULE = "transposed"
 EXPECTED_PARTS = {"transposed_forward", "transposed_backward", "fcn"}
+NAMED = {"transposed_forward": "stops_early"}
 DIFFICULTY = {"transposed_forward": "nonsquare_input"}
 
 import numpy as np

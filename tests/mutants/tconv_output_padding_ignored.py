@@ -3,6 +3,7 @@
 MODULE = "transposed"
 EXPECTED_PARTS = {"transposed_forward", "fcn"}
 NAMED = {"transposed_forward": "output_padding_ignored"}
+ALSO_NAMED = {"fcn": ["cropped"]}
 
 import numpy as np
 from common import conv_transpose_output_size, pair

@@ -7,6 +7,7 @@ scattered copies uncropped; right only for padding 0.
 MODULE = "transposed"
 EXPECTED_PARTS = {"transposed_forward", "fcn"}
 NAMED = {"transposed_forward": "tconv_padding_not_cropped"}
+ALSO_NAMED = {"fcn": ["extra_border"]}
 
 import numpy as np
 from common import conv_transpose_output_size, pair

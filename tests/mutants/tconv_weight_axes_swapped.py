@@ -6,7 +6,7 @@ uses the same wrong convention.
 
 MODULE = "transposed"
 EXPECTED_PARTS = {"transposed_forward", "transposed_backward", "fcn"}
-NAMED = {"transposed_forward": "tconv_weight_axes"}
+NAMED = {"transposed_forward": "tconv_weight_axes", "transposed_backward": "axes_swapped"}
 
 import numpy as np
 from common import conv_transpose_output_size, pair

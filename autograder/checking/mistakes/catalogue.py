@@ -33,8 +33,11 @@ class Mistake:
     general: bool = False
     refines: tuple = ()  # more general mistakes whose evidence holds whenever this one's does
     vague: bool = False  # general advice that says less than where the wrong values are (left out then)
+    structural: bool = False  # found by structure.py on any part, never listed in a part's ``mistakes``
 
     def concerns(self, value_name):
+        if self.structural:
+            return True
         return value_name in self.on or ("grad" in self.on and value_name.startswith(("d", "grads[")))
 
     def text_for(self, part=None):

@@ -2,6 +2,8 @@
 
 import math
 
+import numpy as np
+
 from ..sizes import geometry, overlapping
 from .catalogue import arr, close, contributions, mistake, nonzero, oracle, single_contributions
 
@@ -67,6 +69,42 @@ def _col2im_fancy_add(run, value, got):
         return False
     targets, values = run.memo("contributions", lambda: contributions(run))
     return single_contributions(got, run.expected[value], targets, values)
+
+
+@mistake("col2im_mean_overlaps", ["x"], "overlapping patches averaged",
+         "where patches overlap your image holds the MEAN of their values; col2im, like F.fold, adds them up: "
+         "accumulate with += and never divide by the number of patches that cover a pixel")
+def _col2im_mean_overlaps(run, value, got):
+    if not overlapping(geometry(run)):
+        return False
+    count = run.variant(inputs={"cols": run.memo("ones", lambda: np.ones_like(run.inputs["cols"]))})[value]
+    return close(got, run.expected[value] / np.maximum(count, 1))
+
+
+def packed_blocks(run):
+    """col2im's x with the patches put side by side (as if the stride were the kernel size), from the top-left."""
+    g = geometry(run)
+    cols = run.inputs["cols"]
+    (kh, kw), (ph, pw), (h, w) = g.kernel, g.padding, g.size
+    ho, wo = (g.conv_out(a) for a in range(2))
+    n, ckk, _ = cols.shape
+    c = ckk // (kh * kw)
+    tiles = cols.reshape(n, c, kh, kw, ho, wo).transpose(0, 1, 4, 2, 5, 3).reshape(n, c, ho * kh, wo * kw)
+    out = np.zeros((n, c, h + 2 * ph, w + 2 * pw))
+    rows, columns = min(ho * kh, out.shape[2]), min(wo * kw, out.shape[3])
+    out[:, :, :rows, :columns] = tiles[:, :, :rows, :columns]
+    return out[:, :, ph:ph + h, pw:pw + w]
+
+
+@mistake("col2im_packed_blocks", ["x"], "patches packed side by side",
+         "your patches sit side by side, as if the stride were the kernel size: patch (oh, ow) belongs at rows "
+         "oh*sh - ph + i*dh and columns ow*sw - pw + j*dw, so with a stride larger than the kernel there are gaps "
+         "between the patches (pixels no window covers, which stay 0)")
+def _col2im_packed_blocks(run, value, got):
+    g = geometry(run)
+    if not any(g.stride[a] != g.kernel[a] for a in range(2)) or g.dilation != (1, 1):
+        return False
+    return close(got, run.memo("packed_blocks", lambda: packed_blocks(run)))
 
 
 # ----------------------------------------------------------------- receptive fields

@@ -3,7 +3,7 @@
 import numpy as np
 
 from ..sizes import geometry
-from .catalogue import arr, close, mistake, spatial, wrong_size
+from .catalogue import arr, close, mistake, oracle, spatial, wrong_size
 
 
 # ----------------------------------------------------------------- upsampling, FCN
@@ -69,3 +69,43 @@ def _fc_reshape_order(run, value, got):
     weight = run.inputs["weight"]
     c, h, w = (int(v) for v in run.options["input_size"])
     return close(got, weight.reshape(-1, h, w, c).transpose(0, 3, 1, 2))
+
+
+def fcn_grads_without_mask(run, layer):
+    """The FCN's gradients (by the grads' value names) when the ReLU after ``layer`` passes its gradient through
+    unmasked in the backward (its forward unchanged)."""
+    o = oracle()
+    F = o.F
+    x, params = run.inputs["x"], run.inputs["params"]
+    h, w = x.shape[2], x.shape[3]
+
+    def net(x, **p):
+        for i, (kind, wk, bk, k, kw) in enumerate(o.FCN_LAYERS):
+            if kind == "pool":
+                x = F.max_pool2d(x, k, **kw)
+                continue
+            if kind == "tconv":
+                x = F.conv_transpose2d(x, p[wk], p[bk], output_padding=(h % 2, w % 2), **kw)
+            else:
+                x = F.conv2d(x, p[wk], p[bk], **kw)
+            if i < len(o.FCN_LAYERS) - 1:
+                x = x + (F.relu(x) - x).detach() if i == layer else F.relu(x)
+        return x
+
+    _, grads = o._run(net, {"x": x, **params}, run.dout)
+    return {f"grads['{k}']": grads[k] for k in params}
+
+
+@mistake("relu_mask_missing", ["grad"], "a ReLU's mask left out of the backward",
+         "these gradients are what the network gives when one ReLU passes its gradient back unmasked: the backward "
+         "of out = max(a, 0) is dout * (a > 0), so multiply the gradient by that mask before the layer below "
+         "(the right gradients beside the wrong ones say which layer: the first wrong one is just below it)")
+def _relu_mask_missing(run, value, got):
+    from .. import oracle as module
+
+    layers = [i for i, layer in enumerate(module.FCN_LAYERS[:-1]) if layer[0] != "pool"]
+    for layer in layers:
+        grads = run.memo(("relu_mask_missing", layer), lambda: fcn_grads_without_mask(run, layer))
+        if close(got, grads.get(value)):
+            return True
+    return False

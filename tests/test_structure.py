@@ -278,13 +278,15 @@ def test_a_backward_loop_that_stops_early_is_named(pid):
     assert tried
 
 
-def test_float32_precision_is_named_only_on_a_float64_value():
+def test_float32_precision_is_named_on_a_float64_value_and_on_a_float32_one():
     run = ALL_RUNS["conv_forward"][0]
     e = run.expected["out"]
     rounded = e.astype(np.float32).astype(np.float64)
     found = named(run, "out", rounded, RTOL_OUT)
     assert [f.name for f in found] == ["low_precision"] and "significant digits" in found[0].text
-    assert named(run, "out", e.astype(np.float32), RTOL_OUT) == []  # its dtype line says it all
+    found = named(run, "out", e.astype(np.float32), RTOL_OUT)  # the dtype tells; the fact says so in words
+    assert [f.name for f in found] == ["low_precision"] and "out is float32, where float64 is expected" in found[0].text
+    assert named(run, "out", e.astype(np.int64), RTOL_OUT) == []  # integers: another mistake altogether
 
 
 def test_a_hidden_case_gets_the_fact_without_a_number_taken_from_values():

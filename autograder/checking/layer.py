@@ -175,9 +175,12 @@ class CaseRun:
     def diagnose(self, name, got, expected, rtol, problems):
         """Name what the first wrong value of the case is: a known mistake of the part (the catalogue), else what
         structural evidence finds (structure.py, any part: its line joins the problems); or the candidates, or
-        general advice. Values right but of another type (float32, say) name nothing: that message says it all."""
+        general advice. Values right but of another type name nothing (that message says it all), but for a float
+        of lower precision than expected (float32 for float64): the structural low_precision names it."""
         near = close_enough(got, expected)  # right to the catalogue's tolerance: no variant can tell
-        if near and not (isinstance(got, np.ndarray) and got.dtype == expected.dtype):
+        lower = isinstance(got, np.ndarray) and got.dtype.kind == expected.dtype.kind == "f" \
+            and got.dtype.itemsize < expected.dtype.itemsize  # float32 where float64 belongs: structure.py says so
+        if near and not (isinstance(got, np.ndarray) and got.dtype == expected.dtype) and not lower:
             return
         shaped, tested = structure.findings(self, name, got, rtol)
         found = diagnose([] if near else self.part.mistakes, self, name, got)

@@ -24,10 +24,15 @@ AXIS_WORDS = {
 
 # ----------------------------------------------------------------- right, to a lower precision
 def low_precision(run, name, got, e, fit):
-    """float64 values that agree with the expected ones only to about float32's precision (a float32 result says
-    so by its dtype already: nothing more to say there)."""
-    if got.shape != e.shape or fit.integer or got.dtype != e.dtype or not telling(e):
+    """float64 values that agree with the expected ones only to about float32's precision, or a float32 (float16)
+    result where float64 is expected: computed in float32 somewhere, which its dtype already shows."""
+    lower = got.dtype.kind == "f" and e.dtype.kind == "f" and got.dtype.itemsize < e.dtype.itemsize
+    if got.shape != e.shape or fit.integer or got.dtype != e.dtype and not lower or not telling(e):
         return None
+    if lower:
+        return Finding("low_precision", f"{name} is {got.dtype}, where {e.dtype} is expected: a value computed in "
+                       f"{got.dtype} on the way (np.{got.dtype}, an array or constant of that dtype, astype)",
+                       f"{name} is {got.dtype}, not {e.dtype}")
     g, ef = got.astype(np.float64), e.astype(np.float64)
     top = float(np.abs(ef).max())
     err = float(np.abs(g - ef).max())

@@ -38,6 +38,7 @@ from ..checking.mistakes import MISTAKES
 from . import verdict
 from .verdict import HIDDEN_KIND, hidden_level, shows  # noqa: F401 (hidden_level: part of this module's interface)
 
+FOLDS_PER_GROUP = 5  # cases of a group listed one line each; the rest in one line (the verdict names them all)
 PRINTED_PER_PART = 6000  # characters of printed output shown per part (each call is capped by the sandbox too)
 TABLE_HEAD = ("value", "got", "expected", "max abs error", "max rel error", "first wrong index")
 TABLE_KEYS = ("value", "got", "expected", "abs", "rel", "first")
@@ -186,17 +187,26 @@ def part_items(result, reveal=False):
         alone = len(full) == 1 or (len(g.cases) == 1 and shows(part, g.lead, reveal) != "all")
         if not alone:
             items += full
-        for c in g.cases:
-            if c is not g.lead or alone:
-                _, label, status, _ = head(part, c, reveal)
-                if g.kind == "wrong" and shows(part, c, reveal) in ("all", "where"):
-                    status += "".join(f"; {line}" for line in verdict.where(c))  # where, never a value
-                elif g.kind == "mistake" and shows(part, c, reveal) == "all":  # its own fact, where it differs
-                    own, lead = verdict.facts_of(c, "all"), verdict.facts_of(g.lead, "all")
-                    status += "".join(f"; {own[m]}" for m in c.mistakes if own.get(m) and own[m] != lead.get(m))
-                items.append(("fold", label, status, c))
-                if shows(part, c, reveal) == "all":  # what it printed, under its one line (a visible case shows it)
-                    items += printed_items(c, budget)
+        rest = [c for c in g.cases if c is not g.lead or alone]
+        quiet = [c for c in rest if not (c.printed and shows(part, c, reveal) == "all")]
+        folded_away = quiet[FOLDS_PER_GROUP:] if len(quiet) > FOLDS_PER_GROUP + 1 else []
+        for c in rest:
+            if c in folded_away:
+                continue
+            _, label, status, _ = head(part, c, reveal)
+            level = shows(part, c, reveal)
+            if g.kind == "wrong" and level in ("all", "where") or g.kind == "mistake" and level == "where":
+                status += "".join(f"; {line}" for line in verdict.where(c))  # where, never a value
+            elif g.kind == "mistake" and level == "all":  # its own fact, where it differs
+                own, lead = verdict.facts_of(c, "all"), verdict.facts_of(g.lead, "all")
+                status += "".join(f"; {own[m]}" for m in c.mistakes if own.get(m) and own[m] != lead.get(m))
+            items.append(("fold", label, status, c))
+            if level == "all":  # what it printed, under its one line (a visible case shows it)
+                items += printed_items(c, budget)
+        if folded_away:  # the verdict lists every case of the group: one line for the ones not listed here
+            hidden = " (hidden)" if all(c.hidden for c in folded_away) else ""
+            items.append(("fold", f"{verdict.which([c.index for c in folded_away], total)}{hidden}",
+                          ": FAILED in the same way", None))
     for c in result.cases:
         if c.passed and shows(part, c, reveal) == "all" and (c.printed or c.info):
             items += case_items(part, c, reveal, said, budget, agreed)

@@ -16,7 +16,7 @@ A failing case's diagnosis is the first of these that it has:
 - ``passed``.
 
 Cases of one diagnosis are a ``Group``; ``groups`` orders them most telling first (what must be fixed
-before anything else runs, a cause elsewhere, a named mistake, a crash, then the rest), and ``verdict``
+before anything else runs, a named mistake, a cause elsewhere, a crash, then the rest), and ``verdict``
 says each once with the cases it explains ("cases 1-5, 7-22 (21 of 22): likely mistake: ..."), then which
 forward stages were right and which cases passed. feedback.py shows a group's first case in full and the
 others one line each; a file that could not be used and a function not implemented are said once, no case
@@ -165,12 +165,18 @@ def where(case):
 
 
 def groups(result, reveal=False):
-    """The part's cases as Groups, most telling first (ORDER), then by their first case."""
+    """The part's cases as Groups, most telling first: what keeps anything from running, then every group that
+    names a mistake (a cause elsewhere with its mistake included), then the rest in ORDER, each by its first case."""
     found = {}
     for c in result.cases:
         kind, key = diagnosis(result.part, c, reveal)
         found.setdefault((kind, key), Group(kind, key, [])).cases.append(c)
-    return sorted(found.values(), key=lambda g: (ORDER.index(g.kind), g.indices[0]))
+
+    def rank(g):
+        names = g.kind in ("mistake", "candidates") or g.kind == "cause" and any(g.key[1:])
+        return (0 if g.once else 1 if names else 2, ORDER.index(g.kind), g.indices[0])
+
+    return sorted(found.values(), key=rank)
 
 
 def span(indices):
@@ -256,8 +262,8 @@ def words(group, part, reveal, said):
     if kind == "unimplemented":
         own = [line for line in c.lines if "not implemented yet" in line] if level == "all" else []
         return [own[0] if own else next(line for line in c.located if UNIMPLEMENTED.match(line))]
-    if kind == "cause":
-        return list(c.causes) + mistake_words(part, c.mistakes, c.candidates, said, facts_of(c, level))
+    if kind == "cause":  # the mistake first (what is wrong here), then where to start (a part it builds on)
+        return mistake_words(part, c.mistakes, c.candidates, said, facts_of(c, level)) + list(c.causes)
     if kind in ("mistake", "candidates"):
         return mistake_words(part, c.mistakes, c.candidates, said, facts_of(c, level))
     if kind == "raised":

@@ -2,7 +2,8 @@
 
 MODULE = "conv"
 EXPECTED_PARTS = {"conv_forward", "conv_backward", "dilated_conv", "fcn"}
-NAMED = {"conv_backward": "low_precision", "dilated_conv": "low_precision", "fcn": "low_precision"}
+NAMED = {"conv_forward": "low_precision", "conv_backward": "low_precision", "dilated_conv": "low_precision",
+         "fcn": "low_precision"}
 
 import numpy as np
 from common import conv_output_size, pair

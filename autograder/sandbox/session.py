@@ -26,8 +26,8 @@ from pathlib import Path
 
 from . import codec, landlock, lockdown, seccomp, worker
 from .channel import CallError, Channel, Reply  # noqa: F401  (Reply: callers read its fields)
-from .confine import (SCRATCH, bwrap_command, bwrap_works, landlock_read, private_paths, provided_common, secret_files,
-                      worker_python)
+from .confine import (SCRATCH, bwrap_command, bwrap_works, landlock_read, private_paths, provided_common, resolved,
+                      secret_files, worker_python)
 from .isolation import SandboxUser, reduced_notes
 from .limits import Limits
 from .oom import oom_killed, oom_kills
@@ -56,7 +56,7 @@ class Sandbox:
     graded: dict = field(default_factory=dict)  # {module: [function]}: the worker records the calls of these
 
     def __post_init__(self):
-        self.python = self.python or worker_python()
+        self.python = resolved(self.python or worker_python())  # a linked venv folder: the path bwrap binds
         self.proc = None
         self.channel = None
         self.log = None  # OutputLog of the current worker

@@ -151,7 +151,7 @@ def said_before(case, said):
 HIDDEN_KIND = {"error": " (the code raised an exception)", "timeout": " (a call timed out)",
                "crash": " (the worker process died)", "memory": " (the code ran out of memory)",
                "import": " (the module could not be imported)", "missing": " (the file could not be used)",
-               "skipped": " (not run)"}
+               "skipped": " (not run)", "machine": " (the grading machine failed, not your code)"}
 
 
 def case_items(part, c, reveal, said, budget):

@@ -24,8 +24,9 @@ from contextlib import suppress
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from . import codec, landlock, lockdown, seccomp, worker
-from .channel import CallError, Channel, Reply  # noqa: F401  (Reply: callers read its fields)
+from . import codec, faults, landlock, lockdown, seccomp, worker
+from .calltime import CallClock
+from .channel import Cache, CallError, Channel, Reply  # noqa: F401  (Reply: callers read its fields)
 from .confine import (SCRATCH, bwrap_command, bwrap_works, landlock_read, private_paths, provided_common, resolved,
                       secret_files, worker_python)
 from .isolation import SandboxUser, reduced_notes
@@ -143,12 +144,14 @@ class Sandbox:
             os.close(fd)
             os.close(req_r)
             os.close(rep_w)
-        self.channel = Channel(req_w, rep_r, self._crash_message)
+        self.channel = Channel(req_w, rep_r, faults.watched(self, self._crash_message))
         self.generation += 1
+        clock = self.channel.watch = CallClock(self.proc, self.limits.import_timeout, self.limits.call_wall_factor)
         try:
-            hello = self.channel.receive(self._time_left(self.limits.import_timeout, "starting the worker"),
-                                         "starting the worker", None, self.reply_cap(0))
-        except CallError:
+            hello = self.channel.receive(self._time_left(clock.outer, "starting the worker"), "starting the worker",
+                                         None, self.reply_cap(0))
+        except CallError as err:
+            faults.judge(self, err, clock)  # killed from outside, or kept from running, before it said hello
             self.kill()
             raise
         self.isolation = {k: hello.result.get(k) for k in ("uid", "network", "filesystem", "seccomp", "ipc",
@@ -236,14 +239,7 @@ class Sandbox:
         /proc, outside the worker), so that a fresh one runs the cases that follow. Returns why, or ''."""
         if self.proc is None or self.proc.poll() is not None:
             return ""
-        held = usage(self.proc.pid)
-        if held is None:
-            return ""
-        lim = self.limits
-        why = [f"{held['open_files']} open files" if held["open_files"] > lim.recycle_open_files else "",
-               f"{held['threads']} threads" if held["threads"] > lim.recycle_threads else "",
-               f"{held['rss_bytes'] >> 20} MB of memory" if held["rss_bytes"] > lim.recycle_rss_bytes else ""]
-        why = ", ".join(w for w in why if w)
+        why = self.limits.held_too_much(usage(self.proc.pid))
         if why:
             self.kill()
         return why
@@ -279,23 +275,26 @@ class Sandbox:
 
     def _roundtrip(self, header, arrays, timeout, what, module=None, max_bytes=None):
         start = time.perf_counter()
+        clock = CallClock(self.proc, timeout, self.limits.call_wall_factor)  # the limit in the worker's own time
         try:
-            allowed = self._time_left(timeout, what)
+            allowed = self._time_left(clock.outer, what)
         except CallError:
             self.kill()
             raise
-        cut = allowed < timeout  # the grading's deadline, not the per-call limit, ends this call
+        cut = allowed < clock.outer  # the grading's deadline, not the call's wall bound, ends this call
         deadline = start + allowed
         self.log.reset()
         self._oom_before = oom_kills()
+        self.channel.watch = clock
         try:
             self.channel.send(codec.pack(header, arrays), deadline, what)
             reply = self.channel.receive(deadline - time.perf_counter(), what, header.get("op"),
                                          self.reply_cap(0) if max_bytes is None else max_bytes)
         except CallError as err:
+            faults.judge(self, err, clock)
             err.output = self.log.read()
             self.kill()
-            if err.kind == "timeout" and cut:
+            if err.kind == "timeout" and cut and not clock.expired:
                 err.kind = "deadline"
                 err.args = (f"{what} did not finish before the time for the whole grading "
                             f"({self.limits.grading_seconds:g} s) ran out",)
@@ -409,12 +408,3 @@ class Sandbox:
 
     def __exit__(self, *exc):
         self.close()
-
-
-@dataclass(frozen=True)
-class Cache:
-    """Handle of a layer cache that stays inside the worker."""
-
-    handle: int
-    generation: int = 0  # which worker process holds it
-

@@ -6,6 +6,7 @@ import statistics
 from dataclasses import dataclass
 
 from ..checking.text import one_line
+from ..grading import retry
 
 STATUSES = ("ok", "timeout", "error")
 EPS = 1e-6
@@ -177,6 +178,11 @@ def summary_text(rows, table, skipped):
         if all(s[3] == 0 for s in stats):
             lines.append("  none")
     lines += regrade_lines(rows, table)
+    faulted = [(r, n) for r in rows for n in r.notes if n.startswith(retry.NOTE)]
+    if faulted:  # never the students' mistakes: staff grade these again
+        lines.append(f"the grading machine's faults ({len({r.sub.id for r, _ in faulted})} submissions; grade them "
+                     "again, see DIR/<id>/grade.log):")
+        lines += [f"  {r.sub.id}: {one_line(n, 300)}" for r, n in faulted]
     bad = [r for r in rows if r.status != "ok"]
     if bad:
         lines.append("not graded normally (see DIR/<id>/grade.log):")

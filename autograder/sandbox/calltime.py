@@ -11,13 +11,15 @@ the machine's load. So while the grader waits for a reply it reads, from /proc, 
   blocks has all of its time).
 
 Either reaching the limit is the student's time-out (an infinite loop, a sleep, a very slow implementation).
-A worker that reaches neither before the outer bound (``Limits.call_wall_factor`` x the limit) was kept from
-running by the machine: ``CallClock.starved`` is then the reason, a fault of the machine, never the
-student's (sandbox/faults.py). A student cannot fake that: making its own threads wait for a core means
-burning CPU on every core, which reaches the limit first.
+A worker that reaches neither before the outer bound (``Limits.call_wall_factor`` x the limit), with its CPU
+time far under the limit (under half), was kept from running by the machine: ``CallClock.starved`` is then
+the reason, a fault of the machine, never the student's (sandbox/faults.py). One that computed more than
+half its limit by then is the student's time-out all the same: an infinite loop stays the student's on a
+machine that gives it an eighth of a processor or more. A student cannot fake starving: making its own
+threads wait for a core means burning CPU on every core, which reaches the limit first.
 
-The first reading is taken after channel.POLL seconds, not at the call's start (most calls end before that and cost
-nothing): those seconds count in full as CPU time and as time the worker had. Without /proc (a
+The first reading is taken after channel.POLL seconds, not at the call's start (most calls end before that
+and cost nothing): those seconds count in full as CPU time and as time the worker had. Without /proc (a
 student's Mac) nothing is read and the wall clock is the limit, as it was.
 """
 
@@ -27,6 +29,8 @@ import time
 from .channel import CallError
 from .cpu import worker_cpu
 from .procs import tree
+
+STARVED = 0.5  # at the wall bound, a worker with less than this share of its CPU limit was kept from running
 
 
 def run_delay(pid):
@@ -89,9 +93,11 @@ class CallClock:
 
     def starved(self):
         """Why the machine, not the student, ended the call at the outer bound ('' when it did not): the
-        worker had neither its CPU time nor its time before the wall bound ran out."""
+        worker had neither its time nor half its CPU time before the wall bound ran out. (A worker that
+        computed more than half its limit and goes on is taken at its word: a loop, or too slow.)"""
         wall, cpu, waited = self.last
-        if self.expired or self.first is None or time.perf_counter() - self.start < self.outer * 0.99:
+        if (self.expired or self.first is None or time.perf_counter() - self.start < self.outer * 0.99
+                or cpu >= STARVED * self.limit):
             return ""
         return (f"the machine was too busy: the worker was kept waiting for a processor {waited:.0f} s of "
                 f"{wall:.0f} s and computed {cpu:.1f} s of the {self.limit:g} s allowed")

@@ -28,6 +28,7 @@ class CallError(Exception):
         self.where = where
         self.output = output
         self.used = list(used)  # the graded functions the call ran before it failed (Sandbox.call)
+        self.fault = ""  # why the machine, not the submission, failed the call (faults.py), else ""
 
 
 @dataclass

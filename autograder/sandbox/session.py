@@ -298,7 +298,7 @@ class Sandbox:
                 err.kind = "deadline"
                 err.args = (f"{what} did not finish before the time for the whole grading "
                             f"({self.limits.grading_seconds:g} s) ran out",)
-            if module and err.kind == "timeout" and header.get("op") == "call":
+            if module and err.kind == "timeout" and header.get("op") == "call" and not err.fault:
                 self._maybe_mark_import_timeout(module)
             raise
         reply.seconds = time.perf_counter() - start
@@ -322,7 +322,7 @@ class Sandbox:
             self._ensure()
             self._roundtrip({"op": "import", "module": module}, [], self.limits.import_timeout, "import")
         except CallError as err:
-            if err.kind == "timeout":
+            if err.kind == "timeout" and not err.fault:  # (a starved import says nothing of the module)
                 self.failed_imports[module] = (
                     f"importing {module}.py did not finish within {self.limits.import_timeout:.0f} s "
                     "(an infinite loop at module level?)"

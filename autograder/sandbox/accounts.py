@@ -9,9 +9,16 @@ removed: a handle of a user that a clean-up removed meanwhile never touches the 
 
 import os
 import pwd
+import shutil
 import stat
 import tempfile
 from pathlib import Path
+
+
+def admin_tool(name):
+    """useradd, userdel, groupdel: found in the system's sbin folders too (a PATH without them, such as a CI
+    step's, must not keep root from making a sandbox user)."""
+    return shutil.which(name, path=f"{os.environ.get('PATH', '')}:/usr/sbin:/sbin:/usr/bin:/bin") or name
 
 
 class NoLockFolder(OSError):

@@ -27,7 +27,7 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from .accounts import LOCK_DIRS, lock_dir, record_owner, recorded_owner, still_ours  # noqa: F401 (LOCK_DIRS)
+from .accounts import LOCK_DIRS, admin_tool, lock_dir, record_owner, recorded_owner, still_ours  # noqa: F401
 from .confine import PACKAGE, worker_python
 from .leftovers import clean
 from .procs import kill_uid
@@ -110,7 +110,7 @@ def sandbox_user(name=SANDBOX_USER):
         entry = None
         for attempt in range(5):  # useradd fails while another useradd holds /etc/passwd
             try:
-                subprocess.run(["useradd", "--system", "--no-create-home", "--home-dir", "/nonexistent",
+                subprocess.run([admin_tool("useradd"), "--system", "--no-create-home", "--home-dir", "/nonexistent",
                                 "--shell", "/usr/sbin/nologin", "--user-group", name],
                                check=True, capture_output=True, timeout=30)
             except (OSError, subprocess.SubprocessError):

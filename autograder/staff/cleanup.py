@@ -24,7 +24,7 @@ import stat
 import subprocess
 import sys
 
-from ..sandbox.accounts import recorded_owner
+from ..sandbox.accounts import admin_tool, recorded_owner
 from ..sandbox.isolation import LOCK_DIRS, SANDBOX_USER
 from ..sandbox.leftovers import clean
 from ..sandbox.procs import kill_uid
@@ -116,13 +116,13 @@ def remove_user(name):
     if not kill_uid(entry.pw_uid):
         return f"{name}: some of its processes survived SIGKILL; left alone"
     clean(entry.pw_uid, entry.pw_gid)
-    proc = subprocess.run(["userdel", name], capture_output=True, text=True, timeout=60)
+    proc = subprocess.run([admin_tool("userdel"), name], capture_output=True, text=True, timeout=60)
     if proc.returncode != 0:
         return f"{name}: userdel failed: {proc.stderr.strip()[:200]}"
     try:  # userdel removes the user's own group where USERGROUPS_ENAB is set; else do it here
         group = grp.getgrnam(name)
         if group.gr_gid == entry.pw_gid and not group.gr_mem:
-            subprocess.run(["groupdel", name], capture_output=True, timeout=60)
+            subprocess.run([admin_tool("groupdel"), name], capture_output=True, timeout=60)
     except KeyError:
         pass
     return ""

@@ -5,7 +5,7 @@ On a busy machine (other gradings and test runs beside it, Gradescope's half CPU
 worker gets less of a core per second than on an idle one, and the wall clock would charge the student for
 the machine's load. So while the grader waits for a reply it reads, from /proc, what the worker had:
 
-- its CPU time (every thread and child process, cpu.worker_cpu), and
+- its CPU time (its CPU-time clock: every thread), and
 - the time it had for itself: the wall time minus the time its most delayed thread spent runnable but kept
   from a core (the scheduler's run-queue delay, /proc/<pid>/task/<tid>/schedstat; a worker that sleeps or
   blocks has all of its time).
@@ -18,64 +18,76 @@ half its limit by then is the student's time-out all the same: an infinite loop 
 machine that gives it an eighth of a processor or more. A student cannot fake starving: making its own
 threads wait for a core means burning CPU on every core, which reaches the limit first.
 
-The first reading is taken after channel.POLL seconds, not at the call's start (most calls end before that
-and cost nothing): those seconds count in full as CPU time and as time the worker had. Without /proc (a
-student's Mac) nothing is read and the wall clock is the limit, as it was.
+The worker is the interpreter at the end of its process tree (bubblewrap's two processes sleep), found once
+per worker; each call takes its starting point from it (a clock read and a few small files: a few
+microseconds), and the grader reads it again every channel.POLL seconds while it waits (a call that ends
+before costs nothing more). Without /proc (a student's Mac) nothing is read and the wall clock is the limit,
+as it was.
 """
 
 import os
 import time
+import weakref
 
 from .channel import CallError
-from .cpu import worker_cpu
+from .cpu import process_clock
 from .procs import tree
 
 STARVED = 0.5  # at the wall bound, a worker with less than this share of its CPU limit was kept from running
+_WORKER = weakref.WeakKeyDictionary()  # Popen -> pid of the interpreter that runs student code
 
 
-def run_delay(pid):
-    """The largest run-queue delay (seconds) of any thread of ``pid`` and its descendants, or None."""
-    worst, seen = 0, False
-    for p in tree(pid):
-        try:
-            tids = os.listdir(f"/proc/{p}/task")
-        except OSError:
-            continue
-        for t in tids:
+def worker_pid(proc):
+    """The pid of the interpreter that runs student code: ``proc`` itself, or the last of the processes
+    bubblewrap started (found once per worker, after its hello)."""
+    pid = _WORKER.get(proc)
+    if pid is None:
+        pid = _WORKER[proc] = tree(proc.pid)[-1]
+    return pid
+
+
+def sample(pid):
+    """(CPU seconds, {thread: run-queue delay in seconds}) of process ``pid``, or None where /proc cannot tell."""
+    delays = {}
+    try:
+        cpu = process_clock(pid)
+        for tid in os.listdir(f"/proc/{pid}/task"):
             try:
-                with open(f"/proc/{p}/task/{t}/schedstat", "rb") as f:
-                    worst = max(worst, int(f.read().split()[1]))
-                seen = True
+                with open(f"/proc/{pid}/task/{tid}/schedstat", "rb") as f:
+                    delays[tid] = int(f.read().split()[1]) / 1e9
             except (OSError, ValueError, IndexError):
                 continue
-    return worst / 1e9 if seen else None
+    except (OSError, AttributeError):  # gone, not ours to read, or no CPU-time clocks here
+        return None
+    return (cpu, delays) if delays else None
 
 
 class CallClock:
     """The time of one round trip with the worker ``proc``: ``check(what)`` (or the clock called: the Channel's
-    watch) between waits raises the student's time-out; ``outer`` is the wall bound the caller waits at most."""
+    watch) between waits raises the student's time-out; ``outer`` is the wall bound the caller waits at most.
+    ``starting``: the worker was just started (its time so far is zero: nothing to read yet)."""
 
-    def __init__(self, proc, limit, wall_factor):
+    def __init__(self, proc, limit, wall_factor, starting=False):
         self.proc, self.limit = proc, float(limit)
         self.outer = self.limit * max(float(wall_factor), 1.0)
         self.start = time.perf_counter()
-        self.first = None  # (time, CPU, run delay) of the first reading
+        self.pid = None if starting or proc is None else worker_pid(proc)
+        self.base = (0.0, {}) if self.pid is None else sample(self.pid)
+        self.read = False  # a reading was taken during the call
         self.last = (0.0, 0.0, 0.0)  # (wall, CPU, kept waiting) since the start, at the last reading
         self.expired = ""  # "cpu" | "time": the clock ended the call (the student's time-out)
 
     def reading(self):
         """(wall, CPU, kept waiting) since the call started, or None where /proc cannot tell."""
-        if self.proc is None or self.proc.poll() is not None:
+        if self.proc is None or self.base is None or self.proc.poll() is not None:
             return None
-        cpu, delay = worker_cpu(self.proc), run_delay(self.proc.pid)
-        if cpu is None or delay is None:
+        now = sample(self.pid if self.pid is not None else tree(self.proc.pid)[-1])
+        if now is None:
             return None
-        now = time.perf_counter()
-        if self.first is None:
-            self.first = (now, cpu[0], delay)
-        head = self.first[0] - self.start  # before the first reading: counted in full
-        t0, c0, d0 = self.first
-        self.last = (now - self.start, head + cpu[0] - c0, max(delay - d0, 0.0))
+        cpu0, delays0 = self.base
+        waited = max(d - delays0.get(t, 0.0) for t, d in now[1].items())
+        self.last = (time.perf_counter() - self.start, max(now[0] - cpu0, 0.0), max(waited, 0.0))
+        self.read = True
         return self.last
 
     def check(self, what):
@@ -96,7 +108,7 @@ class CallClock:
         worker had neither its time nor half its CPU time before the wall bound ran out. (A worker that
         computed more than half its limit and goes on is taken at its word: a loop, or too slow.)"""
         wall, cpu, waited = self.last
-        if (self.expired or self.first is None or time.perf_counter() - self.start < self.outer * 0.99
+        if (self.expired or not self.read or time.perf_counter() - self.start < self.outer * 0.99
                 or cpu >= STARVED * self.limit):
             return ""
         return (f"the machine was too busy: the worker was kept waiting for a processor {waited:.0f} s of "

@@ -29,7 +29,7 @@ def faults_of(sandbox):
     return vars(sandbox).setdefault("machine_faults", [])
 
 
-def exited_cpu(pid, wait=0.5):
+def exited_cpu(pid, wait=2.0):
     """CPU seconds of the exited process ``pid`` (still a zombie: not yet reaped), its waited-for children
     included, or None when it has not exited within ``wait`` seconds or cannot be read."""
     deadline = time.monotonic() + wait

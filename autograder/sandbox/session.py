@@ -146,7 +146,8 @@ class Sandbox:
             os.close(rep_w)
         self.channel = Channel(req_w, rep_r, faults.watched(self, self._crash_message))
         self.generation += 1
-        clock = self.channel.watch = CallClock(self.proc, self.limits.import_timeout, self.limits.call_wall_factor)
+        clock = self.channel.watch = CallClock(self.proc, self.limits.import_timeout, self.limits.call_wall_factor,
+                                               starting=True)  # its time so far: none
         try:
             hello = self.channel.receive(self._time_left(clock.outer, "starting the worker"), "starting the worker",
                                          None, self.reply_cap(0))

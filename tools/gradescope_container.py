@@ -166,6 +166,16 @@ def torch_source():
 
 
 # ----------------------------------------------------------------- set up and run
+def sweep():
+    """Remove the image folders of runs that were killed before they removed their own (each folder is named
+    after the process that made it; another run's, still alive, is left alone)."""
+    for folder in CACHE.glob("image-*-*"):
+        m = re.match(r"image-(\d+)-", folder.name)
+        if m and not Path(f"/proc/{m[1]}").exists():
+            shutil.rmtree(folder, ignore_errors=True)
+
+
+
 @dataclass
 class Run:
     results: dict  # results.json (None: not written or not JSON)
@@ -189,8 +199,9 @@ class Image:
         self.grader_python, self.torch = source
         base, self.description, self.worker_version = build_root(self.grader_python, say)
         self.env, self.mounts = pip_passthrough()
+        sweep()
         for attempt in range(SETUP_ATTEMPTS):
-            self.folder = Path(tempfile.mkdtemp(prefix="image-", dir=CACHE))
+            self.folder = Path(tempfile.mkdtemp(prefix=f"image-{os.getpid()}-", dir=CACHE))
             setup = self._set_up(base, prepare)
             if setup.returncode == 0:
                 return

@@ -19,7 +19,7 @@ from pathlib import Path
 
 from .checking.table import load
 from .checking.text import one_line
-from .grading import feedback
+from .grading import feedback, retry
 from .grading.environment import fingerprint
 from .grading.grader import Grader, PartResult
 from .grading.results import add_extra_data, placeholder, run, validate, write_atomic
@@ -124,10 +124,12 @@ def grade(submission, results_path=None, table=None, parts=None, limits=None, us
         if results_path:
             grader.private.append(str(results_path.parent))
         graded = grader.grade(table.parts)
-        notes = merged(notes, grader.isolation_notes)
+        notes = merged(notes, grader.isolation_notes + retry.notes(grader))
         data, collected = run(table, lambda part: graded[part.id], reveal=reveal,
                               summary=lambda d, c: summary(d, c, notes, table), started=start)
         data["extra_data"] = {**data.get("extra_data", {}), "hidden_seed": grader.seed}
+        if grader.machine_faults:  # staff-only: the cases the machine failed (grading/retry.py)
+            data["extra_data"]["machine_faults"] = grader.machine_faults
         if grader.isolation:  # staff-only: the layers that held for this grading, and those missing here
             holds, missing = isolation.isolation_in_force(grader.isolation, user)
             data["extra_data"]["isolation"] = {"holds": holds, "missing": missing}

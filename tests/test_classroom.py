@@ -86,10 +86,14 @@ def repository(handout, dest, submission=None):
     return folder
 
 
+# this test run's own sandbox users (tests/conftest.py): the only CONVGRADE_ setting a step keeps
+RUN_NAMES = {k: os.environ[k] for k in ("CONVGRADE_SANDBOX_USER",) if k in os.environ}
+
+
 def run_step(folder, command):
     """As the command grader runs a step: through sh, with PATH (this venv's python first) and HOME only."""
     env = {"PATH": f"{Path(sys.executable).parent}:/usr/bin:/bin", "HOME": os.environ.get("HOME", "/root"),
-           "FORCE_COLOR": "true"}
+           "FORCE_COLOR": "true", **RUN_NAMES}
     return subprocess.run(command, shell=True, cwd=folder, env=env, capture_output=True, text=True, timeout=600)
 
 
@@ -124,7 +128,7 @@ def test_partial_credit_is_not_full_marks(workflow, handout, tmp_path):
 def test_require_full_over_every_part(tmp_path):
     ids = [p.id for p in load().parts]
     base = [sys.executable, "-m", "autograder", "grade"]
-    env = {k: v for k, v in os.environ.items() if not k.startswith("CONVGRADE_")}
+    env = {**{k: v for k, v in os.environ.items() if not k.startswith("CONVGRADE_")}, **RUN_NAMES}
     ok = subprocess.run(base + [str(ROOT / "solutions"), "--require-full", "--parts", *ids], cwd=ROOT, env=env,
                         capture_output=True, text=True, timeout=600)
     assert ok.returncode == 0, ok.stdout + ok.stderr

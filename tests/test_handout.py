@@ -49,8 +49,8 @@ def unpack(zpath, dest, solved=False):
 
 
 def run(folder, *args, timeout=300, prefix=(), columns=160):
-    env = {k: v for k, v in os.environ.items() if not k.startswith("CONVGRADE_")}
-    env["COLUMNS"] = str(columns)
+    env = {k: v for k, v in os.environ.items() if not k.startswith("CONVGRADE_") or k == "CONVGRADE_SANDBOX_USER"}
+    env["COLUMNS"] = str(columns)  # (the sandbox users are this test run's own: tests/conftest.py)
     proc = subprocess.run([*prefix, sys.executable, *args], cwd=folder, env=env, capture_output=True, text=True,
                           timeout=timeout)
     assert "Traceback" not in proc.stdout + proc.stderr, proc.stdout + proc.stderr

@@ -12,6 +12,7 @@ import subprocess
 import sys
 import tempfile
 import time
+import uuid
 import zipfile
 from pathlib import Path
 
@@ -392,7 +393,9 @@ except Exception as exc:
 """
 
 
-def nonroot_user(name="convgrade-test-nonroot"):
+def nonroot_user():
+    """An ordinary user of this test run's own (another run on the machine makes its own, and removes it)."""
+    name = f"cgn{os.environ.get('CONVGRADE_TEST_RUN', uuid.uuid4().hex[:6])}"
     try:
         return pwd.getpwnam(name)
     except KeyError:
@@ -448,6 +451,7 @@ for path in ("@ORACLE@",):
         assert oracle.read_bytes() == before
     finally:
         shutil.rmtree(tree, ignore_errors=True)
+        subprocess.run(["userdel", entry.pw_name], capture_output=True)
 
 
 # ----------------------------------------------------------------- 10: run_autograder kills its own slot only

@@ -1,7 +1,7 @@
 """Performance figures of the grader against Gradescope's smallest container.
 
     python tools/bench.py            # everything: the table, docs/performance.json, bench.json
-    python tools/bench.py --quick    # skip the 200-submission batch and the endless loop, fewer runs
+    python tools/bench.py --quick    # skip the 200-submission batch, the endless loop and the hogs, fewer runs
     make bench [QUICK=1]
 
 The figures go into docs/performance.json (committed; each figure with the date and machine of the run that
@@ -25,15 +25,18 @@ Figures (targets in FIGURES below):
                    and 768 MB for the whole run (cgroup v1 memory limit), where this
                    machine lets us create cgroups; else pinned, and its peak RSS
                    compared with 768 MB;
+  hogs             the reference graded 20 times beside two CPU hogs (processes spinning in sessions of
+                   their own): how many score full marks ("under two CPU hogs the reference scores full
+                   marks in N of 20 gradings"; every one must);
   batch            `python -m autograder grade-all` of a synthetic export of 200
                    submissions (3/4 reference copies, 1/4 stubs), then of 200 reference copies,
                    with its default --jobs (one per core): core-seconds of the whole process
                    tree per submission, as a multiple of `python -c "import torch, numpy"`'s
                    start-up (tools/bench_batch.py); and the wall time.
 
-Sandboxes run as the user convgrade-bench (batch: convgrade-bench-N), never as
-the users a concurrent `make grade` or test run uses: the grader kills every
-process of its sandbox user.
+Sandboxes run as sandbox users of this bench run's own (cgb<pid>, batch: cgb<pid>-N), never as
+the users a concurrent `make grade`, test run or bench uses: the grader kills every
+process of its sandbox user. As root they are removed at the end (`autograder cleanup`).
 """
 
 import argparse
@@ -62,10 +65,13 @@ PAGE = os.sysconf("SC_PAGE_SIZE")
 MB = 2**20
 BUDGET_MEMORY = 768 * MB
 FIGURES_FILE = ROOT / "docs" / "performance.json"
+BENCH_USER = f"cgb{os.getpid():x}"  # this run's sandbox users (removed at its end)
+HOG_RUNS = 20  # gradings of the reference beside two CPU hogs (issue 28: every one at full marks)
 BUDGET_CPU = 0.5  # Gradescope's smallest container: half a CPU
 GLOBAL_TIMEOUT = 600.0  # Gradescope's default: a run that hits it scores 0
 
-# key: (label, unit, target, sense) -- sense "max": measured <= target passes; "min": measured > target passes.
+# key: (label, unit, target, sense) -- sense "max": measured <= target passes; "min": measured > target passes;
+# "all": measured == target passes (a count of runs).
 FIGURES = {
     "grade_ref_wall": ("grading run, reference solutions: wall", "s", 20.0, "max"),
     "grade_ref_rss": ("grading run, reference: peak RSS of all processes", "MB", 500.0, "max"),
@@ -87,6 +93,7 @@ FIGURES = {
                         0.25, "max"),
     "batch_wall": ("grade-all, 3/4 reference + 1/4 stubs: wall", "s", 600.0, "max"),
     "hang_wall": ("every function loops forever, time limits / 10: wall", "s", GLOBAL_TIMEOUT / 10, "max"),
+    "hogs_full": ("under two CPU hogs: gradings of the reference at full marks", "of 20", HOG_RUNS, "all"),
     "container_ratio": ("Gradescope's container (0.5 CPU, 768 MB): run_autograder on the reference / "
                         "python -c 'import torch, numpy' there", "x", 3.0, "max"),
     "container_memory": ("Gradescope's container: peak memory of that run (its cgroup)", "MB", BUDGET_MEMORY / MB,
@@ -242,7 +249,7 @@ def run_tree(cmd, timeout, env=None, preexec_fn=None, log=None):
 
 def bench_env(**extra):
     env = dict(os.environ)
-    env.setdefault("CONVGRADE_SANDBOX_USER", "convgrade-bench")
+    env.setdefault("CONVGRADE_SANDBOX_USER", BENCH_USER)
     env.update(extra)
     return env
 
@@ -626,6 +633,39 @@ def batch_group(args, work, results, raw, say):
             results["batch_wall"]["note"] = f"{jobs}; {r['wall'] / n:.2f} s per submission"
 
 
+# ----------------------------------------------------------------- a busy machine
+HOG = "while True:\n    pass\n"
+
+
+def hogs_group(work, results, raw, say, runs=HOG_RUNS, hogs=2):
+    """The reference graded ``runs`` times, one after another, beside ``hogs`` processes that spin on the CPU
+    (each in a session of its own, as other people's work on the machine is): how many score full marks. A
+    machine this busy must cost no honest case anything (sandbox/calltime.py, grading/retry.py)."""
+    say(f"grading the reference {runs}x beside {hogs} CPU hogs")
+    procs = [subprocess.Popen([sys.executable, "-c", HOG], start_new_session=True) for _ in range(hogs)]
+    rs, faults = [], []
+    try:
+        for i in range(runs):
+            r = grade_once(ROOT / "solutions", work, tag=f"hogs-{i}")
+            log = (work / f"hogs-{i}.log").read_text(errors="replace")
+            r["faults"] = [line for line in log.splitlines() if "grading machine failed" in line]
+            faults += r["faults"]
+            rs.append(r)
+    finally:
+        for p in procs:
+            p.kill()
+            p.wait()
+    raw["hogs"] = rs
+    full = sum(1 for r in rs if r["score"] == 100)
+    walls = [r["wall"] for r in rs]
+    results["hogs_full"] = verdict("hogs_full", full, target=runs)
+    results["hogs_full"]["note"] = (f"under two CPU hogs the reference scores full marks in {full} of {runs} "
+                                    f"gradings; wall {min(walls):.1f}-{max(walls):.1f} s; scores "
+                                    f"{sorted({r['score'] for r in rs}, key=lambda v: (v is None, v))}; cases the "
+                                    f"machine failed and ran again: {len(faults)}")
+    say(results["hogs_full"]["note"])
+
+
 # ----------------------------------------------------------------- Gradescope's container
 def container_group(runs, results, raw, say):
     """One grading of the reference by run_autograder in Gradescope's container (tools/gradescope_container.py),
@@ -690,7 +730,7 @@ def merge_figures(path, results, run):
         r = results.get(name)
         if r is None:
             continue
-        op = "<=" if r["sense"] == "max" else ">"
+        op = OPS[r["sense"]]
         figures[name] = {"label": r["label"], "target": f"{op} {fmt(r['target'], r['unit'])}",
                          "measured": fmt(r["value"], r["unit"]), "pass": bool(r["pass"]), "note": r.get("note", ""),
                          "run": key}
@@ -700,14 +740,18 @@ def merge_figures(path, results, run):
     path.write_text(json.dumps(data, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
 
 
+OPS = {"max": "<=", "min": ">", "all": "=="}
+
+
 def verdict(key, value, target=None):
     label, unit, default, sense = FIGURES[key]
     target = default if target is None else target
     if value is None:
         return {"label": label, "unit": unit, "target": target, "sense": sense, "value": None, "pass": False}
     margin = (target / value if value else float("inf")) if sense == "max" else value / target
+    passed = {"max": value <= target, "min": value > target, "all": value == target}[sense]
     return {"label": label, "unit": unit, "target": target, "sense": sense, "value": value,
-            "margin": margin, "pass": (value <= target) if sense == "max" else (value > target)}
+            "margin": margin, "pass": passed}
 
 
 def fmt(v, unit):
@@ -719,6 +763,8 @@ def fmt(v, unit):
         return f"{v:.2f} {unit}"
     if unit.startswith("x"):
         return f"{v:.2f}x" if v < 1 else f"{v:.1f}x"
+    if unit.startswith("of "):
+        return f"{v:g} {unit}"
     return f"{v:.1f} {unit}"
 
 
@@ -736,7 +782,7 @@ def print_table(results, info):
         r = results.get(key)
         if r is None:
             continue
-        op = "<=" if r["sense"] == "max" else ">"
+        op = OPS[r["sense"]]
         unit = r["unit"]
         margin = f"{r['margin']:.2f}" if r.get("margin") is not None and r["value"] is not None else "-"
         ok = "[green]pass[/green]" if r["pass"] else "[red]FAIL[/red]"
@@ -751,7 +797,7 @@ def main(argv=None):
     ap.add_argument("--quick", action="store_true", help="skip the batch figure, fewer runs")
     ap.add_argument("--runs", type=int, default=None, help="grading runs per figure (default 5, quick 3)")
     ap.add_argument("--skip", nargs="*", default=[],
-                    help="groups to skip: grade loops ping ratios gemm budget hang batch container")
+                    help="groups to skip: grade loops ping ratios gemm budget hang hogs batch container")
     ap.add_argument("--only", nargs="*", default=[], help="only these groups")
     ap.add_argument("--batch-size", type=int, default=200)
     ap.add_argument("--jobs", type=int, default=None, help="grade-all --jobs (default: its own, one per core)")
@@ -767,10 +813,10 @@ def main(argv=None):
         print(json.dumps(fn(args.child_arg)))
         return 0
 
-    groups = ["grade", "loops", "ping", "ratios", "gemm", "budget", "hang", "batch", "container"]
+    groups = ["grade", "loops", "ping", "ratios", "gemm", "budget", "hang", "hogs", "batch", "container"]
     if args.only:
         groups = [g for g in groups if g in args.only]
-    skip = set(args.skip) | ({"batch", "hang"} if args.quick else set())
+    skip = set(args.skip) | ({"batch", "hang", "hogs"} if args.quick else set())
     groups = [g for g in groups if g not in skip]
     runs = args.runs or (3 if args.quick else 5)
 
@@ -867,12 +913,18 @@ def main(argv=None):
             results["hang_wall"]["note"] = (f"call/import time-outs {limits['call_timeout']:g} s, grading budget "
                                             f"{budget:g} s (real: x{HANG_SCALE}); score {score}; results.json "
                                             f"written: {score is not None}")
+        if "hogs" in groups:
+            hogs_group(work, results, raw, say)
         if "batch" in groups:
             batch_group(args, work, results, raw, say)
         if "container" in groups:
             container_group(runs, results, raw, say)
     finally:
         shutil.rmtree(work, ignore_errors=True)
+        if os.geteuid() == 0 and "CONVGRADE_SANDBOX_USER" not in os.environ:
+            from autograder.staff.cleanup import cleanup
+
+            cleanup(BENCH_USER)
 
     info = [
         f"machine: {os.cpu_count()} CPUs, {platform.machine()}, Python {platform.python_version()}; load average "

@@ -7,19 +7,20 @@ with Docker's default capabilities and seccomp profile (no CAP_SYS_ADMIN: no nam
 768 MB and half a CPU, on Ubuntu 22.04. This builds the same here with podman (Debian's package, runc as
 its runtime), every setting from tools/container/docker-default.yaml: Docker's capability set, Docker's
 seccomp profile derived from podman's own, the memory and CPU limits, ulimits at or under this machine's
-hard limits, Ubuntu 22.04 (jammy) built with mmdebstrap (Debian 12 where Ubuntu's archive is out of
-reach), Gradescope's layout (/autograder/source, submission, results). setup.sh installs torch from what
-pip reaches here (this machine's wheel folder; PyTorch's CPU index on Gradescope): CONVGRADE_TORCH_SOURCE,
-and the grader's Python where that wheel needs another one than the image's python3
-(CONVGRADE_GRADER_PYTHON). Each submission runs in a fresh overlay of the set-up image, as on Gradescope.
+hard limits, the root tools/container_root.py builds (Ubuntu 22.04 where Ubuntu's archive works, else Debian
+12 with this machine's Python 3.10 in /usr/local), Gradescope's layout (/autograder/source, submission,
+results). setup.sh installs torch from what pip reaches here (this machine's wheel folder; PyTorch's CPU
+index on Gradescope): CONVGRADE_TORCH_SOURCE, and the grader's Python where that wheel needs another one
+than the image's python3 (CONVGRADE_GRADER_PYTHON). Each submission runs in a fresh overlay of the set-up
+image, as on Gradescope.
 
 tests/test_gradescope_container.py (``make gradescope-test``, and part of ``make test`` where podman runs)
 and tools/bench.py use it. ``unavailable()`` says why it cannot run here; the roots it builds are cached
-under ~/.cache/convgrade/container/ (outside the checkout: they hold device files).
+under ~/.cache/convgrade/container/ (outside the checkout: they hold device files). A build that fails raises
+container_root.BuildError with mmdebstrap's (or setup.sh's) own message.
 """
 
 import argparse
-import hashlib
 import json
 import os
 import re
@@ -34,15 +35,13 @@ import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import yaml
-
-ROOT = Path(__file__).resolve().parent.parent
-DATA = yaml.safe_load((ROOT / "tools" / "container" / "docker-default.yaml").read_text(encoding="utf-8"))
-CACHE = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "convgrade" / "container"
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from container_root import CACHE, DATA, NETWORK, ROOT, BuildError, build_root  # noqa: E402
 PODMAN_PROFILE = Path("/usr/share/containers/seccomp.json")
 TORCH = "2.13.0"
 CPU_INDEX = "https://download.pytorch.org/whl/cpu"
 TOOLS = ("podman", "runc", "mmdebstrap")
+SETUP_ATTEMPTS = 2  # setup.sh again (on a fresh copy of the root) when apt or pip met a network fault
 
 
 def unavailable():
@@ -88,7 +87,9 @@ def seccomp_profile():
     profile.pop("defaultErrno", None)
     CACHE.mkdir(parents=True, exist_ok=True)
     out = CACHE / "docker-default-seccomp.json"
-    out.write_text(json.dumps(profile, indent=1))
+    tmp = CACHE / f".seccomp.{os.getpid()}"  # another test run may be reading it: replaced whole
+    tmp.write_text(json.dumps(profile, indent=1))
+    os.replace(tmp, out)
     return out
 
 
@@ -164,58 +165,17 @@ def torch_source():
         return None
 
 
-# ----------------------------------------------------------------- the root
-def reachable(url):
-    try:
-        urllib.request.urlopen(url, timeout=10)
-        return True
-    except OSError:
-        return False
-
-
-def build_root(grader_python):
-    """Ubuntu 22.04 (Debian 12 where Ubuntu's archive is out of reach) with python3 and, where the grader
-    needs another one, that Python; cached. Returns (folder, description)."""
-    ubuntu = DATA["ubuntu"]
-    flavour = ubuntu if reachable(f"{ubuntu['mirror']}/dists/{ubuntu['suite']}/Release") else DATA["debian"]
-    packages = list(flavour["packages"])
-    if grader_python != "python3":
-        packages += [grader_python, f"{grader_python}-venv"]
-    key = hashlib.sha256(json.dumps([flavour, packages]).encode()).hexdigest()[:16]
-    folder = CACHE / f"root-{flavour['suite']}-{key}"
-    described = f"{'Ubuntu 22.04' if flavour is ubuntu else 'Debian 12 (Ubuntu archive unreachable)'}"
-    if (folder / ".complete").exists():
-        return folder, described
-    shutil.rmtree(folder, ignore_errors=True)
-    CACHE.mkdir(parents=True, exist_ok=True)
-    suites = [flavour["suite"]] + ([f"{flavour['suite']}-updates"] if flavour is ubuntu else [])
-    sources = [f"deb {flavour['mirror']} {s} {' '.join(flavour['components'])}" for s in suites]
-    cmd = ["mmdebstrap", "--variant=minbase", f"--include={','.join(packages)}", flavour["suite"], str(folder)]
-    if flavour is ubuntu:
-        cmd.insert(1, f"--keyring={ubuntu_keyring()}")
-    subprocess.run(cmd + sources, check=True, capture_output=True, timeout=900)
-    (folder / ".complete").touch()
-    return folder, described
-
-
-def ubuntu_keyring():
-    """Ubuntu's archive keyring, from its package, trusted only with the sha256 docker-default.yaml pins."""
-    ubuntu = DATA["ubuntu"]
-    target = CACHE / "ubuntu-archive-keyring.gpg"
-    if target.exists():
-        return target
-    with urllib.request.urlopen(f"{ubuntu['mirror']}/{ubuntu['keyring_deb']}", timeout=60) as r:
-        data = r.read()
-    if hashlib.sha256(data).hexdigest() != ubuntu["keyring_sha256"]:
-        raise RuntimeError("Ubuntu's keyring package does not have the pinned sha256: not trusted")
-    with tempfile.TemporaryDirectory() as tmp:
-        (Path(tmp) / "k.deb").write_bytes(data)
-        subprocess.run(["dpkg-deb", "-x", str(Path(tmp) / "k.deb"), tmp], check=True)
-        shutil.copyfile(Path(tmp) / ubuntu["keyring_file"], target)
-    return target
-
-
 # ----------------------------------------------------------------- set up and run
+def sweep():
+    """Remove the image folders of runs that were killed before they removed their own (each folder is named
+    after the process that made it; another run's, still alive, is left alone)."""
+    for folder in CACHE.glob("image-*-*"):
+        m = re.match(r"image-(\d+)-", folder.name)
+        if m and not Path(f"/proc/{m[1]}").exists():
+            shutil.rmtree(folder, ignore_errors=True)
+
+
+
 @dataclass
 class Run:
     results: dict  # results.json (None: not written or not JSON)
@@ -229,14 +189,33 @@ class Run:
 class Image:
     """The autograder zip, set up by its setup.sh in a container like Gradescope's."""
 
-    def __init__(self, autograder_zip, prepare=None):
+    def __init__(self, autograder_zip, prepare=None, say=print):
         """``prepare(root)``: add files to the image before setup.sh runs (tests: a world-readable copy of
-        the course elsewhere on the machine)."""
+        the course elsewhere on the machine). Raises BuildError (mmdebstrap's or setup.sh's own message)."""
         self.zip = Path(autograder_zip)
-        self.grader_python, self.torch = torch_source()
-        base, self.description = build_root(self.grader_python)
+        source = torch_source()
+        if source is None:
+            raise BuildError(f"no CPU build of torch {TORCH} that pip reaches here, for the container")
+        self.grader_python, self.torch = source
+        base, self.description, self.worker_version = build_root(self.grader_python, say)
         self.env, self.mounts = pip_passthrough()
-        self.folder = Path(tempfile.mkdtemp(prefix="image-", dir=CACHE))
+        sweep()
+        for attempt in range(SETUP_ATTEMPTS):
+            self.folder = Path(tempfile.mkdtemp(prefix=f"image-{os.getpid()}-", dir=CACHE))
+            setup = self._set_up(base, prepare)
+            if setup.returncode == 0:
+                return
+            self.close()
+            log = setup.stdout[-3000:]
+            if attempt + 1 < SETUP_ATTEMPTS and NETWORK.search(log):
+                say(f"setup.sh met a network fault, trying again:\n{log[-800:]}")
+                time.sleep(10)
+                continue
+            raise BuildError(f"setup.sh failed in the container ({self.description}), exit status "
+                             f"{setup.returncode}:\n{log}")
+
+    def _set_up(self, base, prepare):
+        """A copy of the root with the zip unpacked as Gradescope does, then setup.sh: its CompletedProcess."""
         subprocess.run(["cp", "-a", f"{base}/.", str(self.folder)], check=True)
         autograder = self.folder / "autograder"
         with zipfile.ZipFile(self.zip) as zf:
@@ -258,8 +237,7 @@ class Image:
                                  **self.env}, mounts=[(m, m, "ro") for m in self.mounts], timeout=1800)
         self.setup_seconds = time.monotonic() - started
         self.setup_log = setup.stdout
-        if setup.returncode != 0:
-            raise RuntimeError(f"setup.sh failed ({setup.returncode}):\n{self.setup_log[-3000:]}")
+        return setup
 
     def podman(self, command, overlay=True, env=None, mounts=(), timeout=None, name=None):
         name = name or f"convgrade-{uuid.uuid4().hex[:12]}"
@@ -329,7 +307,11 @@ def main(argv=None):
     if why:
         print(f"Gradescope's container cannot run here: {why}", file=sys.stderr)
         return 2
-    image = Image(args.zip)
+    try:
+        image = Image(args.zip)
+    except BuildError as exc:
+        print(f"Gradescope's container could not be built: {exc}", file=sys.stderr)
+        return 1
     try:
         print(f"image: {image.description}; setup.sh took {image.setup_seconds:.0f} s")
         for sub in args.submissions:

@@ -28,7 +28,7 @@ from ..checking.text import one_line
 from ..sandbox.channel import CallError
 from ..sandbox.limits import Limits
 from ..sandbox.session import Sandbox
-from . import diagnosis, feedback
+from . import diagnosis, feedback, retry
 
 # Gradescope stops a run at its global timeout (10 minutes by default) and then scores it 0, so time-outs
 # must not add up to that: every call that hangs costs call_timeout (20 s) and there are ~75 cases. One
@@ -157,6 +157,7 @@ class Grader:
         self.isolation = {}  # what the last worker that ran reported of its isolation (its hello)
         self.confined = True  # every worker could write to its own scratch only (bubblewrap's root or Landlock)
         self.environment = {}  # the worker's Python and numpy, from the hello of a worker that ran
+        self.retries_left, self.machine_faults = retry.MAX_RETRIES, []  # cases the machine failed (retry.py)
 
     def _sandbox(self):
         # Every round trip with the worker ends by the grading's deadline (Sandbox.deadline).
@@ -244,7 +245,7 @@ class Grader:
             why = (f"not run: the time for the whole grading ({self.budget:g} s) was used up "
                    "(by time-outs or slow calls in earlier cases)")
             return self.not_run(part, i, case, why)
-        res = self.run_case(part, i, case)
+        res = retry.run_case(self, self.run_case, part, i, case)  # once more where the machine failed it
         strikes[part.id] += res.kind == "timeout"
         return res
 

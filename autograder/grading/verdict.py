@@ -42,7 +42,8 @@ ONCE = ("file", "unimplemented")  # said once for the part, no case listed
 HIDDEN_KIND = {"error": " (the code raised an exception)", "timeout": " (a call timed out)",
                "crash": " (the worker process died)", "memory": " (the code ran out of memory)",
                "import": " (the module could not be imported)", "missing": " (the file could not be used)",
-               "skipped": " (not run)", "deadline": " (not run)"}
+               "skipped": " (not run)", "deadline": " (not run)",
+               "machine": " (the grading machine failed, not your code)"}
 UNIMPLEMENTED = re.compile(r"^(\w+) is not implemented yet")
 RAISED = re.compile(r"^\S+ (raised |ran out of memory)")
 NOT_IMPORTED = re.compile(r"^\S+ raised (ModuleNotFoundError|ImportError|SyntaxError) at .* in <module>$")

@@ -16,6 +16,8 @@ from dataclasses import dataclass, field
 from . import codec
 from .codec import check_reply
 
+POLL = 0.25  # seconds between the watch's readings while the worker computes (calltime.py)
+
 
 class CallError(Exception):
     """A call into student code did not produce a usable reply."""
@@ -26,6 +28,7 @@ class CallError(Exception):
         self.where = where
         self.output = output
         self.used = list(used)  # the graded functions the call ran before it failed (Sandbox.call)
+        self.fault = ""  # why the machine, not the submission, failed the call (faults.py), else ""
 
 
 @dataclass
@@ -44,7 +47,16 @@ class Channel:
 
     def __init__(self, req, rep, crashed):
         self.req, self.rep, self.crashed = req, rep, crashed
+        self.watch = None  # the current round trip's CallClock.check (calltime.py): the student's time-out
         os.set_blocking(self.req, False)
+
+    def _wait(self, fd, left, what, write=False):
+        """select() on ``fd`` for at most ``left`` seconds, the watch reading the worker every POLL seconds."""
+        r, w = ([], [fd]) if write else ([fd], [])
+        ready = select.select(r, w, [], left if self.watch is None else min(left, POLL))
+        if not (ready[0] or ready[1]) and self.watch is not None:
+            self.watch(what)
+        return ready[0] or ready[1]
 
     def send(self, chunks, deadline, what):
         """Write a packed message (codec.pack's buffers, in order) by the deadline."""
@@ -54,8 +66,7 @@ class Channel:
                 left = deadline - time.perf_counter()
                 if left <= 0:
                     raise CallError(f"{what} timed out", kind="timeout")
-                _, writable, _ = select.select([], [self.req], [], left)
-                if not writable:
+                if not self._wait(self.req, left, what, write=True):
                     continue
                 try:
                     n = os.write(self.req, view)
@@ -69,7 +80,7 @@ class Channel:
             left = deadline - time.perf_counter()
             if left <= 0:
                 raise CallError(f"{what} did not finish within the time limit", kind="timeout")
-            readable, _, _ = select.select([self.rep], [], [], left)
+            readable = self._wait(self.rep, left, what)
             if not readable:
                 continue
             chunk = os.read(self.rep, min(n - got, 1 << 20))
@@ -88,7 +99,7 @@ class Channel:
             left = deadline - time.perf_counter()
             if left <= 0:
                 raise CallError(f"{what} did not finish within the time limit", kind="timeout")
-            readable, _, _ = select.select([self.rep], [], [], left)
+            readable = self._wait(self.rep, left, what)
             if not readable:
                 continue
             k = os.readv(self.rep, [view[got:got + (1 << 20)]])
@@ -134,3 +145,12 @@ class Channel:
                 os.close(fd)
             except OSError:
                 pass
+
+
+@dataclass(frozen=True)
+class Cache:
+    """Handle of a layer cache that stays inside the worker."""
+
+    handle: int
+    generation: int = 0  # which worker process holds it
+

@@ -43,12 +43,28 @@ def bwrap_features(binary):
                      if w in text)
 
 
-@functools.cache
+def resolved(python):
+    """The worker's interpreter with every folder on its way resolved (a venv reached through a linked
+    folder, as deployment scripts make them): the path that is probed, bound and run is the one that exists
+    inside bubblewrap's root. The file itself stays a link where it is one: a venv's bin/python points at its
+    base interpreter, and following it would leave the venv (and its numpy) behind."""
+    python = str(python)
+    if os.sep not in python:
+        python = shutil.which(python) or python
+    folder, name = os.path.split(os.path.abspath(python))
+    return os.path.join(os.path.realpath(folder), name)
+
+
 def interpreter_paths(python):
     """What the worker's interpreter needs: (folders to bind read-only, folders to hide inside them).
 
     Asked of the interpreter itself: its venv, its standard library, the shared-library folders;
     the base interpreter's own site-packages are hidden (a system-wide torch would live there)."""
+    return _interpreter_paths(resolved(python))
+
+
+@functools.cache
+def _interpreter_paths(python):
     probe = ("import json, os, sys, sysconfig, numpy\n"
              "v = sysconfig.get_paths()\n"
              "b = sysconfig.get_paths(vars={'base': sys.base_prefix, 'platbase': sys.base_prefix})\n"
@@ -100,6 +116,7 @@ def bwrap_command(python, rundir, limits, carve_outs=()):
     user itself (then it has no capability left)."""
     binary = bwrap_binary()
     features = bwrap_features(binary)
+    python = resolved(python)
     binds, hide, links = interpreter_paths(python)
     cmd = [binary, "--unshare-pid", "--unshare-ipc", "--unshare-net", "--unshare-uts"]
     if "--unshare-cgroup-try" in features:
@@ -176,6 +193,7 @@ def bwrap_works(python):
     binary = bwrap_binary()
     if binary is None or not {"--perms", "--die-with-parent"} <= bwrap_features(binary):
         return False  # too old a bubblewrap: the worker's own namespaces instead
+    python = resolved(python)
     key = (binary, python, os.geteuid())
     if key not in _BWRAP_OK:
         try:
@@ -260,10 +278,10 @@ WORKER_VENVS = [PACKAGE.parent / ".venv-worker", Path("/autograder/worker-venv")
 
 def worker_python():
     """The worker's interpreter: $CONVGRADE_WORKER_PYTHON, else a numpy-only venv
-    (.venv-worker here, /autograder/worker-venv on Gradescope), else this one."""
+    (.venv-worker here, /autograder/worker-venv on Gradescope), else this one; its folders resolved."""
     if os.environ.get("CONVGRADE_WORKER_PYTHON"):
-        return os.environ["CONVGRADE_WORKER_PYTHON"]
+        return resolved(os.environ["CONVGRADE_WORKER_PYTHON"])
     for venv in WORKER_VENVS:
         if (venv / "bin" / "python").exists():
-            return str(venv / "bin" / "python")
-    return sys.executable
+            return resolved(venv / "bin" / "python")
+    return resolved(sys.executable)

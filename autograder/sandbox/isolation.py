@@ -23,11 +23,11 @@ import pwd
 import stat
 import subprocess
 import sys
-import tempfile
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from .accounts import LOCK_DIRS, admin_tool, lock_dir, record_owner, recorded_owner, still_ours  # noqa: F401
 from .confine import PACKAGE, worker_python
 from .leftovers import clean
 from .procs import kill_uid
@@ -43,6 +43,7 @@ class SandboxUser:
     uid: int
     gid: int
     lock: object = field(default=None, compare=False, repr=False)  # fd of the slot lock (isolation.acquire)
+    released: bool = field(default=False, compare=False, repr=False)  # release() ran: nothing more of it is ours
 
 
 def isolation_in_force(hello, user):
@@ -112,7 +113,7 @@ def sandbox_user(name=SANDBOX_USER):
         entry = None
         for attempt in range(5):  # useradd fails while another useradd holds /etc/passwd
             try:
-                subprocess.run(["useradd", "--system", "--no-create-home", "--home-dir", "/nonexistent",
+                subprocess.run([admin_tool("useradd"), "--system", "--no-create-home", "--home-dir", "/nonexistent",
                                 "--shell", "/usr/sbin/nologin", "--user-group", name],
                                check=True, capture_output=True, timeout=30)
             except (OSError, subprocess.SubprocessError):
@@ -124,27 +125,13 @@ def sandbox_user(name=SANDBOX_USER):
                 time.sleep(0.2 * (attempt + 1))
         if entry is None:
             return None, f"isolation reduced: could not create the sandbox user {name}"
+        if entry.pw_uid != 0 and entry.pw_gid != 0:
+            record_owner(entry.pw_name, entry.pw_uid, entry.pw_gid)
     if entry.pw_uid == 0 or entry.pw_gid == 0:
         return None, f"isolation reduced: sandbox user {name} has uid or gid 0"
     grp.getgrgid(entry.pw_gid)
     return SandboxUser(entry.pw_name, entry.pw_uid, entry.pw_gid), ""
 
-
-LOCK_DIRS = (Path("/run/convgrade"), Path(tempfile.gettempdir()) / "convgrade-root-locks")
-
-
-def lock_dir():
-    """A root-only folder for the slot locks (never one the sandbox users can write)."""
-    for d in LOCK_DIRS:
-        try:
-            d.mkdir(mode=0o700, parents=True, exist_ok=True)
-            st = os.lstat(d)
-            if stat.S_ISDIR(st.st_mode) and st.st_uid == os.geteuid():
-                os.chmod(d, 0o700)
-                return d
-        except OSError:
-            continue
-    raise SandboxUnavailable("no private folder for the sandbox slot locks")
 
 
 def acquire(base=None, slots=None, wait=900.0):
@@ -156,7 +143,10 @@ def acquire(base=None, slots=None, wait=900.0):
     base = base or SANDBOX_USER
     slots = slots or MAX_SLOTS
     names = [base] + [f"{base}-{i}" for i in range(2, slots + 1)]
-    folder = lock_dir()
+    try:
+        folder = lock_dir()
+    except OSError as exc:
+        raise SandboxUnavailable(str(exc)) from exc
     deadline = time.monotonic() + wait
     while True:
         for name in names:
@@ -171,10 +161,13 @@ def acquire(base=None, slots=None, wait=900.0):
                 os.close(fd)
                 raise SandboxUnavailable(note or f"no sandbox user {name}")
             user.lock = fd
+            same = recorded_owner(name) in (None, (user.uid, user.gid))
+            record_owner(name, user.uid, user.gid)  # the account this slot's name has now (setup.sh's too)
             kill_uid(user.uid)  # leftovers of a grader that died holding this slot
-            if _slot_state(fd, "dirty") != "clean":
+            if _slot_state(fd, "dirty") != "clean" and same:
                 # its last holder died before release() cleaned: everywhere the uid could write. A clean
-                # slot has nothing to clean: no process of its uid has run since its release.
+                # slot has nothing to clean: no process of its uid has run since its release. (A slot whose
+                # name has another account than the one recorded: what its last holder left was another uid's.)
                 clean(user.uid, user.gid, full=True)
             record_slot(user)
             return user, note
@@ -247,8 +240,9 @@ def release(user, confined=False):
     slot back. ``confined``: every worker of the grading could write to its own scratch only (bubblewrap's
     root or Landlock), so the well-known places are enough; else every writable place is searched
     (leftovers.py). True when none of its processes is left."""
-    if user is None:
+    if user is None or user.released:  # released twice (a stale handle): its uid may be another's by now
         return True
+    user.released = True
     gone = reap(user, clean_up=True, full=not confined)
     fd = getattr(user, "lock", None)
     if fd is not None:
@@ -266,7 +260,7 @@ def reap(user, clean_up=False, full=True):
     """SIGKILL every process left running as the sandbox user; True when none is left.
     clean_up: then also delete everything it left wherever it could write (leftovers.py; ``full``: every
     writable place of the machine, else the well-known ones)."""
-    if user is None:
+    if user is None or not still_ours(user):  # removed meanwhile: its uid is not its own any more
         return True
     gone = kill_uid(user.uid)
     if gone and clean_up:

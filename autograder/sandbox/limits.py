@@ -18,8 +18,11 @@ def default_grading_seconds():
 
 @dataclass
 class Limits:
-    call_timeout: float = 20.0  # seconds of wall clock per call
+    # seconds per call of the worker's CPU time, or of time it had for itself (a sleep counts, waiting for a
+    # busy machine's processor does not: calltime.py); call_wall_factor x that by the wall clock at most
+    call_timeout: float = 20.0
     import_timeout: float = 20.0
+    call_wall_factor: float = 4.0
     memory_bytes: int = 1536 * 2**20  # address space (numpy + BLAS need ~300 MB of it)
     cpu_seconds: int = 300  # whole worker lifetime
     processes: int = 64  # threads included; only enforced for a dedicated sandbox user (ThreadPoolExecutor
@@ -51,3 +54,12 @@ class Limits:
     # without root, user namespaces) where bwrap is installed and works; "none": the worker's own
     # namespaces and tmpfs deny-list (what runs where bwrap is missing or refused)
     wrapper: str = "auto"
+
+    def held_too_much(self, held):
+        """What a worker holds beyond the recycle limits ("" when nothing; ``held``: procs.usage's reading)."""
+        if held is None:
+            return ""
+        why = [f"{held['open_files']} open files" if held["open_files"] > self.recycle_open_files else "",
+               f"{held['threads']} threads" if held["threads"] > self.recycle_threads else "",
+               f"{held['rss_bytes'] >> 20} MB of memory" if held["rss_bytes"] > self.recycle_rss_bytes else ""]
+        return ", ".join(w for w in why if w)

@@ -24,9 +24,11 @@ from contextlib import suppress
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from . import codec, landlock, lockdown, seccomp, worker
-from .channel import CallError, Channel, Reply  # noqa: F401  (Reply: callers read its fields)
-from .confine import bwrap_command, bwrap_works, private_paths, worker_python
+from . import codec, faults, landlock, lockdown, seccomp, worker
+from .calltime import CallClock
+from .channel import Cache, CallError, Channel, Reply  # noqa: F401  (Reply: callers read its fields)
+from .confine import (bwrap_command, bwrap_works, private_paths, resolved,
+                      worker_python)
 from .isolation import SandboxUser, reduced_notes
 from .limits import Limits
 from .ending import how_it_ended
@@ -58,7 +60,7 @@ class Sandbox:
     graded: dict = field(default_factory=dict)  # {module: [function]}: the worker records the calls of these
 
     def __post_init__(self):
-        self.python = self.python or worker_python()
+        self.python = resolved(self.python or worker_python())  # a linked venv folder: the path bwrap binds
         self.proc = None
         self.channel = None
         self.log = None  # OutputLog of the current worker
@@ -112,12 +114,15 @@ class Sandbox:
             os.close(stack_fd)
             os.close(req_r)
             os.close(rep_w)
-        self.channel = Channel(req_w, rep_r, self._crash_message)
+        self.channel = Channel(req_w, rep_r, faults.watched(self, self._crash_message))
         self.generation += 1
+        clock = self.channel.watch = CallClock(self.proc, self.limits.import_timeout, self.limits.call_wall_factor,
+                                               starting=True)  # its time so far: none
         try:
-            hello = self.channel.receive(self._time_left(self.limits.import_timeout, "starting the worker"),
-                                         "starting the worker", None, self.reply_cap(0))
-        except CallError:
+            hello = self.channel.receive(self._time_left(clock.outer, "starting the worker"), "starting the worker",
+                                         None, self.reply_cap(0))
+        except CallError as err:
+            faults.judge(self, err, clock)  # killed from outside, or kept from running, before it said hello
             self.kill()
             raise
         self.isolation = {k: hello.result.get(k) for k in ("uid", "network", "filesystem", "seccomp", "ipc",
@@ -208,14 +213,7 @@ class Sandbox:
         /proc, outside the worker), so that a fresh one runs the cases that follow. Returns why, or ''."""
         if self.proc is None or self.proc.poll() is not None:
             return ""
-        held = usage(self.proc.pid)
-        if held is None:
-            return ""
-        lim = self.limits
-        why = [f"{held['open_files']} open files" if held["open_files"] > lim.recycle_open_files else "",
-               f"{held['threads']} threads" if held["threads"] > lim.recycle_threads else "",
-               f"{held['rss_bytes'] >> 20} MB of memory" if held["rss_bytes"] > lim.recycle_rss_bytes else ""]
-        why = ", ".join(w for w in why if w)
+        why = self.limits.held_too_much(usage(self.proc.pid))
         if why:
             self.kill()
         return why
@@ -251,30 +249,33 @@ class Sandbox:
 
     def _roundtrip(self, header, arrays, timeout, what, module=None, max_bytes=None):
         start = time.perf_counter()
+        clock = CallClock(self.proc, timeout, self.limits.call_wall_factor)  # the limit in the worker's own time
         try:
-            allowed = self._time_left(timeout, what)
+            allowed = self._time_left(clock.outer, what)
         except CallError:
             self.kill()
             raise
-        cut = allowed < timeout  # the grading's deadline, not the per-call limit, ends this call
+        cut = allowed < clock.outer  # the grading's deadline, not the call's wall bound, ends this call
         deadline = start + allowed
         self.log.reset()
         self.stack.reset()
         self._oom_before = oom_kills()
+        self.channel.watch = clock
         try:
             self.channel.send(codec.pack({**header, "alarm": alarm_for(allowed)}, arrays), deadline, what)
             reply = self.channel.receive(deadline - time.perf_counter(), what, header.get("op"),
                                          self.reply_cap(0) if max_bytes is None else max_bytes)
         except CallError as err:
+            faults.judge(self, err, clock)
             err.output = self.log.read()
             if err.kind == "timeout":
                 err.where = self.stopped_at()
             self.kill()
-            if err.kind == "timeout" and cut:
+            if err.kind == "timeout" and cut and not clock.expired:
                 err.kind = "deadline"
                 err.args = (f"{what} did not finish before the time for the whole grading "
                             f"({self.limits.grading_seconds:g} s) ran out",)
-            if module and err.kind == "timeout" and header.get("op") == "call":
+            if module and err.kind == "timeout" and header.get("op") == "call" and not err.fault:
                 self._maybe_mark_import_timeout(module)
             raise
         reply.seconds = time.perf_counter() - start
@@ -298,7 +299,7 @@ class Sandbox:
             self._ensure()
             self._roundtrip({"op": "import", "module": module}, [], self.limits.import_timeout, "import")
         except CallError as err:
-            if err.kind == "timeout":
+            if err.kind == "timeout" and not err.fault:  # (a starved import says nothing of the module)
                 self.failed_imports[module] = (
                     f"importing {module}.py did not finish within {self.limits.import_timeout:.0f} s "
                     "(an infinite loop at module level?)"
@@ -373,12 +374,3 @@ class Sandbox:
 
     def __exit__(self, *exc):
         self.close()
-
-
-@dataclass(frozen=True)
-class Cache:
-    """Handle of a layer cache that stays inside the worker."""
-
-    handle: int
-    generation: int = 0  # which worker process holds it
-

@@ -8,7 +8,8 @@ per grading); a TA done grading on their own machine removes them with this.
 
 Only what grading made is touched: names ``BASE`` or ``BASE-N``, and of those
 only users that look like the ones isolation.py creates (home /nonexistent, a
-nologin shell, uid and gid not 0). A slot whose lock is held belongs to a
+nologin shell, uid and gid not 0) and still have the uid grading recorded
+when it made them (sandbox/accounts.py). A slot whose lock is held belongs to a
 grading running right now and is left alone. Before a user goes, every process
 it still runs is killed and what it left wherever it could write is
 deleted. Without root nothing is changed.
@@ -23,6 +24,7 @@ import stat
 import subprocess
 import sys
 
+from ..sandbox.accounts import admin_tool, recorded_owner
 from ..sandbox.isolation import LOCK_DIRS, SANDBOX_USER
 from ..sandbox.leftovers import clean
 from ..sandbox.procs import kill_uid
@@ -86,10 +88,11 @@ def cleanup(base=SANDBOX_USER, dirs=LOCK_DIRS):
                 messages.append(problem)
                 continue
             for path, _ in held:  # unlinked while still locked: no grader can take the old file meanwhile
-                try:
-                    os.unlink(path)
-                except OSError:
-                    pass
+                for gone in (path, path[: -len(".lock")] + ".uid"):  # and the uid recorded beside it
+                    try:
+                        os.unlink(gone)
+                    except OSError:
+                        pass
             removed.append(name)
         finally:
             for _, fd in held:
@@ -106,16 +109,20 @@ def remove_user(name):
         return ""
     if not created_by_us(entry):
         return (f"{name}: not a user grading created (home {entry.pw_dir}, shell {entry.pw_shell}); left alone")
+    recorded = recorded_owner(name)
+    if recorded not in (None, (entry.pw_uid, entry.pw_gid)):
+        return (f"{name}: its uid {entry.pw_uid} is not the one grading recorded for it ({recorded[0]}): "
+                "another account by that name; left alone")
     if not kill_uid(entry.pw_uid):
         return f"{name}: some of its processes survived SIGKILL; left alone"
     clean(entry.pw_uid, entry.pw_gid)
-    proc = subprocess.run(["userdel", name], capture_output=True, text=True, timeout=60)
+    proc = subprocess.run([admin_tool("userdel"), name], capture_output=True, text=True, timeout=60)
     if proc.returncode != 0:
         return f"{name}: userdel failed: {proc.stderr.strip()[:200]}"
     try:  # userdel removes the user's own group where USERGROUPS_ENAB is set; else do it here
         group = grp.getgrnam(name)
         if group.gr_gid == entry.pw_gid and not group.gr_mem:
-            subprocess.run(["groupdel", name], capture_output=True, timeout=60)
+            subprocess.run([admin_tool("groupdel"), name], capture_output=True, timeout=60)
     except KeyError:
         pass
     return ""

@@ -83,6 +83,7 @@ def kill_tree(proc):
 def clean_slot(slot_file):
     """After a grading process was killed (or died): kill what its last sandbox user still runs, unless
     another grading holds that slot now (it killed the leftovers itself when it took the slot)."""
+    from ..sandbox.accounts import recorded_owner
     from ..sandbox.isolation import SANDBOX_USER, lock_dir
     from ..sandbox.leftovers import clean
     from ..sandbox.procs import kill_uid
@@ -94,7 +95,8 @@ def clean_slot(slot_file):
         return
     try:
         if uid == 0 or pwd.getpwuid(uid).pw_name != name or not re.fullmatch(
-                rf"{re.escape(SANDBOX_USER)}(-[0-9]+)?", name):
+                rf"{re.escape(SANDBOX_USER)}(-[0-9]+)?", name) or recorded_owner(name) not in (
+                None, (uid, pwd.getpwuid(uid).pw_gid)):
             return
         fd = os.open(lock_dir() / f"{name}.lock", os.O_RDWR | os.O_CLOEXEC | os.O_NOFOLLOW)
     except (KeyError, OSError):

@@ -6,6 +6,7 @@ import re
 import statistics
 
 from ..checking.text import one_line
+from ..grading import retry
 from .regrade import POSTING, old_max, old_total, part_scores, regrade_lines, verdict
 
 STATUSES = ("ok", "timeout", "error")
@@ -78,8 +79,13 @@ def summary_text(rows, table, skipped, extra=()):
                              f"mean {mean:.2f} / {p.weight:g}")
         if all(s[3] == 0 for s in stats):
             lines.append("  none")
-    lines += regrade_lines(rows, table) + list(POSTING)
-    lines += list(extra)
+    lines += regrade_lines(rows, table)
+    faulted = [(r, n) for r in rows for n in r.notes if n.startswith(retry.NOTE)]
+    if faulted:  # never the students' mistakes: staff grade these again
+        lines.append(f"the grading machine's faults ({len({r.sub.id for r, _ in faulted})} submissions; grade them "
+                     "again, see DIR/<id>/grade.log):")
+        lines += [f"  {r.sub.id}: {one_line(n, 300)}" for r, n in faulted]
+    lines += list(POSTING) + list(extra)
     bad = [r for r in rows if r.status != "ok"]
     if bad:
         lines.append("not graded normally (see DIR/<id>/grade.log):")

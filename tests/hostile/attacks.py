@@ -20,7 +20,19 @@ table), @REPO@, @TORCH@ (torch's package folder in the grader's venv), @SITE@
 @GRADER_PID@.
 """
 
+import os
+import zlib
 from dataclasses import dataclass, field
+
+# This test run's id (tests/conftest.py): the IPC keys and names an attack leaves for the next grading are the
+# run's own, so that another test run's grading on the machine, with its IPC namespace shared, never finds them.
+RUN = os.environ.get("CONVGRADE_TEST_RUN", "0")
+SHM_KEY = 0x5EC00000 + 2 * (zlib.crc32(RUN.encode()) & 0x7FFF)
+
+
+def run_names(code):
+    return code.replace("@SHMKEY@", hex(SHM_KEY)).replace("@MSGKEY@", hex(SHM_KEY + 1)).replace("@RUN@", RUN)
+
 
 DK, RF, NEAREST = "dilate_kernel", "receptive_field", "nearest"
 PARTS = (DK, RF, NEAREST)  # two parts of dilated.py, one of upsample.py as the untouched control
@@ -506,12 +518,12 @@ for folder in ("@REPO@/autograder", "@REPO@/solutions", "/home", "/root", "/usr/
     except OSError:
         pass
 """)
-IPC_SNOOP = probe("""
+IPC_SNOOP = run_names(probe("""
 import ctypes, mmap
 libc = ctypes.CDLL(None, use_errno=True)
 libc.shmat.restype = ctypes.c_void_p
 # SysV: a segment and a message queue under a fixed key, left by an earlier submission
-for key in (0x5EC12E7, 0x5EC12E8):
+for key in (@SHMKEY@, @MSGKEY@):
     ident = libc.shmget(key, 0, 0)
     if ident >= 0:
         addr = libc.shmat(ident, None, 0)
@@ -519,7 +531,8 @@ for key in (0x5EC12E7, 0x5EC12E8):
             found.append(("shm", ctypes.string_at(addr, 16)))
     if libc.msgget(key, 0) >= 0:
         found.append("msg queue")
-for path in ("/dev/shm/convgrade-answers", "/dev/mqueue/convgrade-answers", "/tmp/convgrade-answers"):
+for path in ("/dev/shm/convgrade-answers-@RUN@", "/dev/mqueue/convgrade-answers-@RUN@",
+             "/tmp/convgrade-answers-@RUN@"):
     try:
         with open(path, "rb") as f:
             found.append((path, f.read(16)))
@@ -527,28 +540,28 @@ for path in ("/dev/shm/convgrade-answers", "/dev/mqueue/convgrade-answers", "/tm
         pass
 try:
     from multiprocessing import shared_memory
-    found.append(("posix shm", bytes(shared_memory.SharedMemory("convgrade-answers").buf[:16])))
+    found.append(("posix shm", bytes(shared_memory.SharedMemory("convgrade-answers-@RUN@").buf[:16])))
 except Exception:
     pass
-""")
-IPC_LEAVE = wrap_dk("""
+"""))
+IPC_LEAVE = run_names(wrap_dk("""
 import ctypes
 libc = ctypes.CDLL(None, use_errno=True)
 libc.shmat.restype = ctypes.c_void_p
-for key in (0x5EC12E7,):
+for key in (@SHMKEY@,):
     ident = libc.shmget(key, 4096, 0o1666)  # IPC_CREAT | rw for everyone
     if ident >= 0:
         addr = libc.shmat(ident, None, 0)
         if addr not in (None, ctypes.c_void_p(-1).value):
             ctypes.memmove(addr, b"ANSWERS-IN-SHM!!", 16)
-libc.msgget(0x5EC12E8, 0o1666)
+libc.msgget(@MSGKEY@, 0o1666)
 try:
     from multiprocessing import shared_memory
-    seg = shared_memory.SharedMemory("convgrade-answers", create=True, size=4096)
+    seg = shared_memory.SharedMemory("convgrade-answers-@RUN@", create=True, size=4096)
     seg.buf[:16] = b"ANSWERS-IN-PSHM!"
 except Exception:
     pass
-for path in ("/tmp/convgrade-answers",):
+for path in ("/tmp/convgrade-answers-@RUN@",):
     try:
         with open(path, "wb") as f:
             f.write(b"ANSWERS-IN-TMP!!")
@@ -557,9 +570,9 @@ for path in ("/tmp/convgrade-answers",):
         pass
 try:
     libc.mq_open.restype = ctypes.c_int
-    libc.mq_open(b"/convgrade-answers", 0o100 | 0o2, 0o666, None)  # O_CREAT | O_RDWR
+    libc.mq_open(b"/convgrade-answers-@RUN@", 0o100 | 0o2, 0o666, None)  # O_CREAT | O_RDWR
 except Exception:
-    pass""")
+    pass"""))
 LOWER_OOM_SCORE = probe("""
 import ctypes
 ctypes.CDLL(None, use_errno=True).prctl(4, 1, 0, 0, 0)  # PR_SET_DUMPABLE: /proc/self owned by its own uid again

@@ -40,6 +40,8 @@ SNAPSHOT = ROOT / "tests" / "data" / "results_snapshot.json.gz"
 TIMING_PARTS = mutants.TIMING_PARTS
 MS = re.compile(r"\d+(?:\.\d+)? ms\b")
 RATIO = re.compile(r"\d+(?:\.\d+)?x \(limit")
+# Where a call that ran out of time was stopped (its stack dump): the line depends on the moment the alarm came.
+STOPPED = re.compile(r"((?:it was running|stopped at) [\w.]+\.py, line )\d+")
 
 
 def submissions():
@@ -109,8 +111,22 @@ CASE_FIELDS = ("index", "hidden", "passed", "label", "lines", "info", "kind", "c
                "arrays")
 
 
+def stopped_anywhere(outcome):
+    """Replace the line a timed-out call was stopped at (timing by nature) in its case's texts; the ids of the
+    parts where it did (their results.json output then stands for the feedback recorded beside it)."""
+    touched = set()
+    for pid, result in outcome.parts.items():
+        for c in getattr(result, "cases", ()):
+            if c.kind in ("timeout", "deadline"):
+                for name in ("lines", "located", "info"):
+                    setattr(c, name, [STOPPED.sub(r"\1<n>", t) for t in getattr(c, name)])
+                touched.add(pid)
+    return touched
+
+
 def record(outcome):
     """What a grading produced, as plain JSON: results.json, each part's feedback, each case's evidence."""
+    stopped = stopped_anywhere(outcome)
     parts = {}
     for pid, result in outcome.parts.items():
         if not hasattr(result, "cases"):
@@ -122,7 +138,14 @@ def record(outcome):
             "first_problem": untimed(result.first_problem()),
             "cases": [{f: digest(getattr(c, f)) for f in CASE_FIELDS} for c in result.cases],
         }
-    return {"results": normalised(outcome.data), "parts": parts, "summary": [untimed(s) for s in outcome.summary]}
+    results = normalised(outcome.data)
+    numbers = {result.part.number for pid, result in outcome.parts.items() if pid in stopped}
+    for t in results["tests"]:
+        if t.get("number") in numbers:
+            t["output"] = "<the part's feedback, recorded with the line a timed-out call was stopped at left out>"
+    if stopped:
+        results["output"] = STOPPED.sub(r"\1<n>", results["output"])
+    return {"results": results, "parts": parts, "summary": [STOPPED.sub(r"\1<n>", untimed(s)) for s in outcome.summary]}
 
 
 def grade_one(name, seed=SEED):

@@ -11,6 +11,7 @@ from types import SimpleNamespace
 import numpy as np
 
 from ..sandbox.codec import decode
+from ..sandbox.stages import stage
 from ..sandbox.cpu import best_time, counts_cpu, cpu_spent, worker_cpu
 from .calls import Call, Failed, expect
 from .compare import type_name
@@ -123,6 +124,10 @@ def yardstick(part, case, by_cpu, pause=None):
     shapes = [a.shape for _, a in run.args if a is not None]
 
     def measure():
+        with stage("oracle"):
+            return timed()
+
+    def timed():
         if pause is not None:
             pause.pause()
         try:

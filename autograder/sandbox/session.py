@@ -35,6 +35,7 @@ from .output import OutputLog
 from .procs import kill_uid, pids_of_uid, usage
 from .scratch import ScratchGuard
 from .stack import StackLog, alarm_for
+from . import stages
 from .workdir import populate, worker_config
 
 # What the worker runs: its wire format and lockdown inlined ahead of its own code (it sees no grader file).
@@ -87,6 +88,19 @@ class Sandbox:
         return worker_config(self, req_r, rep_w)
 
     def _start(self):
+        with stages.stage("worker start"):
+            self._start_worker()
+        if stages.METER is not None:
+            self._start_cpu = self._tree_cpu()
+            stages.worker_cpu("worker start", self._start_cpu)
+
+    def _tree_cpu(self):
+        from .cpu import worker_cpu
+
+        spent = worker_cpu(self.proc)
+        return spent[0] if spent else 0.0
+
+    def _start_worker(self):
         req_r, req_w = os.pipe()
         rep_r, rep_w = os.pipe()
         self.stack = StackLog(self.workdir / "stack.log")  # where a stopped call was (stack.py)
@@ -250,6 +264,10 @@ class Sandbox:
         return min(timeout, left)
 
     def _roundtrip(self, header, arrays, timeout, what, module=None, max_bytes=None):
+        with stages.stage("student calls"):
+            return self._exchange(header, arrays, timeout, what, module, max_bytes)
+
+    def _exchange(self, header, arrays, timeout, what, module=None, max_bytes=None):
         start = time.perf_counter()
         try:
             allowed = self._time_left(timeout, what)
@@ -349,6 +367,8 @@ class Sandbox:
     def kill(self):
         """SIGKILL the worker's process group and everything the sandbox user runs."""
         self._stop_guard()
+        if self.proc is not None and stages.METER is not None:
+            stages.worker_cpu("student calls", max(self._tree_cpu() - getattr(self, "_start_cpu", 0.0), 0.0))
         if self.proc is not None:
             with suppress(OSError):
                 os.killpg(self.proc.pid, signal.SIGKILL)

@@ -106,10 +106,6 @@ def _grade(submission, start, results_path, table, parts, limits, user, python, 
         if isinstance(held, Outcome):
             return held
         rate_note = [held] if held else []
-    # The oracle (torch) and every grader module are loaded before any student code runs: nothing
-    # a submission does to files on disk can change what grades it (results come from this memory).
-    with stage("start-up"):
-        from .checking import oracle, parts  # noqa: F401
     notes = list(rate_note)
     acquired = None
     if user == "auto":
@@ -145,6 +141,13 @@ def _grade(submission, start, results_path, table, parts, limits, user, python, 
                         graded=full.functions, difficulties=full.difficulties)
         if results_path:
             grader.private.append(str(results_path.parent))
+        # The visible phase's worker starts up (interpreter, numpy, lockdown) while torch loads here; it imports
+        # no student module before its first call. The oracle (torch) and every grader module are loaded before
+        # any student code runs: nothing a submission does to files on disk can change what grades it (results
+        # come from this memory).
+        grader.sandbox.spawn()
+        with stage("start-up"):
+            from .checking import oracle, parts  # noqa: F401
         with stage("checks"):
             graded = grader.grade(table.parts)
         notes = merged(notes, grader.isolation_notes)

@@ -71,6 +71,7 @@ class Sandbox:
         self.guard = None  # the current worker's ScratchGuard, where its scratch is a folder on disk (scratch.py)
         self.generation = 0  # counts worker starts: a Cache handle is only valid in its own worker
         self._origin_bytes = {}  # cache handle -> bytes of the forward's inputs (echoed with the backward)
+        self._hello_due = False  # spawned ahead, its hello not read yet (spawn)
         self._own_workdir = self.workdir is None
         self.workdir = Path(self.workdir or tempfile.mkdtemp(prefix="convgrade-sandbox-"))
         try:
@@ -89,7 +90,11 @@ class Sandbox:
 
     def _start(self):
         with stages.stage("worker start"):
-            self._start_worker()
+            if self._hello_due:
+                self._hello_due = False
+            else:
+                self._spawn()
+            self._hello()
         if stages.METER is not None:
             self._start_cpu = self._tree_cpu()
             stages.worker_cpu("worker start", self._start_cpu)
@@ -100,7 +105,16 @@ class Sandbox:
         spent = worker_cpu(self.proc)
         return spent[0] if spent else 0.0
 
-    def _start_worker(self):
+    def spawn(self):
+        """Start the worker's process without waiting for it to be ready: its interpreter, numpy and lockdown
+        start up while the grader goes on (the grader's own imports, torch), and the first call takes its hello.
+        No student code runs before that call (the worker imports a student module on its first call only)."""
+        if self.proc is None and not self._hello_due:
+            with stages.stage("worker start"):
+                self._spawn()
+            self._hello_due = True
+
+    def _spawn(self):
         req_r, req_w = os.pipe()
         rep_r, rep_w = os.pipe()
         self.stack = StackLog(self.workdir / "stack.log")  # where a stopped call was (stack.py)
@@ -128,6 +142,8 @@ class Sandbox:
             os.close(rep_w)
         self.channel = Channel(req_w, rep_r, self._crash_message)
         self.generation += 1
+
+    def _hello(self):
         try:
             hello = self.channel.receive(self._time_left(self.limits.import_timeout, "starting the worker"),
                                          "starting the worker", None, self.reply_cap(0))
@@ -163,7 +179,9 @@ class Sandbox:
                 self.isolation_notes.append(n)
 
     def _ensure(self):
-        if self.proc is None or self.proc.poll() is not None:
+        if self._hello_due and self.proc is not None:
+            self._start()  # spawned ahead (spawn): its hello
+        elif self.proc is None or self.proc.poll() is not None:
             self.kill()
             self._start()
 
@@ -366,6 +384,7 @@ class Sandbox:
 
     def kill(self):
         """SIGKILL the worker's process group and everything the sandbox user runs."""
+        self._hello_due = False
         self._stop_guard()
         if self.proc is not None and stages.METER is not None:
             stages.worker_cpu("student calls", max(self._tree_cpu() - getattr(self, "_start_cpu", 0.0), 0.0))

@@ -90,20 +90,11 @@ class Sandbox:
 
     def _start(self):
         with stages.stage("worker start"):
-            if self._hello_due:
-                self._hello_due = False
-            else:
+            if not self._hello_due:
                 self._spawn()
+            self._hello_due = False
             self._hello()
-        if stages.METER is not None:
-            self._start_cpu = self._tree_cpu()
-            stages.worker_cpu("worker start", self._start_cpu)
-
-    def _tree_cpu(self):
-        from .cpu import worker_cpu
-
-        spent = worker_cpu(self.proc)
-        return spent[0] if spent else 0.0
+        self._start_cpu = stages.worker_started(self.proc)
 
     def spawn(self):
         """Start the worker's process without waiting for it to be ready: its interpreter, numpy and lockdown
@@ -386,8 +377,7 @@ class Sandbox:
         """SIGKILL the worker's process group and everything the sandbox user runs."""
         self._hello_due = False
         self._stop_guard()
-        if self.proc is not None and stages.METER is not None:
-            stages.worker_cpu("student calls", max(self._tree_cpu() - getattr(self, "_start_cpu", 0.0), 0.0))
+        stages.worker_ended(self.proc, getattr(self, "_start_cpu", 0.0))
         if self.proc is not None:
             with suppress(OSError):
                 os.killpg(self.proc.pid, signal.SIGKILL)

@@ -87,10 +87,26 @@ def count(name, n=1):
         METER.count(name, n)
 
 
-def worker_cpu(kind, seconds):
-    """The CPU a worker's process tree used, for ``kind``: "worker start" or "student calls"."""
-    if METER is not None and seconds:
-        METER.workers[kind] += seconds
+def _tree_cpu(proc):
+    from .cpu import worker_cpu
+
+    spent = worker_cpu(proc) if proc is not None else None
+    return spent[0] if spent else 0.0
+
+
+def worker_started(proc):
+    """Count the CPU a worker's process tree used up to its hello to "worker start"; that figure (0.0: off)."""
+    if METER is None:
+        return 0.0
+    spent = _tree_cpu(proc)
+    METER.workers["worker start"] += spent
+    return spent
+
+
+def worker_ended(proc, at_start):
+    """Count what the worker's tree used since its hello (``at_start``) to "student calls", before it is killed."""
+    if METER is not None and proc is not None:
+        METER.workers["student calls"] += max(_tree_cpu(proc) - at_start, 0.0)
 
 
 def install():

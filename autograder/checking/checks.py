@@ -18,7 +18,7 @@ from .compare import type_name
 from .evidence import Report
 from .layer import CaseRun, check_layer, oracle
 from .mistakes import diagnose
-from .oracle_cache import calibration
+from .oracle_cache import batch_calibration, calibration
 
 
 def check_receptive_field(sb, part, case):
@@ -80,7 +80,8 @@ def check_gemm_efficiency(sb, part, case):
     repeats = int(case.get("repeats", 5))
     # Fresh inputs for every timed run, from the grading's secret: never known before the grading.
     seed = int(case.get("secret_seed", case.get("seed", 0)))
-    runs = [CaseRun(part, {**case, "seed": seed + i}, np.random.default_rng(seed + i)) for i in range(repeats)]
+    runs = [CaseRun(part, {**case, "seed": seed + i, "fresh": True}, np.random.default_rng(seed + i))
+            for i in range(repeats)]
     for run in runs:
         run.solve()
     by_cpu = counts_cpu()  # the machine's, never a reading of the student's worker (which can end itself)
@@ -194,11 +195,17 @@ def transport_altered(sb, runs, by_cpu):
         finally:
             sb.resume()
 
-    for _ in range(2):
+    # grade-all: a clean worker's figure for these arrays, measured once per batch; a student's figure far enough
+    # above it passes at once, any other is measured against a live clean worker as in one grading
+    shared = batch_calibration(["clean transport", [list(a.shape) for a in arrays], list(out_shape), bool(by_cpu)],
+                               clean)
+    for attempt in range(2):
         student = best(sb)
         if student is None:
             return ("your worker did not answer the grader's round trips as a clean worker does: your code changed "
                     "how the worker talks to the grader, so the speed measurement is not trusted and the case fails")
+        if attempt == 0 and shared is not None and student >= TRIPWIRE * shared:
+            return ""
         twin = clean()
         if twin is None or student >= TRIPWIRE * twin:
             return ""

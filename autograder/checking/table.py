@@ -17,7 +17,7 @@ VISIBILITIES = ("visible", "hidden", "after_due_date", "after_published")
 HIDDEN_FEEDBACK = ("where", "config", "none")  # what a hidden case shows, most first (grading/feedback.py)
 REF = re.compile(r"^[A-Za-z_]\w*\.[A-Za-z_]\w*$")
 # case keys that configure the grader, not the student's call (never shown as options)
-META_KEYS = {"seed", "secret_seed", "hidden", "repeats", "max_ratio", "torch_repeats", "kind", "bias", "plain"}
+META_KEYS = {"seed", "secret_seed", "hidden", "repeats", "max_ratio", "torch_repeats", "kind", "bias", "plain", "fresh"}
 # a part's lists that may extend a template's: `mistakes: [*conv_mistakes, my_mistake]` nests the template's list,
 # which the loader flattens (YAML has no concatenation; a nested list survives any YAML library's round trip)
 EXTENSIBLE = ("mistakes", "difficulties", "options")

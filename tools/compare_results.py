@@ -8,7 +8,7 @@ lines, the masks and values the notebook's pictures are drawn from, by sha256). 
 normalised: results.json's ``execution_time``, the speed part's ms and ratio figures and its measured metric.
 
     python tools/compare_results.py snapshot [NAME ...] [--snapshot FILE]   # record (FILE: .json.xz or .json.gz)
-    python tools/compare_results.py check [NAME ...] [--snapshot FILE]      # grade again, compare: exit 1 if any differs
+    python tools/compare_results.py check [NAME ...] [--snapshot FILE]      # grade again, compare (exit 1: differs)
     python tools/compare_results.py list                                     # the submissions' names
 
 NAME: reference, stubs, style:NAME, mutant:NAME (default: all). ``--jobs N`` grades N at a time (each job a

@@ -38,7 +38,7 @@ def _read(path):
     return text
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def _pattern(key):
     return re.compile(rb"^" + key + rb" (\d+)$", re.M)
 

@@ -1,18 +1,17 @@
 """Where a grading's time goes, by stage: what `make bench` reports (tools/bench.py), off otherwise.
 
-A grading passes through start-up (torch, imported on first use), intake, worker start, student calls, oracle, checks, feedback and writing (and the
-sandbox's own set-up and clean-up); each piece of code says which stage it is in (``with stage("oracle"):``),
-and nested stages count exclusively (the student calls made inside a check are the calls', not the
-check's). The meter counts this process's CPU time (user + system) and wall time, and, for the workers, the
-CPU their process trees used (read from /proc before each is killed): start-up up to the worker's hello goes
-to "worker start", the rest to "student calls".
+A grading passes through start-up (torch, imported on first use), intake, worker start, student calls, oracle,
+checks, feedback and writing (and the sandbox's own set-up and clean-up); each piece of code says which stage
+it is in (``with stage("oracle"):``), and nested stages count exclusively (the student calls made inside a
+check are the calls', not the check's). The meter counts this process's CPU time (user + system) and wall
+time, and, for the workers, the CPU their process trees used (read from /proc before each is killed):
+start-up up to the worker's hello goes to "worker start", the rest to "student calls".
 
 It lives in sandbox/, the first stage of the path, because every stage uses it. It is off unless installed:
 ``CONVGRADE_STAGES=FILE`` makes run.grade install it and append one JSON line per grading to FILE.
 """
 
 import json
-import os
 import time
 from contextlib import nullcontext
 

@@ -32,7 +32,7 @@ from .limits import Limits
 from .ending import how_it_ended
 from .oom import oom_kills
 from .output import OutputLog
-from .procs import kill_uid, pids_of_uid, usage
+from .procs import kill_uid, pids_of_uid, tree, usage
 from .scratch import ScratchGuard
 from .stack import StackLog, alarm_for
 from . import stages
@@ -72,6 +72,7 @@ class Sandbox:
         self.generation = 0  # counts worker starts: a Cache handle is only valid in its own worker
         self._origin_bytes = {}  # cache handle -> bytes of the forward's inputs (echoed with the backward)
         self._hello_due = False  # spawned ahead, its hello not read yet (spawn)
+        self._tree = None  # (worker pid, the pids of its process tree where it cannot change: recycle_if_broken)
         self._own_workdir = self.workdir is None
         self.workdir = Path(self.workdir or tempfile.mkdtemp(prefix="convgrade-sandbox-"))
         try:
@@ -231,7 +232,11 @@ class Sandbox:
         /proc, outside the worker), so that a fresh one runs the cases that follow. Returns why, or ''."""
         if self.proc is None or self.proc.poll() is not None:
             return ""
-        held = usage(self.proc.pid)
+        if self._tree is None or self._tree[0] != self.proc.pid:
+            # with the system-call filter on (the hello says so, before any student code), no process of the
+            # worker can start another: its process tree (bubblewrap's and the worker) is read once
+            self._tree = (self.proc.pid, tree(self.proc.pid) if self.isolation.get("seccomp") == "on" else None)
+        held = usage(self.proc.pid, self._tree[1])
         if held is None:
             return ""
         lim = self.limits
@@ -375,7 +380,7 @@ class Sandbox:
 
     def kill(self):
         """SIGKILL the worker's process group and everything the sandbox user runs."""
-        self._hello_due = False
+        self._hello_due, self._tree = False, None
         self._stop_guard()
         stages.worker_ended(self.proc, getattr(self, "_start_cpu", 0.0))
         if self.proc is not None:

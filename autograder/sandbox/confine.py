@@ -201,6 +201,16 @@ def bwrap_works(python):
 BWRAP_PROBLEMS = {}
 
 
+def bwrap_may_work(python):
+    """bwrap_works without its probe where none has run yet: a bubblewrap with the features exists and no probe
+    said no. A worker's own start is then the probe (session.Sandbox: one that fails to start under bubblewrap
+    asks bwrap_works, and starts again without it where bubblewrap does not work): a process less per grading."""
+    binary = bwrap_binary()
+    if binary is None or not {"--perms", "--die-with-parent"} <= bwrap_features(binary):
+        return False
+    return _BWRAP_OK.get((binary, python, os.geteuid()), True)
+
+
 def _inside(path, other):
     path, other = str(path), str(other)
     return path == other or path.startswith(other.rstrip("/") + "/")

@@ -26,7 +26,7 @@ from pathlib import Path
 
 from . import codec, landlock, lockdown, seccomp, worker
 from .channel import CallError, Channel, Reply  # noqa: F401  (Reply: callers read its fields)
-from .confine import bwrap_command, bwrap_works, private_paths, worker_python
+from .confine import bwrap_command, bwrap_may_work, bwrap_works, private_paths, worker_python
 from .isolation import SandboxUser, reduced_notes
 from .limits import Limits
 from .ending import how_it_ended
@@ -72,7 +72,7 @@ class Sandbox:
         self.generation = 0  # counts worker starts: a Cache handle is only valid in its own worker
         self._origin_bytes = {}  # cache handle -> bytes of the forward's inputs (echoed with the backward)
         self._hello_due = False  # spawned ahead, its hello not read yet (spawn)
-        self._tree = None  # (worker pid, the pids of its process tree where it cannot change: recycle_if_broken)
+        self._tree = None  # the pids of the worker's process tree, where it cannot change (recycle_if_broken)
         self._own_workdir = self.workdir is None
         self.workdir = Path(self.workdir or tempfile.mkdtemp(prefix="convgrade-sandbox-"))
         try:
@@ -94,13 +94,19 @@ class Sandbox:
             if not self._hello_due:
                 self._spawn()
             self._hello_due = False
-            self._hello()
+            try:
+                self._hello()
+            except CallError as err:  # bubblewrap not probed yet (bwrap_may_work): no? the worker's own confinement
+                if err.kind != "crash" or not self.wrapped or bwrap_works(self.python):
+                    raise
+                self._wrapped = False
+                self._spawn()
+                self._hello()
         self._start_cpu = stages.worker_started(self.proc)
 
     def spawn(self):
-        """Start the worker's process without waiting for it to be ready: its interpreter, numpy and lockdown
-        start up while the grader goes on (the grader's own imports, torch), and the first call takes its hello.
-        No student code runs before that call (the worker imports a student module on its first call only)."""
+        """Start the worker without waiting for its hello (the first call reads it): it starts up while the grader
+        goes on (torch). No student code runs before that call (a student module is imported by a call only)."""
         if self.proc is None and not self._hello_due:
             with stages.stage("worker start"):
                 self._spawn()
@@ -157,7 +163,7 @@ class Sandbox:
         if getattr(self, "_wrapped", None) is None:
             lim = self.limits
             self._wrapped = bool(lim.wrapper == "auto" and lim.mount_isolation and lim.network_namespace
-                                 and lim.ipc_namespace and bwrap_works(self.python))
+                                 and lim.ipc_namespace and bwrap_may_work(self.python))
         return self._wrapped
 
     def _carve_outs(self):
@@ -232,11 +238,10 @@ class Sandbox:
         /proc, outside the worker), so that a fresh one runs the cases that follow. Returns why, or ''."""
         if self.proc is None or self.proc.poll() is not None:
             return ""
-        if self._tree is None or self._tree[0] != self.proc.pid:
-            # with the system-call filter on (the hello says so, before any student code), no process of the
-            # worker can start another: its process tree (bubblewrap's and the worker) is read once
-            self._tree = (self.proc.pid, tree(self.proc.pid) if self.isolation.get("seccomp") == "on" else None)
-        held = usage(self.proc.pid, self._tree[1])
+        # with the system-call filter on (its hello, before any student code), no process of the worker can start
+        # another: its tree (bubblewrap's processes and the worker) is read once
+        self._tree = self._tree or (tree(self.proc.pid) if self.isolation.get("seccomp") == "on" else None)
+        held = usage(self.proc.pid, self._tree)
         if held is None:
             return ""
         lim = self.limits
@@ -277,11 +282,8 @@ class Sandbox:
                             f"({self.limits.grading_seconds:g} s) ran out", kind="deadline")
         return min(timeout, left)
 
+    @stages.staged("student calls")
     def _roundtrip(self, header, arrays, timeout, what, module=None, max_bytes=None):
-        with stages.stage("student calls"):
-            return self._exchange(header, arrays, timeout, what, module, max_bytes)
-
-    def _exchange(self, header, arrays, timeout, what, module=None, max_bytes=None):
         start = time.perf_counter()
         try:
             allowed = self._time_left(timeout, what)

@@ -11,6 +11,7 @@ It lives in sandbox/, the first stage of the path, because every stage uses it. 
 ``CONVGRADE_STAGES=FILE`` makes run.grade install it and append one JSON line per grading to FILE.
 """
 
+import functools
 import json
 import time
 from contextlib import nullcontext
@@ -79,6 +80,19 @@ class _Stage:
 def stage(name):
     """A context manager counting what runs inside it to ``name`` (one of STAGES); nothing when off."""
     return _OFF if METER is None else _Stage(name)
+
+
+def staged(name):
+    """A decorator: every call of the function counts to the stage ``name``."""
+    def decorate(fn):
+        @functools.wraps(fn)
+        def run(*args, **kwargs):
+            if METER is None:
+                return fn(*args, **kwargs)
+            with _Stage(name):
+                return fn(*args, **kwargs)
+        return run
+    return decorate
 
 
 def count(name, n=1):

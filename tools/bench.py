@@ -643,6 +643,10 @@ def stage_group(runs, work, results, raw):
 
     s = bench_stages.summary(bench_stages.pairs(runs, bench_env(), work))
     raw["stages"] = s
+    raw["where"] = {"cases": s["cases"], "grade_cpu": round(s["grade_cpu"], 3), "torch_cpu": round(s["torch_cpu"], 3),
+                    "stages": {k: [round(s["share"][k], 4), round(s["stage_ms_per_case"].get(k, 0.0), 3)]
+                               for k in s["share"]},
+                    "functions": [[place, round(share, 4)] for place, share in bench_stages.top_items(env=bench_env())]}
     right = s["scores"] == [100.0]
     what = (f"median of {runs} pairs taken in turn; grading {s['grade_cpu']:.2f} CPU-s / {s['grade_wall']:.2f} s, "
             f"torch+numpy {s['torch_cpu']:.2f} CPU-s / {s['torch_wall']:.2f} s (medians); scores {s['scores']}")
@@ -711,9 +715,10 @@ def machine():
             f"Python {platform.python_version()}")
 
 
-def merge_figures(path, results, run):
+def merge_figures(path, results, run, where=None):
     """Write the figures of this run into ``path`` over the earlier ones (a figure this run did not measure
-    keeps its last value and run): what `make docs` renders into the README."""
+    keeps its last value and run): what `make docs` renders into the README; ``where``: where one grading's time
+    goes (stage_group), kept likewise."""
     try:
         old = json.loads(path.read_text(encoding="utf-8"))
     except (OSError, ValueError):
@@ -729,9 +734,12 @@ def merge_figures(path, results, run):
         figures[name] = {"label": r["label"], "target": f"{op} {fmt(r['target'], r['unit'])}",
                          "measured": fmt(r["value"], r["unit"]), "pass": bool(r["pass"]), "note": r.get("note", ""),
                          "run": key}
-    used = {f["run"] for f in figures.values()}
+    where = {**where, "run": key} if where else old.get("where")
+    used = {f["run"] for f in figures.values()} | ({where["run"]} if where else set())
     data = {"figures": {k: figures[k] for k in FIGURES if k in figures},
             "runs": {k: v for k, v in sorted(runs.items()) if k in used}}
+    if where:
+        data["where"] = where
     path.write_text(json.dumps(data, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
 
 
@@ -925,7 +933,7 @@ def main(argv=None):
     run = {"date": time.strftime("%Y-%m-%d"), "machine": machine(), "load": [round(load_start[0], 1),
            round(os.getloadavg()[0], 1)], "quick": args.quick, "seconds": round(time.perf_counter() - started),
            "groups": groups}
-    merge_figures(Path(args.figures), results, run)
+    merge_figures(Path(args.figures), results, run, raw.get("where"))
     return 0 if all(r["pass"] for r in results.values()) else 1
 
 

@@ -12,7 +12,9 @@ the case table, printing the score table) is the rest of the tree's CPU, counted
 
 import argparse
 import json
+import re
 import statistics
+import subprocess
 import sys
 import time
 from pathlib import Path
@@ -85,6 +87,53 @@ def summary(results):
     }
 
 
+PROFILED = """
+import cProfile, json, os, pstats, sys, time
+sys.path.insert(0, {root!r})
+sys.argv = ["autograder", "grade", {submission!r}]
+from autograder.cli import main
+import autograder.checking.oracle, autograder.checking.parts, autograder.grading.grader  # imports: start-up
+profile = cProfile.Profile(time.process_time)
+profile.enable()
+try:
+    main(sys.argv[1:])
+finally:
+    profile.disable()
+stats = pstats.Stats(profile).stats
+print(json.dumps([[f"{{f}}:{{n}}" if f != "~" else n, tt] for (f, l, n), (cc, nc, tt, ct, callers) in stats.items()]))
+"""
+
+
+def where(name, root=str(ROOT)):
+    """A profiled function's place, readable: torch's and numpy's own code by package, the grader's by module,
+    a built-in by its name."""
+    place, _, func = name.rpartition(":")
+    if not place:
+        func = re.sub(r"^<(built-in method |method )?(.*)>$", r"\2", func)
+        return f"{func} (built-in)"
+    for package in ("torch", "numpy", "yaml", "rich", "gradescope_utils"):
+        if f"/site-packages/{package}/" in place:
+            return f"{package} (its own Python code)"
+    if place.startswith(root):
+        return place[len(root) + 1:]
+    return "the standard library: " + Path(place).name
+
+
+def top_items(submission=None, env=None, n=10):
+    """[(where, share of the grading process's CPU)] of the ``n`` places it spends its own CPU in most, from
+    cProfile (CPU time) over one `python -m autograder grade` once torch and the grader's modules are imported
+    (the grader process only; start-up and the workers are in the stages)."""
+    code = PROFILED.format(root=str(ROOT), submission=str(submission or ROOT / "solutions"))
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, timeout=600)
+    rows = json.loads(out.stdout.strip().splitlines()[-1])
+    total = sum(t for _, t in rows) or 1.0
+    grouped = {}
+    for name, t in rows:
+        key = where(name)
+        grouped[key] = grouped.get(key, 0.0) + t
+    return [(k, v / total) for k, v in sorted(grouped.items(), key=lambda kv: -kv[1])[:n]]
+
+
 def describe(s):
     """Lines for a terminal."""
     lines = [f"one grading of the reference: {s['grade_cpu']:.2f} CPU-s, {s['grade_wall']:.2f} s wall; "
@@ -110,6 +159,9 @@ def main(argv=None):
         s = summary(pairs(args.pairs, bench.bench_env(), work))
         print("\n".join(describe(s)))
         print(f"({args.pairs} pairs in {time.perf_counter() - start:.0f} s)")
+        print("where the grading process's own CPU goes (cProfile, CPU time):")
+        for place, share in top_items(env=bench.bench_env()):
+            print(f"  {share:6.1%}  {place}")
     return 0
 
 

@@ -28,7 +28,6 @@ from ..checking.text import one_line
 from ..sandbox.channel import CallError
 from ..sandbox.limits import Limits
 from ..sandbox.session import Sandbox
-from ..sandbox.stages import stage
 from . import diagnosis, feedback
 
 # Gradescope stops a run at its global timeout (10 minutes by default) and then scores it 0, so time-outs
@@ -186,10 +185,9 @@ class Grader:
         graded = {p.id: PartResult(p, sorted(results[p.id], key=lambda c: c.index),
                                    sum(c.seconds for c in results[p.id]) or total / max(len(parts), 1))
                   for p in parts}
-        with stage("checks"):
-            diagnosis.conclude(graded)  # what only every case of every part can tell
-            for result in graded.values():
-                self._name_difficulties(result)
+        diagnosis.conclude(graded)  # what only every case of every part can tell
+        for result in graded.values():
+            self._name_difficulties(result)
         return graded
 
     def _isolated(self, part):
@@ -265,7 +263,7 @@ class Grader:
         sandbox.notes.clear()
         sandbox.metrics.clear()
         try:
-            with np.errstate(all="ignore"), stage("checks"):
+            with np.errstate(all="ignore"):
                 found = CHECKERS[part.check](sandbox, part, case)
             take_report(res, found if isinstance(found, Report) else Report(lines=list(found)))
         except Failed as f:
@@ -285,8 +283,7 @@ class Grader:
                 traceback.print_exc()
         res.info += list(sandbox.notes)
         res.metrics = dict(sandbox.metrics)
-        with stage("sandbox"):
-            left = sandbox.recycle_if_broken()
+        left = sandbox.recycle_if_broken()
         if left:  # the damage stays in this case: the next one gets a fresh worker
             res.info.append(f"your code left the worker holding {left}: a fresh worker runs the next cases")
         cause = import_cause(res.lines, self.located.problems)

@@ -233,13 +233,13 @@ class Sandbox:
             self._origin_bytes[reply.cache.handle] = sum(a.nbytes for a in arrays)
         return reply
 
+    @stages.staged("sandbox")
     def recycle_if_broken(self):
         """After a case: kill a worker left holding too many open files, threads or too much memory (read from
         /proc, outside the worker), so that a fresh one runs the cases that follow. Returns why, or ''."""
         if self.proc is None or self.proc.poll() is not None:
             return ""
-        # with the system-call filter on (its hello, before any student code), no process of the worker can start
-        # another: its tree (bubblewrap's processes and the worker) is read once
+        # seccomp on (its hello says so before any student code): no new process, the tree is read once
         self._tree = self._tree or (tree(self.proc.pid) if self.isolation.get("seccomp") == "on" else None)
         held = usage(self.proc.pid, self._tree)
         if held is None:

@@ -27,6 +27,8 @@ from .intake.locate import SubmissionError, locate
 from .sandbox import isolation
 from .sandbox.confine import worker_python
 from .sandbox.limits import Limits
+from .sandbox import stages
+from .sandbox.stages import stage
 
 
 @dataclass
@@ -75,11 +77,27 @@ def grade(submission, results_path=None, table=None, parts=None, limits=None, us
     and where not root, with no user namespace, unless ``trusted``.
     """
     start = time.monotonic()
-    full = table or load()
-    table = full.select(parts or [])
+    measured = os.environ.get("CONVGRADE_STAGES") and stages.METER is None
+    if measured:  # where the time goes, by stage (tools/bench.py)
+        stages.install()
+    try:
+        outcome = _grade(submission, start, results_path, table, parts, limits, user, python, reveal, trusted, seed,
+                         metadata)
+    finally:
+        if measured:
+            stages.finish(os.environ["CONVGRADE_STAGES"], cases=sum(len(p.cases) for p in (table or load()).select(
+                parts or []).parts))
+    return outcome
+
+
+def _grade(submission, start, results_path, table, parts, limits, user, python, reveal, trusted, seed, metadata):
+    with stage("intake"):
+        full = table or load()
+        table = full.select(parts or [])
     if results_path:
         results_path = Path(results_path).absolute()
-        write_atomic(results_path, placeholder("Grading did not finish; please contact the course staff."))
+        with stage("writing"):
+            write_atomic(results_path, placeholder("Grading did not finish; please contact the course staff."))
     limits = limits or limits_from(table)
     deadline = start + limits.grading_seconds  # one deadline for the whole grading, every round trip
     rate_note = []
@@ -88,13 +106,11 @@ def grade(submission, results_path=None, table=None, parts=None, limits=None, us
         if isinstance(held, Outcome):
             return held
         rate_note = [held] if held else []
-    # The oracle (torch) and every grader module are loaded before any student code runs: nothing
-    # a submission does to files on disk can change what grades it (results come from this memory).
-    from .checking import oracle, parts  # noqa: F401
     notes = list(rate_note)
     acquired = None
     if user == "auto":
-        user, note = isolation.acquire()
+        with stage("sandbox"):
+            user, note = isolation.acquire()
         acquired = user
         if user is None:  # not root: the worker's isolation is a user namespace (bwrap), or nothing
             note = isolation.unprivileged_note(limits, python, trusted)
@@ -104,11 +120,13 @@ def grade(submission, results_path=None, table=None, parts=None, limits=None, us
     located = None
     try:
         if user is not None:
-            notes += isolation.protect()
-            if results_path:
-                notes += isolation.guard_results_folder(results_path.parent)
+            with stage("sandbox"):
+                notes += isolation.protect()
+                if results_path:
+                    notes += isolation.guard_results_folder(results_path.parent)
         try:
-            located = locate(submission, full.modules)
+            with stage("intake"):
+                located = locate(submission, full.modules)
         except SubmissionError as exc:
             message = one_line(exc, 1000)
             data = validate(with_environment(unreadable(table, message), None, python), table)
@@ -123,10 +141,19 @@ def grade(submission, results_path=None, table=None, parts=None, limits=None, us
                         graded=full.functions, difficulties=full.difficulties)
         if results_path:
             grader.private.append(str(results_path.parent))
-        graded = grader.grade(table.parts)
+        # The visible phase's worker starts up (interpreter, numpy, lockdown) while torch loads here; it imports
+        # no student module before its first call. The oracle (torch) and every grader module are loaded before
+        # any student code runs: nothing a submission does to files on disk can change what grades it (results
+        # come from this memory).
+        grader.sandbox.spawn()
+        with stage("start-up"):
+            from .checking import oracle, parts  # noqa: F401
+        with stage("checks"):
+            graded = grader.grade(table.parts)
         notes = merged(notes, grader.isolation_notes + retry.notes(grader))
-        data, collected = run(table, lambda part: graded[part.id], reveal=reveal,
-                              summary=lambda d, c: summary(d, c, notes, table), started=start)
+        with stage("feedback"):
+            data, collected = run(table, lambda part: graded[part.id], reveal=reveal,
+                                  summary=lambda d, c: summary(d, c, notes, table), started=start)
         data["extra_data"] = {**data.get("extra_data", {}), "hidden_seed": grader.seed}
         if grader.machine_faults:  # staff-only: the cases the machine failed (grading/retry.py)
             data["extra_data"]["machine_faults"] = grader.machine_faults
@@ -135,22 +162,25 @@ def grade(submission, results_path=None, table=None, parts=None, limits=None, us
             data["extra_data"]["isolation"] = {"holds": holds, "missing": missing}
     finally:
         # every student process dies before anything is written
-        if grader is not None:
-            grader.close()
-        if located is not None:
-            located.cleanup()
-        # what it left in /tmp & co. goes too (only there without a mount namespace)
-        if acquired is not None:
-            gone = isolation.release(acquired, confined=grader is not None and grader.confined)
-        else:
-            gone = isolation.reap(user, clean_up=True)
+        with stage("sandbox"):
+            if grader is not None:
+                grader.close()
+            if located is not None:
+                located.cleanup()
+            # what it left in /tmp & co. goes too (only there without a mount namespace)
+            if acquired is not None:
+                gone = isolation.release(acquired, confined=grader is not None and grader.confined)
+            else:
+                gone = isolation.reap(user, clean_up=True)
     if not gone:
         raise RuntimeError(f"processes of the sandbox user {user.name} survived SIGKILL; results not written")
-    validate(with_environment(data, grader, python), table)
-    if results_path:
-        write_atomic(results_path, data)
-    return Outcome(data, collected, notes, sandbox_user=user, seed=grader.seed,
-                   summary=summary_lines(data, collected, notes, table), ungradable=nothing_usable(located, table))
+    with stage("writing"):
+        validate(with_environment(data, grader, python), table)
+        if results_path:
+            write_atomic(results_path, data)
+    with stage("feedback"):
+        return Outcome(data, collected, notes, sandbox_user=user, seed=grader.seed,
+                       summary=summary_lines(data, collected, notes, table), ungradable=nothing_usable(located, table))
 
 
 def rate_limited(table, metadata, results_path):

@@ -531,3 +531,57 @@ def test_clean_up_removes_what_a_uid_made_anywhere_it_could_reach_and_walks_noth
         os.chown(d, uid, gid)
     assert leftovers.clean_files(uid, gid, [tmp_path]) == 3
     assert [f.exists() for f in made] == [False, False, True] and not own_dir.exists()
+
+
+@ROOT_ONLY
+def test_clean_up_after_a_clean_slot_looks_only_in_folders_changed_since_and_still_finds_everything(tmp_path):
+    """leftovers.clean_files with ``since`` (the time a clean slot was taken: the uid owned nothing then): whatever
+    the uid made sits in a folder whose ctime moved, however deep, and goes; in folders unchanged since, files are
+    not looked at one by one (a file chown'd there behind the grader's back stands for one), folders still are."""
+    import time
+
+    uid, gid = 54321, 54321
+    for rel in ("quiet/deeper", "busy"):
+        (tmp_path / rel).mkdir(parents=True)
+    stale = tmp_path / "quiet" / "stale"
+    stale.write_text("x")
+    os.chown(stale, uid, gid)  # before the slot was taken: not this grading's
+    old_dir = tmp_path / "quiet" / "dir_of_uid"
+    old_dir.mkdir()
+    os.chown(old_dir, uid, gid)
+    time.sleep(0.05)
+    since = time.time()
+    time.sleep(0.05)
+    made = [tmp_path / "busy" / "left", tmp_path / "quiet" / "deeper" / "left"]
+    for f in made:
+        f.write_text("x")
+        os.chown(f, uid, gid)
+    assert leftovers.clean_files(uid, gid, [tmp_path], since=since) == 3
+    assert not any(f.exists() for f in made) and not old_dir.exists() and stale.exists()
+    assert leftovers.clean_files(uid, gid, [tmp_path]) == 1 and not stale.exists()  # without since: every file
+
+
+def test_a_worker_bubblewrap_cannot_start_starts_without_it_and_one_it_can_needs_no_probe(monkeypatch, tmp_path):
+    """Bubblewrap is not probed before the first worker (a process less per grading): the worker's own start is the
+    probe. Where bubblewrap then fails to start it and the probe says it does not work here, the worker starts again
+    under its own confinement; where it works, no probe runs at all."""
+    from autograder.sandbox import session
+
+    probes = []
+
+    def probe(python):
+        probes.append(python)
+        return False
+
+    monkeypatch.setattr(session, "bwrap_may_work", lambda python: True)
+    monkeypatch.setattr(session, "bwrap_works", probe)
+    monkeypatch.setattr(session, "bwrap_command", lambda *a, **k: ["/bin/false"])  # a bubblewrap that cannot start
+    with session.Sandbox(files={}) as sb:
+        reply = sb.ping()
+        assert reply.result.get("ok") and not sb.wrapped and probes == [sb.python]
+    if bwrap_works(worker_python()):
+        monkeypatch.undo()
+        monkeypatch.setattr(session, "bwrap_works", probe)
+        with session.Sandbox(files={}) as sb:
+            assert sb.ping().result.get("ok") and sb.wrapped and sb.isolation.get("filesystem") == "allow-list root"
+        assert len(probes) == 1, "a worker bubblewrap started needs no probe"

@@ -119,3 +119,29 @@ def test_timeouts_cannot_use_up_the_gradescope_limit(tmp_path):
     assert "time for the whole grading (6 s) ran out" in out.parts["conv_forward"].cases[0].lines[0]
     assert {c.kind for c in out.parts["dilate_kernel"].cases} == {"skipped"}
     assert "whole grading (6 s) was used up" in out.parts["dilate_kernel"].cases[0].lines[0]
+
+
+def test_the_stage_meter_counts_a_grading_by_stage(tmp_path):
+    """CONVGRADE_STAGES=FILE (make bench's stages, tools/bench_stages.py): one JSON line per grading with every
+    stage's CPU and wall, the workers' CPU (their start-up and their calls), the case count; nested stages count
+    exclusively, so the stages never add up to more than the grading's own total."""
+    import json
+    import os
+
+    from autograder.sandbox.stages import STAGES
+
+    record_file = tmp_path / "stages.jsonl"
+    env = dict(os.environ, CONVGRADE_STAGES=str(record_file))
+    proc = subprocess.run([sys.executable, "-m", "autograder", "grade", "solutions", "--parts", "conv_forward",
+                           "gemm_efficiency"], cwd=ROOT, capture_output=True, text=True, timeout=300, env=env)
+    assert proc.returncode == 0, proc.stderr
+    (line,) = record_file.read_text().splitlines()
+    record = json.loads(line)
+    table = load()
+    assert record["cases"] == len(table.part("conv_forward").cases) + len(table.part("gemm_efficiency").cases)
+    assert set(record["cpu"]) == set(STAGES) == set(record["wall"])
+    for stage in ("start-up", "intake", "worker start", "student calls", "oracle", "checks", "feedback", "writing"):
+        assert record["wall"][stage] > 0, stage
+    assert record["workers_cpu"]["worker start"] > 0 and record["workers_cpu"]["student calls"] > 0
+    assert sum(record["cpu"].values()) <= record["total_cpu"] + 1e-6
+    assert sum(record["wall"].values()) <= record["total_wall"] + 1e-6

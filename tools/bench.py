@@ -56,6 +56,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path[:0] = [str(ROOT), str(ROOT / "tests"), str(ROOT / "tools")]
 
 import mutants  # noqa: E402  (tests/mutants: the catalogue and its builder)
+from bench_stages import BUDGETS  # noqa: E402
 
 from autograder.checking.table import MODULES  # noqa: E402
 
@@ -75,6 +76,15 @@ GLOBAL_TIMEOUT = 600.0  # Gradescope's default: a run that hits it scores 0
 FIGURES = {
     "grade_ref_wall": ("grading run, reference solutions: wall", "s", 20.0, "max"),
     "grade_ref_rss": ("grading run, reference: peak RSS of all processes", "MB", 500.0, "max"),
+    "grade_ref_cpu_ratio": ("one grading of the reference / python -c 'import torch, numpy': CPU of each whole "
+                            "process tree", "x", 1.5, "max"),
+    "grade_ref_wall_ratio": ("one grading of the reference / python -c 'import torch, numpy': wall", "x", 1.5,
+                             "max"),
+    "grade_case_ms": ("one grading of the reference: CPU per case beyond start-up (grader and workers)", "ms", 5.0,
+                      "max"),
+    **{f"stage_{k.replace(' ', '_').replace('-', '_')}": (f"  stage: {k}, CPU per case (share of the grading)", "ms",
+                                                          budget, "max")
+       for k, budget in BUDGETS.items() if budget is not None},
     "grade_loops_wall": ("grading run, loop-based submission: wall", "s", 60.0, "max"),
     "ping_typical": ("Sandbox.ping, typical case arrays (median)", "ms", 5.0, "max"),
     "ratio_conv": ("conv2d fwd+bwd, reference / torch", "x", 2.0, "max"),
@@ -95,7 +105,7 @@ FIGURES = {
     "hang_wall": ("every function loops forever, time limits / 10: wall", "s", GLOBAL_TIMEOUT / 10, "max"),
     "hogs_full": ("under two CPU hogs: gradings of the reference at full marks", "of 20", HOG_RUNS, "all"),
     "container_ratio": ("Gradescope's container (0.5 CPU, 768 MB): run_autograder on the reference / "
-                        "python -c 'import torch, numpy' there", "x", 3.0, "max"),
+                        "python -c 'import torch, numpy' there", "x", 1.5, "max"),
     "container_memory": ("Gradescope's container: peak memory of that run (its cgroup)", "MB", BUDGET_MEMORY / MB,
                          "max"),
 }
@@ -666,6 +676,35 @@ def hogs_group(work, results, raw, say, runs=HOG_RUNS, hogs=2):
     say(results["hogs_full"]["note"])
 
 
+def stage_group(runs, work, results, raw):
+    """One grading of the reference against `python -c "import torch, numpy"` (CPU and wall, pairs taken in
+    turn), its CPU per case beyond start-up and each stage's share (tools/bench_stages.py)."""
+    import bench_stages
+
+    s = bench_stages.summary(bench_stages.pairs(runs, bench_env(), work))
+    raw["stages"] = s
+    raw["where"] = {"cases": s["cases"], "grade_cpu": round(s["grade_cpu"], 3), "torch_cpu": round(s["torch_cpu"], 3),
+                    "stages": {k: [round(s["share"][k], 4), round(s["stage_ms_per_case"].get(k, 0.0), 3)]
+                               for k in s["share"]},
+                    "functions": [[place, round(share, 4)] for place, share in bench_stages.top_items(env=bench_env())]}
+    right = s["scores"] == [100.0]
+    what = (f"median of {runs} pairs taken in turn; grading {s['grade_cpu']:.2f} CPU-s / {s['grade_wall']:.2f} s, "
+            f"torch+numpy {s['torch_cpu']:.2f} CPU-s / {s['torch_wall']:.2f} s (medians); scores {s['scores']}")
+    for key, value in (("grade_ref_cpu_ratio", s["cpu_ratio"]), ("grade_ref_wall_ratio", s["wall_ratio"])):
+        results[key] = verdict(key, value)
+        results[key]["note"] = what + ("; CPU: every process of the tree, workers included (a cgroup)"
+                                       if "cpu" in key else "")
+        results[key]["pass"] &= right
+    results["grade_case_ms"] = verdict("grade_case_ms", s["case_ms"])
+    results["grade_case_ms"]["note"] = (f"{s['cases']} cases; start-up (interpreter, torch, the grader's imports): "
+                                        f"{s['stage_seconds']['start-up']:.2f} CPU-s, {s['share']['start-up']:.0%}")
+    for stage, ms in s["stage_ms_per_case"].items():
+        key = f"stage_{stage.replace(' ', '_').replace('-', '_')}"
+        if key in FIGURES:
+            results[key] = verdict(key, ms)
+            results[key]["note"] = f"{s['share'][stage]:.0%} of the grading's CPU ({s['stage_seconds'][stage]:.3f} s)"
+
+
 # ----------------------------------------------------------------- Gradescope's container
 def container_group(runs, results, raw, say):
     """One grading of the reference by run_autograder in Gradescope's container (tools/gradescope_container.py),
@@ -716,9 +755,10 @@ def machine():
             f"Python {platform.python_version()}")
 
 
-def merge_figures(path, results, run):
+def merge_figures(path, results, run, where=None):
     """Write the figures of this run into ``path`` over the earlier ones (a figure this run did not measure
-    keeps its last value and run): what `make docs` renders into the README."""
+    keeps its last value and run): what `make docs` renders into the README; ``where``: where one grading's time
+    goes (stage_group), kept likewise."""
     try:
         old = json.loads(path.read_text(encoding="utf-8"))
     except (OSError, ValueError):
@@ -734,9 +774,12 @@ def merge_figures(path, results, run):
         figures[name] = {"label": r["label"], "target": f"{op} {fmt(r['target'], r['unit'])}",
                          "measured": fmt(r["value"], r["unit"]), "pass": bool(r["pass"]), "note": r.get("note", ""),
                          "run": key}
-    used = {f["run"] for f in figures.values()}
+    where = {**where, "run": key} if where else old.get("where")
+    used = {f["run"] for f in figures.values()} | ({where["run"]} if where else set())
     data = {"figures": {k: figures[k] for k in FIGURES if k in figures},
             "runs": {k: v for k, v in sorted(runs.items()) if k in used}}
+    if where:
+        data["where"] = where
     path.write_text(json.dumps(data, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
 
 
@@ -841,6 +884,8 @@ def main(argv=None):
             results["grade_ref_rss"]["note"] = "max over the runs; 20 ms samples of /proc/<pid>/statm"
             if any(r["score"] != 100 for r in rs):
                 results["grade_ref_wall"]["pass"] = False
+            say(f"one grading of the reference against a torch start-up, {runs} pairs (the stages recorded)")
+            stage_group(runs, work, results, raw)
         loops_path, loops_what = LOOPS_STYLE, "tests/styles/loops"
         if "loops" in groups:
             n = max(2, runs // 2)
@@ -940,7 +985,7 @@ def main(argv=None):
     run = {"date": time.strftime("%Y-%m-%d"), "machine": machine(), "load": [round(load_start[0], 1),
            round(os.getloadavg()[0], 1)], "quick": args.quick, "seconds": round(time.perf_counter() - started),
            "groups": groups}
-    merge_figures(Path(args.figures), results, run)
+    merge_figures(Path(args.figures), results, run, raw.get("where"))
     return 0 if all(r["pass"] for r in results.values()) else 1
 
 

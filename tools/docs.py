@@ -210,6 +210,28 @@ def performance():
     return "\n".join(rows)
 
 
+def where_time_goes():
+    """The README's lines on where one grading's time goes, from docs/performance.json's ``where`` (make bench:
+    tools/bench_stages.py)."""
+    import json
+
+    data = json.loads(PERFORMANCE.read_text(encoding="utf-8")) if PERFORMANCE.is_file() else {}
+    where = data.get("where")
+    if not where:
+        return "No measurement yet: run `make bench`."
+    runs = sorted(data.get("runs") or {})
+    ref = f" [{runs.index(where['run']) + 1}]" if where.get("run") in runs else ""
+    rows = [f"One grading of the reference{ref}: {where['grade_cpu']:.2f} CPU-s for {where['cases']} cases against "
+            f"{where['torch_cpu']:.2f} CPU-s for `python -c \"import torch, numpy\"`; by stage, the grader and its "
+            "workers together:", "", "| stage | share of the grading's CPU | CPU per case |", "| --- | ---: | ---: |"]
+    for stage, (share, ms) in where["stages"].items():
+        rows.append(f"| {stage} | {share:.0%} | {f'{ms:.2f} ms' if stage != 'start-up' else 'per grading'} |")
+    rows += ["", "The grading process's own CPU past its start-up, by place (cProfile, CPU time; its overhead "
+             "inflates many small Python calls):", "", "| place | share |", "| --- | ---: |"]
+    rows += [f"| {place} | {share:.1%} |" for place, share in where["functions"]]
+    return "\n".join(rows)
+
+
 def quantities():
     """What a difficulty's `when` may name, and the knobs a case turns (autograder/checking/difficulties.py)."""
     from autograder.checking.difficulties import KNOBS, QUANTITIES
@@ -240,7 +262,7 @@ def blocks(table):
     return {
         ROOT / "README.md": {"parts-table": staff_parts_table(table), "upload-list": upload_list(table),
                              "mutation-summary": mutation_summary(table), "coverage-excerpt": coverage_excerpt(table),
-                             "performance": performance(), "posting": posting()},
+                             "performance": performance(), "where-time-goes": where_time_goes(), "posting": posting()},
         ROOT / "assignment" / "README.md": {"parts-table": student_parts_table(table),
                                             "upload-list": upload_list(table), "handout-order": handout_order(table)},
         API: {"graded-functions": graded_functions(table)},

@@ -14,6 +14,7 @@ import functools
 import numpy as np
 
 from ..sandbox.channel import CallError
+from ..sandbox.stages import stage
 from .calls import Call, Failed, check_backward_inputs, expect
 from .compare import RTOL_GRAD, RTOL_OUT, type_name
 from .compare import wrong_mask
@@ -96,7 +97,8 @@ class CaseRun:
             def upstream(outs):
                 self.dout = self.rng.standard_normal(outs[0].shape)
                 return self.dout
-        outs, grads = fn(*[v for _, v in self.args], dout=upstream, **self.options)
+        with stage("oracle"):
+            outs, grads = fn(*[v for _, v in self.args], dout=upstream, **self.options)
         self.expected = self._named(outs, grads)
         return self.expected
 
@@ -118,7 +120,8 @@ class CaseRun:
             args.update(inputs or {})
             fn = getattr(oracle, self.part.oracle)
             dout = self.dout if self.part.backward and backward else None
-            outs, grads = fn(*args.values(), dout=dout, **{**self.options, **(options or {})})
+            with stage("oracle"):
+                outs, grads = fn(*args.values(), dout=dout, **{**self.options, **(options or {})})
             self._variants[key] = (inputs, self._named(outs, grads))  # inputs kept alive: their ids are the key
         return self._variants[key][1]
 
@@ -126,7 +129,8 @@ class CaseRun:
         """The oracle's values for the case's inputs and options with another upstream gradient ``dout`` (of the
         output's shape): what a backward that leaves part of dout out computes. Not cached (callers use memo)."""
         fn = getattr(oracle, self.part.oracle)
-        outs, grads = fn(*[v for _, v in self.args], dout=dout, **self.options)
+        with stage("oracle"):
+            outs, grads = fn(*[v for _, v in self.args], dout=dout, **self.options)
         return self._named(outs, grads)
 
     @once_per_batch

@@ -15,7 +15,9 @@ submission will get.
 
 The speed part's yardstick (torch's time for the same convolution) is a figure of the machine, not a value:
 ``calibration()`` measures it once per batch too, so that every submission's ratio is taken against the same
-yardstick. Without install() (one grading, as on Gradescope)
+yardstick; so is a clean worker's time to move the timed call's arrays (the tripwire's, ``batch_calibration``:
+a submission whose own time is not suspiciously below it needs no clean worker of its own; one that is
+is measured against a live clean worker as in one grading). Without install() (one grading, as on Gradescope)
 nothing is cached and every figure is measured in the grading itself.
 """
 
@@ -50,6 +52,12 @@ def calibration(key, measure):
     if memo is None:
         return measure()
     return memo.get(("calibration", *key), lambda: (measure(), None))[0]
+
+
+def batch_calibration(key, measure):
+    """``measure()`` once per batch where a Memo is installed (keyed by ``key``); None in one grading, which
+    measures what it needs itself."""
+    return None if layer.MEMO is None else calibration(key, measure)
 
 
 # ----------------------------------------------------------------- (de)serialising a value tree
@@ -187,12 +195,14 @@ class Memo:
     def step(self, run, step, args, kwargs):
         """One step of a CaseRun (its inputs, the oracle's answer, a variant), from the memo."""
         name = step.__name__
-        if run.case.get("hidden"):  # drawn from this submission's own seed: worth nothing to the next
-            return step(run, *args, **kwargs)
+        if run.case.get("hidden") or run.case.get("fresh"):  # drawn from this submission's own seed (a hidden
+            return step(run, *args, **kwargs)  # case, the speed part's timed inputs): worth nothing to the next
         if name == "_draw":
             (rng,) = args
-            # the case's identity, hashed once: every later step's key starts with it
-            run._memo_key = [self._digest([*self.part_key(run.part), run.case, rng.bit_generator.state])]
+            # the case's identity, hashed once: every later step's key starts with it. Not the grading's
+            # secret_seed, which every case carries and only the speed part's fresh inputs use (as their seed)
+            case = {k: v for k, v in run.case.items() if k != "secret_seed"}
+            run._memo_key = [self._digest([*self.part_key(run.part), case, rng.bit_generator.state])]
 
             def draw():
                 value = step(run, rng)

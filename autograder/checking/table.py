@@ -5,6 +5,7 @@ from here; nothing restates them. See the comments at the top of cases.yaml for 
 """
 
 import ast
+import marshal
 import re
 from dataclasses import dataclass, field, fields
 from pathlib import Path
@@ -17,7 +18,7 @@ VISIBILITIES = ("visible", "hidden", "after_due_date", "after_published")
 HIDDEN_FEEDBACK = ("where", "config", "none")  # what a hidden case shows, most first (grading/feedback.py)
 REF = re.compile(r"^[A-Za-z_]\w*\.[A-Za-z_]\w*$")
 # case keys that configure the grader, not the student's call (never shown as options)
-META_KEYS = {"seed", "secret_seed", "hidden", "repeats", "max_ratio", "torch_repeats", "kind", "bias", "plain"}
+META_KEYS = {"seed", "secret_seed", "hidden", "repeats", "max_ratio", "torch_repeats", "kind", "bias", "plain", "fresh"}
 # a part's lists that may extend a template's: `mistakes: [*conv_mistakes, my_mistake]` nests the template's list,
 # which the loader flattens (YAML has no concatenation; a nested list survives any YAML library's round trip)
 EXTENSIBLE = ("mistakes", "difficulties", "options")
@@ -172,10 +173,23 @@ class Table:
         return yaml.safe_dump(data, sort_keys=False, default_flow_style=None, width=120)
 
 
+_PARSED = {}  # the text of a table -> its data, marshalled: a process reads its table more than once (MODULES, load)
+
+
 def read(path=None):
-    path = Path(path or TABLE)
-    # libyaml's loader where PyYAML has it: the same data, ~10x faster than the pure-Python one.
-    return yaml.load(path.read_text(encoding="utf-8"), Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
+    """The table's data (a fresh copy each call: callers may change it)."""
+    text = Path(path or TABLE).read_text(encoding="utf-8")
+    blob = _PARSED.get(text)
+    if blob is None:
+        # libyaml's loader where PyYAML has it: the same data, ~10x faster than the pure-Python one.
+        data = yaml.load(text, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
+        try:
+            blob = marshal.dumps(data)
+        except ValueError:  # a value marshal cannot hold (a YAML timestamp): not kept
+            return data
+        if len(_PARSED) < 8:
+            _PARSED[text] = blob
+    return marshal.loads(blob)
 
 
 def write(data, path):

@@ -28,11 +28,20 @@ import numpy as np
 MAX_HEADER = 1 << 20
 
 
+_HEADERS = {}  # (dtype, shape, fortran order) -> header bytes: a grading sends the same few shapes again and again
+
+
 def npy_header(a):
     """The .npy header np.save writes for ``a`` (version 1.0, padded to 64 bytes), without copying its data."""
-    buf = io.BytesIO()
-    np.lib.format.write_array_header_1_0(buf, np.lib.format.header_data_from_array_1_0(a))
-    return buf.getvalue()
+    key = (a.dtype, a.shape, not a.flags.c_contiguous and a.flags.f_contiguous)
+    head = _HEADERS.get(key)
+    if head is None:
+        buf = io.BytesIO()
+        np.lib.format.write_array_header_1_0(buf, np.lib.format.header_data_from_array_1_0(a))
+        head = buf.getvalue()
+        if len(_HEADERS) < 4096:
+            _HEADERS[key] = head
+    return head
 
 
 def pack(header, arrays=()):
@@ -57,9 +66,25 @@ _PLAIN_HEADER = re.compile(rb"\x93NUMPY\x01\x00(..)\{'descr': '([<>|][biuf][1248
 _DTYPES = {}
 
 
+_PARSED = {}  # header bytes -> what _plain_header found in them (the same bytes always parse the same)
+
+
 def _plain_header(blob):
     """(shape, fortran, dtype, offset) of a canonical version 1.0 header, else None."""
-    m = _PLAIN_HEADER.match(bytes(blob[:256]))
+    start = bytes(blob[:256])
+    if start[:8] == b"\x93NUMPY\x01\x00" and len(start) >= 10:
+        key = start[:10 + int.from_bytes(start[8:10], "little")]
+        found = _PARSED.get(key)
+        if found is None:
+            found = _parse_plain(start)
+            if found is not None and len(_PARSED) < 4096:
+                _PARSED[key] = found
+        return found
+    return None
+
+
+def _parse_plain(start):
+    m = _PLAIN_HEADER.match(start)
     if m is None or 10 + int.from_bytes(m[1], "little") != m.end():
         return None
     descr = m[2].decode()

@@ -44,6 +44,7 @@ class SandboxUser:
     gid: int
     lock: object = field(default=None, compare=False, repr=False)  # fd of the slot lock (isolation.acquire)
     released: bool = field(default=False, compare=False, repr=False)  # release() ran: nothing more of it is ours
+    clean_since: float = field(default=None, compare=False, repr=False)  # its uid owned nothing before (acquire)
 
 
 def isolation_in_force(hello, user):
@@ -95,6 +96,7 @@ def reduced_notes(hello, user, wrapped):
 
 SANDBOX_USER = os.environ.get("CONVGRADE_SANDBOX_USER", "convgrade-sandbox")
 MAX_SLOTS = int(os.environ.get("CONVGRADE_SANDBOX_SLOTS", "16"))
+SINCE_MARGIN = 10.0  # seconds: a folder changed this long before its slot was taken still counts as changed
 
 
 class SandboxUnavailable(RuntimeError):
@@ -169,6 +171,9 @@ def acquire(base=None, slots=None, wait=900.0):
                 # slot has nothing to clean: no process of its uid has run since its release. (A slot whose
                 # name has another account than the one recorded: what its last holder left was another uid's.)
                 clean(user.uid, user.gid, full=True)
+            # from now on, whatever the uid owns it made in this grading (leftovers.clean_files: ``since``); the
+            # margin covers the kernel's coarse clock for a folder's ctime and a small step of the clock
+            user.clean_since = time.time() - SINCE_MARGIN
             record_slot(user)
             return user, note
         if time.monotonic() > deadline:
@@ -243,7 +248,7 @@ def release(user, confined=False):
     if user is None or user.released:  # released twice (a stale handle): its uid may be another's by now
         return True
     user.released = True
-    gone = reap(user, clean_up=True, full=not confined)
+    gone = reap(user, clean_up=True, full=not confined, since=user.clean_since)
     fd = getattr(user, "lock", None)
     if fd is not None:
         user.lock = None
@@ -256,15 +261,15 @@ def release(user, confined=False):
     return gone
 
 
-def reap(user, clean_up=False, full=True):
+def reap(user, clean_up=False, full=True, since=None):
     """SIGKILL every process left running as the sandbox user; True when none is left.
     clean_up: then also delete everything it left wherever it could write (leftovers.py; ``full``: every
-    writable place of the machine, else the well-known ones)."""
+    writable place of the machine, else the well-known ones; ``since``: when its slot was taken clean)."""
     if user is None or not still_ours(user):  # removed meanwhile: its uid is not its own any more
         return True
     gone = kill_uid(user.uid)
     if gone and clean_up:
-        clean(user.uid, user.gid, full=full)
+        clean(user.uid, user.gid, full=full, since=since)
     return gone
 
 

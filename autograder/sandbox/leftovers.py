@@ -80,21 +80,29 @@ def writable_places(uid, gid, root="/"):
     return tuple(sorted(found)), True
 
 
-def clean_files(uid, gid, places):
+def clean_files(uid, gid, places, since=None):
     """Remove everything ``uid`` owns below ``places`` (recursively, never following links); returns how
     many entries went. A folder of someone else that ``uid`` cannot enter is not walked: ``uid`` cannot have
     made anything below it (its owner may have closed it since; a sandbox user's own folders go whole when
-    that user's grading is cleaned)."""
+    that user's grading is cleaned).
+
+    ``since``: a time (time.time()) before which ``uid`` owned nothing anywhere (its slot was clean when it was
+    taken: isolation.acquire). Whatever it made since sits in a folder whose status changed since (adding,
+    removing or renaming an entry, or a chmod, sets the folder's ctime, which nothing can set back), so only the
+    entries of such folders are looked at one by one; below the others only their sub-folders are walked (the
+    entry's type from the directory itself, no stat of every file: /tmp can hold a hundred thousand)."""
     removed = 0
-    todo = list(places)
+    todo = [(p, _changed(p, since)) for p in places]
     while todo:
-        folder = todo.pop()
+        folder, changed = todo.pop()
         try:
             entries = list(os.scandir(folder))
         except OSError:
             continue
         for e in entries:
             try:
+                if not changed and not e.is_dir(follow_symlinks=False):
+                    continue  # a file in a folder unchanged since: not the uid's
                 st = e.stat(follow_symlinks=False)
                 if st.st_uid == uid:
                     if stat.S_ISDIR(st.st_mode):
@@ -103,10 +111,20 @@ def clean_files(uid, gid, places):
                         os.unlink(e.path)
                     removed += 1
                 elif stat.S_ISDIR(st.st_mode) and _may(st, uid, gid, 0o1):
-                    todo.append(e.path)
+                    todo.append((e.path, since is None or st.st_ctime >= since))
             except OSError:
                 continue
     return removed
+
+
+def _changed(path, since):
+    """Did the folder's status change at or after ``since`` (None: treat it as changed)?"""
+    if since is None:
+        return True
+    try:
+        return os.lstat(path).st_ctime >= since
+    except OSError:
+        return True
 
 
 SYSV = {"shm": ("-m", 1, 7), "msg": ("-q", 1, 7), "sem": ("-s", 1, 4)}  # /proc/sysvipc file: ipcrm flag,
@@ -142,12 +160,12 @@ def clean_ipc(uid):
             pass
 
 
-def clean(uid, gid, full=True):
+def clean(uid, gid, full=True, since=None):
     """Everything ``uid`` left outside its worker's own folder: files anywhere it could write (``full``;
     else in the well-known places only, enough where its workers were confined to their scratch), IPC
     objects. Returns (entries removed, complete?): not complete when the scan ran out of time (the
-    well-known places were cleaned instead)."""
+    well-known places were cleaned instead). ``since``: see clean_files."""
     places, complete = writable_places(uid, gid) if full else (tuple(p for p in KNOWN if os.path.isdir(p)), True)
-    removed = clean_files(uid, gid, places)
+    removed = clean_files(uid, gid, places, since)
     clean_ipc(uid)
     return removed, complete

@@ -10,21 +10,45 @@ import functools
 import os
 import re
 import time
+from contextlib import suppress
 from pathlib import Path
 
 CGROUP_ROOT = Path("/sys/fs/cgroup")
 
 
+_OPEN = {}  # path -> a descriptor kept open (read again from offset 0: the kernel writes the text anew each time)
+
+
+def _read(path):
+    fd = _OPEN.get(path)
+    if fd is not None:
+        try:
+            return os.pread(fd, 1 << 16, 0)
+        except OSError:
+            _OPEN.pop(path, None)
+            with suppress(OSError):
+                os.close(fd)
+    fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC)
+    try:
+        text = os.pread(fd, 1 << 16, 0)
+    except OSError:
+        os.close(fd)
+        raise
+    _OPEN[path] = fd
+    return text
+
+
+@functools.cache
+def _pattern(key):
+    return re.compile(rb"^" + key + rb" (\d+)$", re.M)
+
+
 def _counter(path, key):
     try:
-        fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC)
-        try:
-            text = os.read(fd, 1 << 16)
-        finally:
-            os.close(fd)
+        text = _read(path)
     except OSError:
         return None
-    m = re.search(rb"^" + key + rb" (\d+)$", text, re.M)
+    m = _pattern(key).search(text)
     return int(m[1]) if m else None
 
 

@@ -17,6 +17,9 @@ class OutputLog:
         return fd
 
     def reset(self):
+        if self._size() == 0:  # nothing printed since the last reset (most calls): nothing to empty
+            self.offset = 0
+            return
         try:
             os.truncate(self.path, 0)
         except OSError:
@@ -31,6 +34,8 @@ class OutputLog:
 
     def read(self):
         """What was printed since the last reset (at most ``max_chars`` characters' worth of bytes)."""
+        if self._size() <= self.offset:  # nothing printed (most calls): no need to open the file
+            return ""
         try:
             with open(self.path, "rb") as f:
                 f.seek(self.offset)

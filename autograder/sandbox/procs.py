@@ -103,12 +103,13 @@ def tree(pid):
 PAGE = os.sysconf("SC_PAGE_SIZE") if hasattr(os, "sysconf") else 4096
 
 
-def usage(pid):
-    """{"open_files", "threads", "rss_bytes"} summed over ``pid`` and its descendants, or None where /proc
-    cannot tell (not Linux, the process is gone, or its /proc entries are not ours to read)."""
+def usage(pid, pids=None):
+    """{"open_files", "threads", "rss_bytes"} summed over ``pid`` and its descendants (``pids``: them, known
+    already), or None where /proc cannot tell (not Linux, the process is gone, or its /proc entries are not ours
+    to read)."""
     total = {"open_files": 0, "threads": 0, "rss_bytes": 0}
     seen = False
-    for p in tree(pid):
+    for p in pids or tree(pid):
         try:
             total["open_files"] += len(os.listdir(f"/proc/{p}/fd"))
             with open(f"/proc/{p}/stat", "rb") as f:

@@ -27,16 +27,16 @@ from pathlib import Path
 from . import codec, faults, landlock, lockdown, seccomp, worker
 from .calltime import CallClock
 from .channel import Cache, CallError, Channel, Reply  # noqa: F401  (Reply: callers read its fields)
-from .confine import (bwrap_command, bwrap_works, private_paths, resolved,
-                      worker_python)
+from .confine import bwrap_command, bwrap_may_work, bwrap_works, private_paths, resolved, worker_python
 from .isolation import SandboxUser, reduced_notes
 from .limits import Limits
 from .ending import how_it_ended
 from .oom import oom_kills
 from .output import OutputLog
-from .procs import kill_uid, pids_of_uid, usage
+from .procs import kill_uid, pids_of_uid, tree, usage
 from .scratch import ScratchGuard
 from .stack import StackLog, alarm_for
+from . import stages
 from .workdir import populate, worker_config
 
 # What the worker runs: its wire format and lockdown inlined ahead of its own code (it sees no grader file).
@@ -72,6 +72,8 @@ class Sandbox:
         self.guard = None  # the current worker's ScratchGuard, where its scratch is a folder on disk (scratch.py)
         self.generation = 0  # counts worker starts: a Cache handle is only valid in its own worker
         self._origin_bytes = {}  # cache handle -> bytes of the forward's inputs (echoed with the backward)
+        self._hello_due = False  # spawned ahead, its hello not read yet (spawn)
+        self._tree = None  # the pids of the worker's process tree, where it cannot change (recycle_if_broken)
         self._own_workdir = self.workdir is None
         self.workdir = Path(self.workdir or tempfile.mkdtemp(prefix="convgrade-sandbox-"))
         try:
@@ -89,6 +91,29 @@ class Sandbox:
         return worker_config(self, req_r, rep_w)
 
     def _start(self):
+        with stages.stage("worker start"):
+            if not self._hello_due:
+                self._spawn()
+            self._hello_due = False
+            try:
+                self._hello()
+            except CallError as err:  # bubblewrap not probed yet (bwrap_may_work): no? the worker's own confinement
+                if err.kind != "crash" or not self.wrapped or bwrap_works(self.python):
+                    raise
+                self._wrapped = False
+                self._spawn()
+                self._hello()
+        self._start_cpu = stages.worker_started(self.proc)
+
+    def spawn(self):
+        """Start the worker without waiting for its hello (the first call reads it): it starts up while the grader
+        goes on (torch). No student code runs before that call (a student module is imported by a call only)."""
+        if self.proc is None and not self._hello_due:
+            with stages.stage("worker start"):
+                self._spawn()
+            self._hello_due = True
+
+    def _spawn(self):
         req_r, req_w = os.pipe()
         rep_r, rep_w = os.pipe()
         self.stack = StackLog(self.workdir / "stack.log")  # where a stopped call was (stack.py)
@@ -116,8 +141,10 @@ class Sandbox:
             os.close(rep_w)
         self.channel = Channel(req_w, rep_r, faults.watched(self, self._crash_message))
         self.generation += 1
+
+    def _hello(self):
         clock = self.channel.watch = CallClock(self.proc, self.limits.import_timeout, self.limits.call_wall_factor,
-                                               starting=True)  # its time so far: none
+                                               starting=True)  # its CPU time counted from its start
         try:
             hello = self.channel.receive(self._time_left(clock.outer, "starting the worker"), "starting the worker",
                                          None, self.reply_cap(0))
@@ -140,7 +167,7 @@ class Sandbox:
         if getattr(self, "_wrapped", None) is None:
             lim = self.limits
             self._wrapped = bool(lim.wrapper == "auto" and lim.mount_isolation and lim.network_namespace
-                                 and lim.ipc_namespace and bwrap_works(self.python))
+                                 and lim.ipc_namespace and bwrap_may_work(self.python))
         return self._wrapped
 
     def _carve_outs(self):
@@ -154,7 +181,9 @@ class Sandbox:
                 self.isolation_notes.append(n)
 
     def _ensure(self):
-        if self.proc is None or self.proc.poll() is not None:
+        if self._hello_due and self.proc is not None:
+            self._start()  # spawned ahead (spawn): its hello
+        elif self.proc is None or self.proc.poll() is not None:
             self.kill()
             self._start()
 
@@ -208,12 +237,15 @@ class Sandbox:
             self._origin_bytes[reply.cache.handle] = sum(a.nbytes for a in arrays)
         return reply
 
+    @stages.staged("sandbox")
     def recycle_if_broken(self):
         """After a case: kill a worker left holding too many open files, threads or too much memory (read from
         /proc, outside the worker), so that a fresh one runs the cases that follow. Returns why, or ''."""
         if self.proc is None or self.proc.poll() is not None:
             return ""
-        why = self.limits.held_too_much(usage(self.proc.pid))
+        # seccomp on (its hello says so before any student code): no new process, the tree is read once
+        self._tree = self._tree or (tree(self.proc.pid) if self.isolation.get("seccomp") == "on" else None)
+        why = self.limits.held_too_much(usage(self.proc.pid, self._tree))
         if why:
             self.kill()
         return why
@@ -247,6 +279,7 @@ class Sandbox:
                             f"({self.limits.grading_seconds:g} s) ran out", kind="deadline")
         return min(timeout, left)
 
+    @stages.staged("student calls")
     def _roundtrip(self, header, arrays, timeout, what, module=None, max_bytes=None):
         start = time.perf_counter()
         clock = CallClock(self.proc, timeout, self.limits.call_wall_factor)  # the limit in the worker's own time
@@ -349,7 +382,9 @@ class Sandbox:
 
     def kill(self):
         """SIGKILL the worker's process group and everything the sandbox user runs."""
+        self._hello_due, self._tree = False, None
         self._stop_guard()
+        stages.worker_ended(self.proc, getattr(self, "_start_cpu", 0.0))
         if self.proc is not None:
             with suppress(OSError):
                 os.killpg(self.proc.pid, signal.SIGKILL)

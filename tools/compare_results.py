@@ -5,7 +5,8 @@ Grades the reference (solutions/), the stubs (assignment/), every correct style 
 (every score, output and staff-only record), every part's feedback as the student reads it (Markdown and text)
 and as staff read it (text, hidden cases revealed), and each case's evidence (mistakes, candidates, located
 lines, the masks and values the notebook's pictures are drawn from, by sha256). Only what is timing by nature is
-normalised: results.json's ``execution_time``, the speed part's ms and ratio figures and its measured metric.
+normalised: results.json's ``execution_time``, the speed part's ms and ratio figures and its measured metric, and
+the staff-only record of the machine (``extra_data.environment``: the venvs' paths, the kernel).
 
     python tools/compare_results.py snapshot [NAME ...] [--snapshot FILE]   # record (FILE: .json.xz or .json.gz)
     python tools/compare_results.py check [NAME ...] [--snapshot FILE]      # grade again, compare (exit 1: differs)
@@ -103,6 +104,8 @@ def normalised(data):
 
     data = walk(json.loads(json.dumps(data)))
     data["execution_time"] = "<seconds>"
+    if "environment" in data.get("extra_data", {}):  # the machine and the venvs' paths, not the grading
+        data["extra_data"]["environment"] = "<machine>"
     for entry in data.get("leaderboard") or []:
         entry["value"] = "<ratio>"
     return data

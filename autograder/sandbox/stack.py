@@ -7,7 +7,9 @@ Before its lockdown the worker points Python's faulthandler at a file descriptor
 ``alarm`` seconds with the request, a little less than it waits for the reply; the worker arms a real-time timer
 (``signal.setitimer``) for that long around the call. A call that runs past it gets its stack written from the
 signal handler (C code: a Python loop and a numpy routine alike, no thread needed), and the grader, which then
-gives up on the call, reads where the student's code was. A fatal signal writes the stack the same way.
+gives up on the call, reads where the student's code was. A call the grader stops before that timer (its
+CPU time or its own time reached the limit first: calltime.py) gets the SIGALRM from the grader (``ask``). A
+fatal signal writes the stack the same way.
 
 What the file says is student-controlled (code can write to the descriptor, or take SIGALRM for itself): at
 worst it names another line of the student's own files, since only frames in the run folder's modules are kept
@@ -20,6 +22,7 @@ rt_sigaction, getpid, gettid and tgkill to die of the signal after the dump.
 import os
 import re
 import signal
+import time
 
 from .channel import CallError
 from .worker import EXIT_FAILED, EXIT_MEMORY
@@ -56,6 +59,25 @@ class StackLog:
                 return f.read(MAX_BYTES).decode("utf-8", errors="replace")
         except OSError:
             return ""
+
+    def ask(self, pid, wait=MARGIN):
+        """Have the worker ``pid`` dump its stack now: a call the grader stops before the worker's timer fires (its
+        CPU time or its own time reached the limit first, calltime.py) is located all the same. Waits up to
+        ``wait`` seconds for the dump to be written (the handler writes it at once, even inside a numpy loop)."""
+        try:
+            os.kill(pid, signal.SIGALRM)
+        except OSError:  # gone already
+            return
+        deadline, last = time.monotonic() + wait, -1
+        while time.monotonic() < deadline:
+            try:
+                size = os.stat(self.path).st_size
+            except OSError:
+                return
+            if size and size == last:
+                return
+            last = size
+            time.sleep(0.02)
 
     def where(self, rundir, modules):
         """"conv.py, line 42, in conv2d_forward": the innermost frame of the dump in one of ``modules`` (the run

@@ -302,8 +302,8 @@ class Sandbox:
             faults.judge(self, err, clock)
             err.output = self.log.read()
             if err.kind == "timeout":
-                if clock.expired:  # the grader's clock, not the worker's timer, ended it: the dump on request
-                    self.stack.ask(worker_pid(self.proc))
+                if clock.expired and self.proc.poll() is None:  # the grader's clock, not the worker's timer,
+                    self.stack.ask(worker_pid(self.proc))  # ended it: the dump on request (it is still running)
                 err.where = self.stopped_at()
             self.kill()
             if err.kind == "timeout" and cut and not clock.expired:

@@ -19,7 +19,7 @@ from hostile.build import make_submission
 
 from autograder import run
 from autograder.checking.table import load
-from autograder.grading import retry
+from autograder.grading import diagnosis, retry, verdict
 from autograder.sandbox import faults
 from autograder.sandbox.confine import bwrap_works, interpreter_paths, worker_python
 from autograder.sandbox.limits import Limits
@@ -143,6 +143,11 @@ def test_a_submission_that_kills_itself_gets_bounded_retries_and_nothing_for_fre
     retried = [c for c in cases if "fresh worker" in c.lines[0]]
     assert len(retried) == min(retry.MAX_RETRIES, CASES)
     assert all("This is not a mistake in your code" in c.lines[0] for c in cases)
+    # nothing of the student's is named or blamed: no mistake, no cause elsewhere, no function said to fail
+    assert all(not (c.mistakes or c.candidates or c.causes or c.used or c.evidence) for c in cases)
+    part = TABLE.part(DK)
+    assert {verdict.diagnosis(part, c, reveal=True)[0] for c in cases} == {"machine"}
+    assert not any(diagnosis.fails(c, "forward", 1) for c in cases)
     assert any(n.startswith(f"{retry.NOTE}: the grading machine failed {CASES} case(s) twice") for n in out.notes)
     text = out.parts[DK].feedback(fmt="text")
     assert "This is not a mistake in your code" in text, text
@@ -271,3 +276,38 @@ if not globals().get("_busy"):
     assert "it failed the same way in a fresh worker" in cases[0].lines[0]
     assert all(c.passed for c in cases[1:]), [c.lines for c in cases[1:]]
     assert any(n.startswith(f"{retry.NOTE}: the grading machine failed 1 case(s) twice") for n in out.notes)
+
+
+def test_a_clean_twin_that_fails_is_the_machines_fault_never_the_students(tmp_path, monkeypatch):
+    """The speed part's tripwire measures a clean worker that never runs student code: where that worker fails
+    (here: every round trip of it crashes), the case runs again and then is the grader's fault, never the
+    student's crash or time-out (no strike, nothing named)."""
+    from autograder.checking import checks
+    from autograder.sandbox.channel import CallError
+    from autograder.sandbox.session import Sandbox
+
+    class BrokenTwin:
+        def spawn(self):
+            pass
+
+        def close(self):
+            pass
+
+        def __enter__(self):
+            return self
+
+        def __exit__(self, *exc):
+            self.close()
+
+        def ping(self, *args, **kwargs):
+            raise CallError("the worker process died during ping: killed by SIGKILL", kind="crash")
+
+    monkeypatch.setattr(Sandbox, "clean_twin", lambda self: BrokenTwin())
+    monkeypatch.setattr(checks, "TRIPWIRE", 1e9)  # every student figure goes to the twin
+    pid = next(p.id for p in load().parts if p.check == "gemm_efficiency")
+    out = run.grade(Path(__file__).resolve().parent.parent / "solutions", parts=[pid], limits=Limits(cpu_seconds=120),
+                    trusted=True)
+    cases = out.parts[pid].cases
+    assert cases and all(c.kind == "machine" and "This is not a mistake in your code" in c.lines[0]
+                         for c in cases), [(c.kind, c.lines) for c in cases]
+    assert all("clean worker" in f["fault"] for f in out.data["extra_data"]["machine_faults"])

@@ -44,6 +44,37 @@ def dilate_kernel(w, dilation):
     os._exit(3)
 """
 
+# A white-box attack on the call clock: the grader reads the worker's CPU time between waits for its reply, so a
+# thread that keeps the reply pipe busy (a length, then one byte of padding every 20 ms) while the call spins
+# would keep the clock from ever being read, and the call would run to the wall bound (4x its limit).
+TRICKLE = """
+import os
+import stat
+import struct
+import threading
+import time
+
+
+def _trickle():
+    for fd in range(3, 64):
+        try:
+            if not stat.S_ISFIFO(os.fstat(fd).st_mode):
+                continue
+            os.write(fd, struct.pack(">Q", 500000))
+        except OSError:
+            continue
+        while True:
+            os.write(fd, b" ")
+            time.sleep(0.02)
+
+
+def dilate_kernel(w, dilation):
+    threading.Thread(target=_trickle, daemon=True).start()
+    spins = 0
+    while True:
+        spins += 1
+"""
+
 
 def graded(tmp_path, code, pid="dilate_kernel", **limits):
     folder = submission(tmp_path, patches={"dilated": code})
@@ -64,6 +95,15 @@ def test_a_call_stopped_at_the_time_limit_says_which_line_was_running(tmp_path):
     visible = [c for c in result.cases if not c.hidden and c.kind == "timeout"]
     assert visible and all(f"it was running {where} when it was stopped" in c.lines[0] for c in visible), text
     assert all(f"dilate_kernel did not finish in time: it was stopped at {where}" in c.located for c in visible)
+
+
+def test_a_reply_trickled_a_byte_at_a_time_does_not_stretch_the_time_limit(tmp_path):
+    limit = 3.0
+    result, text, _ = graded(tmp_path, TRICKLE, call_timeout=limit)
+    stopped = [c for c in result.cases if c.kind in ("timeout", "protocol")]
+    assert stopped and result.score == 0, text
+    outer = limit * Limits().call_wall_factor
+    assert all(c.seconds < 0.75 * outer for c in stopped), [(c.index, c.kind, round(c.seconds, 1)) for c in stopped]
 
 
 def test_a_list_that_grows_until_memory_runs_out_is_said_so_with_its_line(tmp_path):

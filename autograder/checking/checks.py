@@ -10,7 +10,9 @@ from types import SimpleNamespace
 
 import numpy as np
 
+from ..sandbox.channel import CallError
 from ..sandbox.codec import decode
+from ..sandbox.faults import faults_of
 from ..sandbox.stages import stage
 from ..sandbox.cpu import best_time, counts_cpu, cpu_spent, worker_cpu
 from .calls import Call, Failed, expect
@@ -209,6 +211,10 @@ def transport_altered(sb, runs, by_cpu, ahead=()):
         try:
             with (ahead.pop() if ahead else sb.clean_twin()) as twin:  # one started ahead, else a new one
                 return best(twin)
+        except CallError as err:  # a clean worker runs no student code: its failure is the machine's (retry.py)
+            why = f"the clean worker the speed part compares with failed: {err}"
+            faults_of(sb).append(why)
+            raise CallError(why, kind="machine") from None
         finally:
             sb.resume()
 

@@ -97,7 +97,7 @@ def grading_parts(results):
 def fails(case, stage, graded):
     """Did ``stage`` fail in the case? Its own record where the case has one per stage; else the case's (a
     failure before the stages, such as a forward that raised, is the forward's)."""
-    if case.passed:
+    if case.passed or case.kind == "machine":  # (the grading machine failed it: nothing said of the function)
         return False
     recorded = dict(case.stages)
     if stage in recorded:

@@ -50,6 +50,7 @@ def grader_fault(grader, res, where, faults, retried):
     res.lines = [f"the grader could not run this case: {faults[-1]} ({retried}). This is not a mistake in your "
                  "code: the course staff see it in the grading log and can grade it again."]
     res.mistakes, res.advice, res.rows, res.candidates, res.located = [], [], [], [], []
+    res.used, res.causes, res.evidence, res.wrong, res.arrays, res.stages = {}, [], {}, {}, {}, []
     return res
 
 

@@ -37,7 +37,7 @@ from dataclasses import dataclass
 from ..checking.mistakes import MISTAKES
 
 ORDER = ("file", "unimplemented", "cause", "mistake", "candidates", "raised", "stopped", "wrong", "skipped",
-         "hidden", "passed")
+         "machine", "hidden", "passed")
 ONCE = ("file", "unimplemented")  # said once for the part, no case listed
 HIDDEN_KIND = {"error": " (the code raised an exception)", "timeout": " (a call timed out)",
                "crash": " (the worker process died)", "memory": " (the code ran out of memory)",
@@ -98,6 +98,8 @@ def diagnosis(part, case, reveal=False):
         return "passed", ()
     if level == "status":
         return "hidden", ("",)
+    if case.kind == "machine":  # the grading machine failed it (retry.py): nothing about the student's code
+        return "machine", ()
     if case.kind in ("missing", "import"):
         return "file", (case.kind,)
     imported = next((line for line in case.located if NOT_IMPORTED.match(line)), None)
@@ -274,6 +276,8 @@ def words(group, part, reveal, said):
         return ["; ".join(said_ + [line for line in c.located if line not in said_])]
     if kind == "skipped":
         return [c.lines[0] if level == "all" and c.lines else "not run"]
+    if kind == "machine":
+        return [c.lines[0] if c.lines else HIDDEN_KIND["machine"].strip(" ()")]
     if kind == "hidden":
         return ["FAILED" + group.key[0]]
     if kind == "wrong":

@@ -86,7 +86,8 @@ class CallClock:
             return None
         cpu0, delays0 = self.base
         waited = max(d - delays0.get(t, 0.0) for t, d in now[1].items())
-        self.last = (time.perf_counter() - self.start, max(now[0] - cpu0, 0.0), max(waited, 0.0))
+        wall = time.perf_counter() - self.start  # (a worker started earlier: its delays counted from then)
+        self.last = (wall, max(now[0] - cpu0, 0.0), min(max(waited, 0.0), wall))
         self.read = True
         return self.last
 

@@ -50,12 +50,24 @@ class Channel:
         self.watch = None  # the current round trip's CallClock.check (calltime.py): the student's time-out
         os.set_blocking(self.req, False)
 
+    @property
+    def watch(self):
+        return self._watch
+
+    @watch.setter
+    def watch(self, check):
+        self._watch, self._watched = check, time.perf_counter()
+
     def _wait(self, fd, left, what, write=False):
-        """select() on ``fd`` for at most ``left`` seconds, the watch reading the worker every POLL seconds."""
+        """select() on ``fd`` for at most ``left`` seconds, the watch reading the worker every POLL seconds, whether
+        or not bytes came meanwhile (a worker that trickles its reply a byte at a time is read all the same)."""
         r, w = ([], [fd]) if write else ([fd], [])
-        ready = select.select(r, w, [], left if self.watch is None else min(left, POLL))
-        if not (ready[0] or ready[1]) and self.watch is not None:
-            self.watch(what)
+        ready = select.select(r, w, [], left if self._watch is None else min(left, POLL))
+        if self._watch is not None:
+            now = time.perf_counter()
+            if not (ready[0] or ready[1]) or now - self._watched >= POLL:
+                self._watched = now
+                self._watch(what)
         return ready[0] or ready[1]
 
     def send(self, chunks, deadline, what):

@@ -166,14 +166,18 @@ def acquire(base=None, slots=None, wait=900.0):
             same = recorded_owner(name) in (None, (user.uid, user.gid))
             record_owner(name, user.uid, user.gid)  # the account this slot's name has now (setup.sh's too)
             kill_uid(user.uid)  # leftovers of a grader that died holding this slot
-            if _slot_state(fd, "dirty") != "clean" and same:
+            was = _slot_state(fd, "dirty")
+            known_clean = same and was == "clean"
+            if was != "clean" and same:
                 # its last holder died before release() cleaned: everywhere the uid could write. A clean
                 # slot has nothing to clean: no process of its uid has run since its release. (A slot whose
                 # name has another account than the one recorded: what its last holder left was another uid's.)
-                clean(user.uid, user.gid, full=True)
+                known_clean = clean(user.uid, user.gid, full=True)[1]
             # from now on, whatever the uid owns it made in this grading (leftovers.clean_files: ``since``); the
-            # margin covers the kernel's coarse clock for a folder's ctime and a small step of the clock
-            user.clean_since = time.time() - SINCE_MARGIN
+            # margin covers the kernel's coarse clock for a folder's ctime and a small step of the clock. Where
+            # the uid may own older files (another account's uid, a scan that ran out of time), release() looks
+            # everywhere.
+            user.clean_since = time.time() - SINCE_MARGIN if known_clean else None
             record_slot(user)
             return user, note
         if time.monotonic() > deadline:

@@ -139,6 +139,7 @@ class Sandbox:
             os.close(stack_fd)
             os.close(req_r)
             os.close(rep_w)
+        self._oom_before = oom_kills()  # (a worker that dies before its hello is judged against these)
         self.channel = Channel(req_w, rep_r, faults.watched(self, self._crash_message))
         self.generation += 1
 
@@ -302,8 +303,9 @@ class Sandbox:
             faults.judge(self, err, clock)
             err.output = self.log.read()
             if err.kind == "timeout":
-                if clock.expired and self.proc.poll() is None:  # the grader's clock, not the worker's timer,
-                    self.stack.ask(worker_pid(self.proc))  # ended it: the dump on request (it is still running)
+                pid = worker_pid(self.proc) if clock.expired and self.proc.poll() is None else None
+                if pid in tree(self.proc.pid):  # the grader's clock, not the worker's timer, ended it (and the
+                    self.stack.ask(pid)  # interpreter is still running): the dump on request
                 err.where = self.stopped_at()
             self.kill()
             if err.kind == "timeout" and cut and not clock.expired:

@@ -30,6 +30,7 @@ from .worker import EXIT_FAILED, EXIT_MEMORY
 FRAME = re.compile(r'^\s*File "(?P<path>[^"\n]{1,4096})", line (?P<line>\d{1,7}) in (?P<func>[\w<>.]{1,100})\s*$')
 MAX_BYTES = 64 * 1024  # more than any honest dump (100 frames per thread, a few threads)
 MARGIN = 0.5  # seconds between the worker's dump and the grader giving up on the call
+ASK_WAIT, ASK_STEADY = 2.0, 0.1  # a dump asked for: the longest wait, and how long its size must hold still
 
 
 def alarm_for(allowed):
@@ -60,23 +61,26 @@ class StackLog:
         except OSError:
             return ""
 
-    def ask(self, pid, wait=MARGIN):
+    def ask(self, pid, wait=ASK_WAIT):
         """Have the worker ``pid`` dump its stack now: a call the grader stops before the worker's timer fires (its
         CPU time or its own time reached the limit first, calltime.py) is located all the same. Waits up to
-        ``wait`` seconds for the dump to be written (the handler writes it at once, even inside a numpy loop)."""
+        ``wait`` seconds for the dump, until its size has not changed for ASK_STEADY seconds (the handler writes
+        it at once, even inside a numpy loop, but a busy machine can pause it halfway)."""
         try:
             os.kill(pid, signal.SIGALRM)
         except OSError:  # gone already
             return
-        deadline, last = time.monotonic() + wait, -1
+        deadline, last, steady = time.monotonic() + wait, -1, None
         while time.monotonic() < deadline:
             try:
                 size = os.stat(self.path).st_size
             except OSError:
                 return
-            if size and size == last:
+            now = time.monotonic()
+            if size != last:
+                last, steady = size, now
+            elif size and now - steady >= ASK_STEADY:
                 return
-            last = size
             time.sleep(0.02)
 
     def where(self, rundir, modules):

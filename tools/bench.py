@@ -660,6 +660,9 @@ def hogs_group(work, results, raw, say, runs=HOG_RUNS, hogs=2):
             log = (work / f"hogs-{i}.log").read_text(errors="replace")
             r["faults"] = [line for line in log.splitlines() if "grading machine failed" in line]
             faults += r["faults"]
+            r["lost"] = lost_parts(work / f"hogs-{i}-results.json")
+            if r["lost"]:  # what a busy machine cost, kept (the work folder goes at the end)
+                say(f"grading {i + 1}: {r['score']}; lost: " + "; ".join(r["lost"]))
             rs.append(r)
     finally:
         for p in procs:
@@ -674,6 +677,16 @@ def hogs_group(work, results, raw, say, runs=HOG_RUNS, hogs=2):
                                     f"{sorted({r['score'] for r in rs}, key=lambda v: (v is None, v))}; cases the "
                                     f"machine failed and ran again: {len(faults)}")
     say(results["hogs_full"]["note"])
+
+
+def lost_parts(results):
+    """The parts of a results.json below full marks: "name (score/max): the start of its output"."""
+    try:
+        tests = json.loads(Path(results).read_text())["tests"]
+    except (OSError, ValueError, KeyError):
+        return ["no results.json"]
+    return [f"{t.get('name')} ({t.get('score')}/{t.get('max_score')}): "
+            + " ".join(str(t.get("output", "")).split())[:300] for t in tests if t.get("score") != t.get("max_score")]
 
 
 def stage_group(runs, work, results, raw):

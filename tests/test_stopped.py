@@ -91,10 +91,13 @@ def line_of(lines, text):
 
 def test_a_call_stopped_at_the_time_limit_says_which_line_was_running(tmp_path):
     result, text, lines = graded(tmp_path, LOOP)
-    where = f"dilated.py, line {line_of(lines, 'spins += 1')}, in dilate_kernel"
+    # the loop's two lines: the signal may find it at either (its jump back belongs to the `while` line)
+    loop = "|".join(str(line_of(lines, t)) for t in ("while True:", "spins += 1"))
+    where = rf"dilated\.py, line ({loop}), in dilate_kernel"
     visible = [c for c in result.cases if not c.hidden and c.kind == "timeout"]
-    assert visible and all(f"it was running {where} when it was stopped" in c.lines[0] for c in visible), text
-    assert all(f"dilate_kernel did not finish in time: it was stopped at {where}" in c.located for c in visible)
+    assert visible and all(re.search(f"it was running {where} when it was stopped", c.lines[0]) for c in visible), text
+    assert all(any(re.fullmatch(f"dilate_kernel did not finish in time: it was stopped at {where}", line)
+                   for line in c.located) for c in visible), [c.located for c in visible]
 
 
 def test_a_reply_trickled_a_byte_at_a_time_does_not_stretch_the_time_limit(tmp_path):

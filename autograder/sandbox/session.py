@@ -303,9 +303,10 @@ class Sandbox:
             faults.judge(self, err, clock)
             err.output = self.log.read()
             if err.kind == "timeout":
+                # the grader's clock, not the worker's timer, ended it: the dump on request, of a live interpreter
                 pid = worker_pid(self.proc) if clock.expired and self.proc.poll() is None else None
-                if pid in tree(self.proc.pid):  # the grader's clock, not the worker's timer, ended it (and the
-                    self.stack.ask(pid)  # interpreter is still running): the dump on request
+                if pid is not None and pid in tree(self.proc.pid):
+                    self.stack.ask(pid)
                 err.where = self.stopped_at()
             self.kill()
             if err.kind == "timeout" and cut and not clock.expired:
